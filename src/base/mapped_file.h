@@ -1,0 +1,36 @@
+// A read-only memory map of a whole file. Weights point into it; nothing is copied.
+// Does not lock pages or read ahead: the page cache decides what stays resident.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/status.h"
+
+namespace hearth {
+
+class MappedFile {
+   public:
+    static Result<std::shared_ptr<MappedFile>> open(const std::string& path);
+    // Wraps bytes already in memory (tests, built-in models). The buffer is owned.
+    static std::shared_ptr<MappedFile> from_bytes(std::string bytes, std::string name);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    std::span<const uint8_t> bytes() const { return {data_, size_}; }
+    const std::string& path() const { return path_; }
+
+   private:
+    MappedFile() = default;
+    const uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+    bool mapped_ = false;
+    std::string owned_;
+    std::string path_;
+};
+
+}  // namespace hearth

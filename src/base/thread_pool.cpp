@@ -1,0 +1,61 @@
+// Workers spin briefly on a generation counter, then sleep on it (C++20 atomic wait):
+// decode issues hundreds of small jobs per token, so wake-up latency matters.
+#include "base/thread_pool.h"
+
+namespace hearth {
+
+namespace {
+constexpr int kSpinIterations = 20000;
+}
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+    for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    stop_.store(true, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+int ThreadPool::hardware_threads() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void ThreadPool::run_raw(RawFn fn, void* ctx) {
+    if (n_threads_ == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    fn_ = fn;
+    ctx_ = ctx;
+    pending_.store(n_threads_ - 1, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation_.notify_all();
+    fn(ctx, 0, n_threads_);
+    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+        if (spin > kSpinIterations) std::this_thread::yield();
+    }
+}
+
+void ThreadPool::worker(int ith) {
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t g = generation_.load(std::memory_order_acquire);
+        for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
+            g = generation_.load(std::memory_order_acquire);
+        }
+        if (g == seen) {
+            generation_.wait(seen, std::memory_order_acquire);
+            continue;
+        }
+        seen = g;
+        if (stop_.load(std::memory_order_acquire)) return;
+        fn_(ctx_, ith, n_threads_);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+}  // namespace hearth

@@ -1,0 +1,27 @@
+// Matrix products of a (possibly quantized) weight matrix with float activations, threaded.
+// Deliberately simple for now: rows are dequantized to float and dotted in float.
+#pragma once
+
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "gguf/types.h"
+
+namespace hearth::kernels {
+
+// A weight matrix as GGUF stores it: n_out rows of n_in elements, row r at data + r * row_bytes.
+struct WeightView {
+    gguf::TensorType type = gguf::TensorType::F32;
+    const uint8_t* data = nullptr;
+    int64_t n_in = 0;
+    int64_t n_out = 0;
+    uint64_t row_bytes = 0;
+};
+
+// y (n_tokens, n_out) = x (n_tokens, n_in) · Wᵀ, all row-major float.
+void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool);
+
+// Dequantizes row r of w into dst (n_in floats): the embedding lookup.
+void get_row(const WeightView& w, int64_t r, float* dst);
+
+}  // namespace hearth::kernels

@@ -1,0 +1,29 @@
+// qwen2 (Qwen2, Qwen2.5, Qwen2.5-Coder): the llama decoder with Q/K/V biases and NEOX RoPE.
+// References: HF transformers modeling_qwen2.py; ARCHITECTURES.md 4.3, 5.2, 5.3.
+#include "model/arch/arch.h"
+#include "model/decoder.h"
+
+namespace hearth::model {
+
+Result<std::unique_ptr<Model>> load_qwen2(const gguf::Reader& reader, ThreadPool& pool) {
+    Hparams hp(reader, "qwen2");
+    Config c = load_common_config(reader, hp, "qwen2");
+    c.head_dim = c.n_head ? c.n_embd / c.n_head : 0;
+    c.n_rot = hp.u_or("rope.dimension_count", c.head_dim);
+    c.n_ff = hp.u("feed_forward_length");
+    HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
+
+    Binder b(reader);
+    DecoderWeights w = bind_decoder_weights(b, c);
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        w.layers[il].bq = b.req_f32(p + "attn_q.bias", {c.n_head * c.head_dim});
+        w.layers[il].bk = b.req_f32(p + "attn_k.bias", {c.n_head_kv * c.head_dim});
+        w.layers[il].bv = b.req_f32(p + "attn_v.bias", {c.n_head_kv * c.head_dim});
+    }
+    HEARTH_RETURN_IF_ERROR(b.status());
+    DecoderOptions opt{.rope_style = blocks::RopeStyle::Neox};
+    return std::unique_ptr<Model>(new Decoder(std::move(c), std::move(w), opt, pool));
+}
+
+}  // namespace hearth::model

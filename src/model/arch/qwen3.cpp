@@ -1,0 +1,29 @@
+// qwen3 (Qwen3 dense, Qwen3-Coder dense): the decoder with per-head Q/K RMSNorm before
+// NEOX RoPE, explicit head dimension (H*D may differ from E), no biases.
+// References: HF transformers modeling_qwen3.py; ARCHITECTURES.md 4.4, 5.2, 5.3.
+#include "model/arch/arch.h"
+#include "model/decoder.h"
+
+namespace hearth::model {
+
+Result<std::unique_ptr<Model>> load_qwen3(const gguf::Reader& reader, ThreadPool& pool) {
+    Hparams hp(reader, "qwen3");
+    Config c = load_common_config(reader, hp, "qwen3");
+    c.head_dim = hp.u_or("attention.key_length", c.n_head ? c.n_embd / c.n_head : 0);
+    c.n_rot = hp.u_or("rope.dimension_count", c.head_dim);
+    c.n_ff = hp.u("feed_forward_length");
+    HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
+
+    Binder b(reader);
+    DecoderWeights w = bind_decoder_weights(b, c);
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        w.layers[il].q_norm = b.req_f32(p + "attn_q_norm.weight", {c.head_dim});
+        w.layers[il].k_norm = b.req_f32(p + "attn_k_norm.weight", {c.head_dim});
+    }
+    HEARTH_RETURN_IF_ERROR(b.status());
+    DecoderOptions opt{.rope_style = blocks::RopeStyle::Neox};
+    return std::unique_ptr<Model>(new Decoder(std::move(c), std::move(w), opt, pool));
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,105 @@
+// Reference-accurate float implementations; accumulation in double where a long sum over
+// the embedding would otherwise drift (norms), float elsewhere.
+#include "model/blocks.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hearth::model::blocks {
+
+void rmsnorm(const float* x, const float* w, float* out, int64_t n_rows, int64_t dim, float eps) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* xr = x + r * dim;
+        float* o = out + r * dim;
+        double ss = 0;
+        for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+        const float scale = static_cast<float>(1.0 / std::sqrt(ss / dim + eps));
+        for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * scale * (w ? w[i] : 1.0f);
+    }
+}
+
+Rope make_rope(RopeStyle style, int64_t n_rot, float base, const float* freq_factors) {
+    Rope r{.style = style, .n_rot = n_rot, .inv_freq = {}};
+    r.inv_freq.resize(n_rot / 2);
+    for (int64_t i = 0; i < n_rot / 2; ++i) {
+        double f = std::pow(static_cast<double>(base), -2.0 * i / n_rot);
+        r.inv_freq[i] = freq_factors ? f / freq_factors[i] : f;
+    }
+    return r;
+}
+
+void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                int64_t pos0) {
+    const int64_t half = rope.n_rot / 2;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const double pos = static_cast<double>(pos0 + t);
+        for (int64_t i = 0; i < half; ++i) {
+            const double theta = pos * rope.inv_freq[i];
+            const float c = static_cast<float>(std::cos(theta));
+            const float s = static_cast<float>(std::sin(theta));
+            const int64_t i0 = rope.style == RopeStyle::Norm ? 2 * i : i;
+            const int64_t i1 = rope.style == RopeStyle::Norm ? 2 * i + 1 : i + half;
+            for (int64_t h = 0; h < n_heads; ++h) {
+                float* v = x + (t * n_heads + h) * head_dim;
+                const float a = v[i0], b = v[i1];
+                v[i0] = a * c - b * s;
+                v[i1] = a * s + b * c;
+            }
+        }
+    }
+}
+
+void attention(const float* q, const float* k_cache, const float* v_cache, float* out,
+               int64_t n_tokens, int64_t pos0, const AttentionShape& shape, ThreadPool& pool) {
+    const int64_t H = shape.n_head, Hkv = shape.n_head_kv, D = shape.head_dim;
+    const int64_t group = H / Hkv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    pool.run([&](int ith, int nth) {
+        thread_local std::vector<float> scores;
+        Range work = split_range(n_tokens * H, ith, nth);
+        for (int64_t item = work.begin; item < work.end; ++item) {
+            const int64_t t = item / H, h = item % H, hk = h / group;
+            const int64_t n_keys = pos0 + t + 1;  // causal: positions 0..pos0+t
+            if (static_cast<int64_t>(scores.size()) < n_keys) scores.resize(n_keys);
+            const float* qh = q + (t * H + h) * D;
+            float max_s = -INFINITY;
+            for (int64_t j = 0; j < n_keys; ++j) {
+                const float* kj = k_cache + (j * Hkv + hk) * D;
+                float s = 0;
+                for (int64_t d = 0; d < D; ++d) s += qh[d] * kj[d];
+                scores[j] = s * scale;
+                max_s = std::max(max_s, scores[j]);
+            }
+            double sum = 0;
+            for (int64_t j = 0; j < n_keys; ++j) {
+                scores[j] = std::exp(scores[j] - max_s);
+                sum += scores[j];
+            }
+            const float inv = static_cast<float>(1.0 / sum);
+            float* o = out + (t * H + h) * D;
+            std::fill(o, o + D, 0.0f);
+            for (int64_t j = 0; j < n_keys; ++j) {
+                const float p = scores[j] * inv;
+                const float* vj = v_cache + (j * Hkv + hk) * D;
+                for (int64_t d = 0; d < D; ++d) o[d] += p * vj[d];
+            }
+        }
+    });
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+}
+
+void add_bias(float* x, const float* b, int64_t n_rows, int64_t dim) {
+    for (int64_t r = 0; r < n_rows; ++r) add(x + r * dim, b, dim);
+}
+
+void add(float* x, const float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace hearth::model::blocks

@@ -1,0 +1,51 @@
+// Numeric building blocks shared by the architectures: RMSNorm, RoPE, causal attention over
+// a KV cache, SwiGLU. Plain float loops over row-major buffers; shapes are in each comment.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/thread_pool.h"
+
+namespace hearth::model::blocks {
+
+// out (n_rows, dim) = x / sqrt(mean(x²) + eps) * w, per row. out may alias x. w may be null.
+void rmsnorm(const float* x, const float* w, float* out, int64_t n_rows, int64_t dim, float eps);
+
+enum class RopeStyle {
+    Norm,  // pairs (2i, 2i+1): llama
+    Neox,  // pairs (i, i + n_rot/2): qwen2, qwen3, and the text case of qwen35's IMROPE
+};
+
+struct Rope {
+    RopeStyle style = RopeStyle::Neox;
+    int64_t n_rot = 0;
+    std::vector<double> inv_freq;  // (n_rot/2): base^(-2i/n_rot) / freq_factor[i]
+};
+// freq_factors (n_rot/2) may be null (all 1).
+Rope make_rope(RopeStyle style, int64_t n_rot, float base, const float* freq_factors);
+
+// Rotates x (n_tokens, n_heads, head_dim) in place; token t sits at position pos0 + t.
+void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                int64_t pos0);
+
+struct AttentionShape {
+    int64_t n_head, n_head_kv, head_dim;
+};
+// Causal GQA softmax attention of a batch whose first token sits at pos0.
+// q (n_tokens, n_head, head_dim); k_cache, v_cache (n_ctx, n_head_kv, head_dim) holding
+// positions [0, pos0 + n_tokens); out (n_tokens, n_head * head_dim).
+// Query head h reads KV head h / (n_head / n_head_kv).
+void attention(const float* q, const float* k_cache, const float* v_cache, float* out,
+               int64_t n_tokens, int64_t pos0, const AttentionShape& shape, ThreadPool& pool);
+
+// gate (n) = silu(gate) * up, in place.
+void swiglu(float* gate, const float* up, int64_t n);
+
+// x (n_rows, dim) += b (dim) for every row.
+void add_bias(float* x, const float* b, int64_t n_rows, int64_t dim);
+
+// x (n) += y (n).
+void add(float* x, const float* y, int64_t n);
+
+}  // namespace hearth::model::blocks

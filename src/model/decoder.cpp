@@ -1,0 +1,124 @@
+// Forward pass of the pre-norm decoder over a batch, with an F32 KV cache.
+#include "model/decoder.h"
+
+#include <cstring>
+
+#include "kernels/matmul.h"
+
+namespace hearth::model {
+
+namespace {
+
+struct DecoderState : State {
+    using State::State;
+    std::vector<std::vector<float>> k_cache, v_cache;  // per layer (n_ctx, Hkv, D)
+    // Scratch, grown to the largest batch seen.
+    std::vector<float> x, h, q, k, v, attn, gate, up, logits_in;
+};
+
+void matmul(const Tensor& t, const float* x, float* y, int64_t n, ThreadPool& pool) {
+    kernels::matmul(t.view(), x, y, n, pool);
+}
+
+void grow(std::vector<float>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+}
+
+}  // namespace
+
+DecoderWeights bind_decoder_weights(Binder& b, const Config& c) {
+    const int64_t E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
+    DecoderWeights w;
+    w.token_embd = b.req("token_embd.weight", {E, c.n_vocab});
+    w.output_norm = b.req_f32("output_norm.weight", {E});
+    w.output = b.opt("output.weight", {E, c.n_vocab});
+    if (!w.output) w.output = w.token_embd;
+    w.output_bias = b.opt_f32("output.bias", {c.n_vocab});
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        DecoderLayer l;
+        l.attn_norm = b.req_f32(p + "attn_norm.weight", {E});
+        l.wq = b.req(p + "attn_q.weight", {E, H * D});
+        l.wk = b.req(p + "attn_k.weight", {E, Hkv * D});
+        l.wv = b.req(p + "attn_v.weight", {E, Hkv * D});
+        l.wo = b.req(p + "attn_output.weight", {H * D, E});
+        l.bo = b.opt_f32(p + "attn_output.bias", {E});
+        l.ffn_norm = b.req_f32(p + "ffn_norm.weight", {E});
+        l.ffn_gate = b.req(p + "ffn_gate.weight", {E, c.n_ff});
+        l.ffn_up = b.req(p + "ffn_up.weight", {E, c.n_ff});
+        l.ffn_down = b.req(p + "ffn_down.weight", {c.n_ff, E});
+        w.layers.push_back(l);
+    }
+    return w;
+}
+
+Decoder::Decoder(Config config, DecoderWeights weights, DecoderOptions options, ThreadPool& pool)
+    : w_(std::move(weights)) {
+    config_ = std::move(config);
+    pool_ = &pool;
+    rope_ = blocks::make_rope(options.rope_style, config_.n_rot, config_.rope_theta,
+                              options.rope_freqs);
+}
+
+std::unique_ptr<State> Decoder::new_state(int64_t n_ctx) const {
+    auto s = std::make_unique<DecoderState>(n_ctx);
+    const int64_t kv = n_ctx * config_.n_head_kv * config_.head_dim;
+    s->k_cache.assign(config_.n_layer, std::vector<float>(kv));
+    s->v_cache.assign(config_.n_layer, std::vector<float>(kv));
+    return s;
+}
+
+void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float* logits,
+                      bool all_logits) {
+    auto& s = static_cast<DecoderState&>(state_base);
+    const Config& c = config_;
+    const int64_t T = static_cast<int64_t>(tokens.size()), E = c.n_embd, D = c.head_dim;
+    const int64_t H = c.n_head, Hkv = c.n_head_kv, pos0 = s.n_past();
+    grow(s.x, T * E), grow(s.h, T * E), grow(s.q, T * H * D), grow(s.k, T * Hkv * D);
+    grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.gate, T * c.n_ff);
+    grow(s.up, T * c.n_ff);
+
+    float* x = s.x.data();  // (T, E) residual stream
+    for (int64_t t = 0; t < T; ++t) kernels::get_row(w_.token_embd.view(), tokens[t], x + t * E);
+
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const DecoderLayer& l = w_.layers[il];
+        // Attention block.
+        blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        matmul(l.wq, s.h.data(), s.q.data(), T, *pool_);
+        matmul(l.wk, s.h.data(), s.k.data(), T, *pool_);
+        matmul(l.wv, s.h.data(), s.v.data(), T, *pool_);
+        if (l.bq) blocks::add_bias(s.q.data(), l.bq.f32(), T, H * D);
+        if (l.bk) blocks::add_bias(s.k.data(), l.bk.f32(), T, Hkv * D);
+        if (l.bv) blocks::add_bias(s.v.data(), l.bv.f32(), T, Hkv * D);
+        if (l.q_norm) blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
+        if (l.k_norm) blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
+        blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
+        blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
+        // Append this batch's K/V at positions pos0.. (the cache rows are (Hkv, D) each).
+        std::memcpy(s.k_cache[il].data() + pos0 * Hkv * D, s.k.data(), T * Hkv * D * sizeof(float));
+        std::memcpy(s.v_cache[il].data() + pos0 * Hkv * D, s.v.data(), T * Hkv * D * sizeof(float));
+        blocks::attention(s.q.data(), s.k_cache[il].data(), s.v_cache[il].data(), s.attn.data(), T,
+                          pos0, {H, Hkv, D}, *pool_);
+        matmul(l.wo, s.attn.data(), s.h.data(), T, *pool_);
+        if (l.bo) blocks::add_bias(s.h.data(), l.bo.f32(), T, E);
+        blocks::add(x, s.h.data(), T * E);
+
+        // Feed-forward block: SwiGLU.
+        blocks::rmsnorm(x, l.ffn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        matmul(l.ffn_gate, s.h.data(), s.gate.data(), T, *pool_);
+        matmul(l.ffn_up, s.h.data(), s.up.data(), T, *pool_);
+        blocks::swiglu(s.gate.data(), s.up.data(), T * c.n_ff);
+        matmul(l.ffn_down, s.gate.data(), s.h.data(), T, *pool_);
+        blocks::add(x, s.h.data(), T * E);
+    }
+
+    // Output head on every row or just the last.
+    const int64_t n_out = all_logits ? T : 1;
+    const float* last = x + (T - n_out) * E;
+    blocks::rmsnorm(last, w_.output_norm.f32(), s.h.data(), n_out, E, c.rms_eps);
+    matmul(w_.output, s.h.data(), logits, n_out, *pool_);
+    if (w_.output_bias) blocks::add_bias(logits, w_.output_bias.f32(), n_out, c.n_vocab);
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,53 @@
+// The pre-norm softmax-attention decoder shared by llama, qwen2 and qwen3: each of those
+// arch files reads its keys, binds its tensors into DecoderWeights and picks the options;
+// this file runs the forward pass. MoE and hybrid (DeltaNet) architectures are separate.
+#pragma once
+
+#include <vector>
+
+#include "model/blocks.h"
+#include "model/loader.h"
+#include "model/model.h"
+
+namespace hearth::model {
+
+struct DecoderLayer {
+    Tensor attn_norm;                    // (E)
+    Tensor wq, wk, wv, wo;               // [E, H*D], [E, Hkv*D], [E, Hkv*D], [H*D, E]
+    Tensor bq, bk, bv, bo;               // optional biases (H*D), (Hkv*D), (Hkv*D), (E)
+    Tensor q_norm, k_norm;               // optional per-head norms (D): qwen3
+    Tensor ffn_norm;                     // (E)
+    Tensor ffn_gate, ffn_up, ffn_down;   // [E, n_ff], [E, n_ff], [n_ff, E]
+};
+
+struct DecoderWeights {
+    Tensor token_embd;   // [E, V]
+    Tensor output_norm;  // (E)
+    Tensor output;       // [E, V]; token_embd when tied
+    Tensor output_bias;  // optional (V)
+    std::vector<DecoderLayer> layers;
+};
+
+struct DecoderOptions {
+    blocks::RopeStyle rope_style = blocks::RopeStyle::Neox;
+    const float* rope_freqs = nullptr;  // optional (n_rot/2) divisors (llama 3.1+)
+};
+
+// Binds the tensors llama, qwen2 and qwen3 share; arch files add biases or norms after.
+DecoderWeights bind_decoder_weights(Binder& b, const Config& c);
+
+class Decoder : public Model {
+   public:
+    Decoder(Config config, DecoderWeights weights, DecoderOptions options, ThreadPool& pool);
+    std::unique_ptr<State> new_state(int64_t n_ctx) const override;
+
+   protected:
+    void forward(std::span<const int32_t> tokens, State& state, float* logits,
+                 bool all_logits) override;
+
+   private:
+    DecoderWeights w_;
+    blocks::Rope rope_;
+};
+
+}  // namespace hearth::model

@@ -1,0 +1,124 @@
+// Name binding with shape checks, and hyper-parameter reads with key names in every error.
+#include "model/loader.h"
+
+#include "kernels/kernels.h"
+
+namespace hearth::model {
+
+kernels::WeightView Tensor::view() const {
+    return {.type = info->type,
+            .data = info->data,
+            .n_in = info->ne[0],
+            .n_out = info->n_rows(),
+            .row_bytes = info->row_bytes()};
+}
+
+kernels::WeightView Tensor::expert(int64_t e) const {
+    kernels::WeightView v = view();
+    v.n_out = info->ne[1];
+    v.data = info->data + e * info->ne[1] * info->row_bytes();
+    return v;
+}
+
+Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
+                    bool need_f32) {
+    if (!status_.ok()) return {};
+    const gguf::TensorInfo* t = reader_.find_tensor(name);
+    if (!t) {
+        if (required) status_ = error("missing tensor '" + name + "'");
+        return {};
+    }
+    bool same = true;
+    int d = 0;
+    for (int64_t want : shape) same = same && t->ne[d++] == want;
+    for (; d < gguf::kMaxDims; ++d) same = same && t->ne[d] == 1;
+    if (!same) {
+        std::string want = "[";
+        int k = 0;
+        for (int64_t x : shape) want += (k++ ? ", " : "") + std::to_string(x);
+        status_ = error(strfmt("tensor '%s': expected shape %s], got %s", name.c_str(),
+                               want.c_str(), t->shape_string().c_str()));
+        return {};
+    }
+    if (need_f32 && t->type != gguf::TensorType::F32) {
+        status_ = error(strfmt("tensor '%s': expected type F32, got %s", name.c_str(),
+                               std::string(gguf::type_name(t->type)).c_str()));
+        return {};
+    }
+    if (!kernels::can_dequantize(t->type)) {
+        status_ = error(strfmt("tensor '%s': type %s is not supported", name.c_str(),
+                               std::string(gguf::type_name(t->type)).c_str()));
+        return {};
+    }
+    return Tensor{t};
+}
+
+Tensor Binder::req(const std::string& name, std::initializer_list<int64_t> shape) {
+    return bind(name, shape, true, false);
+}
+Tensor Binder::opt(const std::string& name, std::initializer_list<int64_t> shape) {
+    return bind(name, shape, false, false);
+}
+Tensor Binder::req_f32(const std::string& name, std::initializer_list<int64_t> shape) {
+    return bind(name, shape, true, true);
+}
+Tensor Binder::opt_f32(const std::string& name, std::initializer_list<int64_t> shape) {
+    return bind(name, shape, false, true);
+}
+
+int64_t Hparams::u(const std::string& suffix) {
+    auto r = reader_.get_uint(arch_ + "." + suffix);
+    if (!r.ok()) {
+        if (status_.ok()) status_ = r.status();
+        return 0;
+    }
+    if (*r > (uint64_t{1} << 40)) fail(arch_ + "." + suffix + ": absurd value " + std::to_string(*r));
+    return static_cast<int64_t>(*r);
+}
+
+int64_t Hparams::u_or(const std::string& suffix, int64_t def) {
+    return reader_.find(arch_ + "." + suffix) ? u(suffix) : def;
+}
+
+float Hparams::f(const std::string& suffix) {
+    auto r = reader_.get_float(arch_ + "." + suffix);
+    if (!r.ok()) {
+        if (status_.ok()) status_ = r.status();
+        return 0;
+    }
+    return static_cast<float>(*r);
+}
+
+float Hparams::f_or(const std::string& suffix, float def) {
+    return reader_.find(arch_ + "." + suffix) ? f(suffix) : def;
+}
+
+void Hparams::fail(const std::string& message) {
+    if (status_.ok()) status_ = error(message);
+}
+
+Config load_common_config(const gguf::Reader& reader, Hparams& hp, const std::string& arch) {
+    Config c;
+    c.arch = arch;
+    c.n_layer = hp.u("block_count");
+    c.n_ctx_train = hp.u("context_length");
+    c.n_embd = hp.u("embedding_length");
+    c.n_head = hp.u("attention.head_count");
+    c.n_head_kv = hp.u_or("attention.head_count_kv", c.n_head);
+    c.rms_eps = hp.f("attention.layer_norm_rms_epsilon");
+    c.rope_theta = hp.f_or("rope.freq_base", 10000.0f);
+    if (const gguf::TensorInfo* emb = reader.find_tensor("token_embd.weight"))
+        c.n_vocab = emb->ne[1];
+    if (!hp.status().ok()) return c;
+    if (c.n_layer <= 0) hp.fail(arch + ".block_count: must be positive");
+    if (c.n_embd <= 0) hp.fail(arch + ".embedding_length: must be positive");
+    if (c.n_head <= 0) hp.fail(arch + ".attention.head_count: must be positive");
+    if (c.n_head_kv <= 0 || (c.n_head > 0 && c.n_head % c.n_head_kv != 0))
+        hp.fail(strfmt("%s.attention.head_count_kv: %lld does not divide head_count %lld",
+                       arch.c_str(), (long long)c.n_head_kv, (long long)c.n_head));
+    if (c.n_vocab <= 0) hp.fail("missing tensor 'token_embd.weight'");
+    if (!(c.rms_eps > 0)) hp.fail(arch + ".attention.layer_norm_rms_epsilon: must be positive");
+    return c;
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,69 @@
+// Helpers the architecture files use to read hyper-parameters and bind tensors by name.
+// Both record the first error and carry on, so a loader reads like a list of declarations
+// and reports one precise message at the end ("blk.3.attn_q.weight: expected [256, 256] ...").
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "gguf/reader.h"
+#include "kernels/matmul.h"
+#include "model/model.h"
+
+namespace hearth::model {
+
+// A weight bound to its bytes in the mapped file.
+struct Tensor {
+    const gguf::TensorInfo* info = nullptr;
+
+    explicit operator bool() const { return info != nullptr; }
+    kernels::WeightView view() const;  // as a matrix: ne[0] columns, the rest rows
+    const float* f32() const { return reinterpret_cast<const float*>(info->data); }
+    // The 2-D matrix of expert e of a 3-D tensor.
+    kernels::WeightView expert(int64_t e) const;
+};
+
+class Binder {
+   public:
+    explicit Binder(const gguf::Reader& reader) : reader_(reader) {}
+
+    // A tensor that must exist with exactly this shape (trailing 1s are ignored).
+    Tensor req(const std::string& name, std::initializer_list<int64_t> shape);
+    // The same, but absence is fine.
+    Tensor opt(const std::string& name, std::initializer_list<int64_t> shape);
+    // Norms, biases and other vectors must be F32 (the converter never quantizes them).
+    Tensor req_f32(const std::string& name, std::initializer_list<int64_t> shape);
+    Tensor opt_f32(const std::string& name, std::initializer_list<int64_t> shape);
+
+    Status status() const { return status_; }
+
+   private:
+    Tensor bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
+                bool need_f32);
+    const gguf::Reader& reader_;
+    Status status_;
+};
+
+// Reads "<arch>.<suffix>" keys; the first failure is kept.
+class Hparams {
+   public:
+    Hparams(const gguf::Reader& reader, std::string arch) : reader_(reader), arch_(std::move(arch)) {}
+    int64_t u(const std::string& suffix);                 // required unsigned integer
+    int64_t u_or(const std::string& suffix, int64_t def);
+    float f(const std::string& suffix);                   // required float
+    float f_or(const std::string& suffix, float def);
+    Status status() const { return status_; }
+    // Records a failed consistency check, e.g. "head_count 0".
+    void fail(const std::string& message);
+
+   private:
+    const gguf::Reader& reader_;
+    std::string arch_;
+    Status status_;
+};
+
+// Reads the keys every decoder has into a Config (vocab size from the token list or
+// token_embd). Arch-specific checks are the caller's.
+Config load_common_config(const gguf::Reader& reader, Hparams& hp, const std::string& arch);
+
+}  // namespace hearth::model

@@ -1,0 +1,77 @@
+// Architecture registry, load_model, and the checks every eval call makes before forward().
+#include <algorithm>
+
+#include "model/arch/arch.h"
+#include "model/model.h"
+
+namespace hearth::model {
+
+namespace {
+
+struct ArchEntry {
+    const char* name;
+    Result<std::unique_ptr<Model>> (*load)(const gguf::Reader&, ThreadPool&);
+};
+
+constexpr ArchEntry kArchs[] = {
+    {"llama", load_llama},
+    {"qwen2", load_qwen2},
+    {"qwen3", load_qwen3},
+};
+
+}  // namespace
+
+std::vector<std::string> supported_architectures() {
+    std::vector<std::string> names;
+    for (const auto& a : kArchs) names.push_back(a.name);
+    return names;
+}
+
+Status check_attention_config(const Config& c, Hparams& hp) {
+    const std::string a = c.arch;
+    if (hp.status().ok()) {
+        if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+            hp.fail(strfmt("%s: head dimension %lld must be positive and even", a.c_str(),
+                           (long long)c.head_dim));
+        else if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2 != 0)
+            hp.fail(strfmt("%s.rope.dimension_count: %lld is not an even number in 1..%lld",
+                           a.c_str(), (long long)c.n_rot, (long long)c.head_dim));
+        if (c.n_ff <= 0) hp.fail(a + ".feed_forward_length: must be positive");
+        if (!(c.rope_theta > 0)) hp.fail(a + ".rope.freq_base: must be positive");
+    }
+    return hp.status();
+}
+
+Result<std::unique_ptr<Model>> load_model(const gguf::Reader& reader, ThreadPool& pool) {
+    auto arch = reader.get_string("general.architecture");
+    if (!arch.ok()) return arch.status().with_context(reader.path());
+    for (const auto& a : kArchs) {
+        if (*arch == a.name) {
+            auto m = a.load(reader, pool);
+            if (!m.ok()) return m.status().with_context(reader.path());
+            return m;
+        }
+    }
+    std::string known;
+    for (const auto& a : kArchs) known += std::string(known.empty() ? "" : ", ") + a.name;
+    return error(strfmt("%s: unsupported architecture '%s' (supported: %s)", reader.path().c_str(),
+                        std::string(*arch).c_str(), known.c_str()));
+}
+
+Status Model::eval(std::span<const int32_t> tokens, State& state, float* logits, bool all_logits) {
+    if (tokens.empty()) return error("empty batch: nothing to evaluate");
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        if (tokens[i] < 0 || tokens[i] >= config_.n_vocab)
+            return error(strfmt("token id %d at position %zu is out of range (vocabulary has %lld)",
+                                tokens[i], i, (long long)config_.n_vocab));
+    }
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    if (state.n_past_ + n > state.n_ctx_)
+        return error(strfmt("context overflow: %lld tokens in context + %lld new > context size %lld",
+                            (long long)state.n_past_, (long long)n, (long long)state.n_ctx_));
+    forward(tokens, state, logits, all_logits);
+    state.n_past_ += n;
+    return Status();
+}
+
+}  // namespace hearth::model

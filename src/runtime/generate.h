@@ -1,0 +1,42 @@
+// The generation loop: evaluate a prompt as one batch, then sample and decode one token at a
+// time until an end-of-generation token, the token budget, or the callback says stop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "model/model.h"
+#include "runtime/sampler.h"
+#include "text/tokenizer.h"
+
+namespace hearth::runtime {
+
+struct GenerateParams {
+    int64_t n_predict = 128;  // < 0: until end of generation or a full context
+    SamplerParams sampling;
+};
+
+struct GenerateStats {
+    int64_t n_prompt = 0;
+    int64_t n_generated = 0;
+    double prompt_seconds = 0;
+    double generate_seconds = 0;
+    bool stopped_by_eog = false;
+};
+
+// Text pieces arrive as complete UTF-8: bytes of a character split across tokens are held
+// back until the character is whole. Returning false stops generation.
+using OnText = std::function<bool(std::string_view text)>;
+
+Result<GenerateStats> generate(model::Model& model, model::State& state,
+                               const text::Tokenizer& tokenizer, std::span<const int32_t> prompt,
+                               const GenerateParams& params, const OnText& on_text);
+
+// Length of the longest prefix of s that does not end inside a UTF-8 sequence.
+size_t complete_utf8_prefix(std::string_view s);
+
+}  // namespace hearth::runtime
