@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace hearth {
@@ -38,12 +39,18 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
 
 std::shared_ptr<MappedFile> MappedFile::from_bytes(std::string bytes, std::string name) {
     std::shared_ptr<MappedFile> f(new MappedFile());
-    f->owned_ = std::move(bytes);
-    f->data_ = reinterpret_cast<const uint8_t*>(f->owned_.data());
-    f->size_ = f->owned_.size();
+    // Aligned like a page-aligned map would be, so tensor data keeps the file's alignment.
+    const size_t cap = (bytes.size() + 63) / 64 * 64 + 64;
+    f->owned_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, cap)));
+    HEARTH_CHECK(f->owned_ != nullptr);
+    std::memcpy(f->owned_.get(), bytes.data(), bytes.size());
+    f->data_ = f->owned_.get();
+    f->size_ = bytes.size();
     f->path_ = std::move(name);
     return f;
 }
+
+void MappedFile::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
 
 MappedFile::~MappedFile() {
     if (mapped_) munmap(const_cast<uint8_t*>(data_), size_);

@@ -29,7 +29,10 @@ class MappedFile {
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
     bool mapped_ = false;
-    std::string owned_;
+    struct FreeDeleter {
+        void operator()(uint8_t* p) const;
+    };
+    std::unique_ptr<uint8_t, FreeDeleter> owned_;  // from_bytes: 64-byte aligned copy
     std::string path_;
 };
 

@@ -31,12 +31,23 @@ std::string escape_piece(const std::string& s) {
     for (size_t i = 0; i < s.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         switch (c) {
-            case '"': out += "\\\""; continue;
-            case '\\': out += "\\\\"; continue;
-            case '\n': out += "\\n"; continue;
-            case '\r': out += "\\r"; continue;
-            case '\t': out += "\\t"; continue;
-            default: break;
+            case '"':
+                out += "\\\"";
+                continue;
+            case '\\':
+                out += "\\\\";
+                continue;
+            case '\n':
+                out += "\\n";
+                continue;
+            case '\r':
+                out += "\\r";
+                continue;
+            case '\t':
+                out += "\\t";
+                continue;
+            default:
+                break;
         }
         size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
         bool ok = len > 0 && i + len <= s.size();
@@ -76,8 +87,10 @@ int cmd_tokenize(int argc, char** argv) {
     if (!args->has("--model")) return usage_error(kCmd, "missing -m MODEL");
     const auto& pos = args->positional();
     if (pos.size() > 1) return usage_error(kCmd, "expected one TEXT argument (quote it)");
-    if (!pos.empty() && args->has("--file")) return usage_error(kCmd, "give TEXT or -f FILE, not both");
-    if (pos.empty() && !args->has("--file")) return usage_error(kCmd, "no text: give TEXT or -f FILE");
+    if (!pos.empty() && args->has("--file"))
+        return usage_error(kCmd, "give TEXT or -f FILE, not both");
+    if (pos.empty() && !args->has("--file"))
+        return usage_error(kCmd, "no text: give TEXT or -f FILE");
 
     std::string text;
     if (args->has("--file")) {

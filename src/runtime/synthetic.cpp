@@ -1,5 +1,5 @@
-// Builds the demo model. Output-head rows of byte and special tokens are zero, so sampling
-// lands on whole words rather than raw bytes or an early end-of-text.
+// Builds the demo model. Output-head rows of everything but whole words are zero, so sampling
+// lands on words rather than raw bytes, word fragments or an early end-of-text.
 #include "runtime/synthetic.h"
 
 #include <algorithm>
@@ -52,7 +52,7 @@ std::string byte_token(int b) {
 struct Vocab {
     std::vector<std::string> tokens, merges;
     std::vector<int32_t> types;
-    int64_t n_byte_tokens = 256;
+    std::vector<bool> is_word;  // whole words: the only tokens the demo head can emit
 };
 
 Vocab build_vocab() {
@@ -75,9 +75,15 @@ Vocab build_vocab() {
         }
     }
     v.types.assign(v.tokens.size(), 1);
+    v.is_word.assign(v.tokens.size(), false);
+    for (const char* w : kWords) {
+        const std::string word = byte_token(' ') + w;
+        for (size_t i = 256; i < v.tokens.size(); ++i) v.is_word[i] = v.is_word[i] || v.tokens[i] == word;
+    }
     for (const char* s : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) {
         v.tokens.push_back(s);
         v.types.push_back(3);
+        v.is_word.push_back(false);
     }
     return v;
 }
@@ -126,8 +132,9 @@ std::string synthetic_model_gguf(const SyntheticShape& s, uint64_t seed) {
 
     add_q8("token_embd.weight", E, V, random(V * E, 1.0f));
     std::vector<float> head = random(V * E, 4.0f * in_scale);
-    std::fill(head.begin(), head.begin() + vocab.n_byte_tokens * E, 0.0f);
-    std::fill(head.end() - 3 * E, head.end(), 0.0f);
+    for (int64_t t = 0; t < V; ++t) {
+        if (!vocab.is_word[t]) std::fill(head.begin() + t * E, head.begin() + (t + 1) * E, 0.0f);
+    }
     add_q8("output.weight", E, V, std::move(head));
     w.add_tensor_f32("output_norm.weight", {E}, ones(E));
     const int64_t qd = s.n_head * s.head_dim, kvd = s.n_head_kv * s.head_dim;

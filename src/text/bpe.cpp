@@ -16,11 +16,13 @@ namespace {
 // Unicode White_Space spelled out: PCRE2's \s under UCP also takes U+180E, which the reference
 // tokenizers do not count as a space.
 constexpr const char* kSpace =
-    R"(\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
+    R"(\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A})"
+    R"(\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
 
-// The contraction alternatives, case-insensitive for ASCII only (as llama.cpp and the JS and
-// Rust tokenizers behave; PCRE2's (?i) would also fold U+017F into 's').
-constexpr const char* kContractions = R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))";
+// The contraction alternatives, case-insensitive for ASCII only as llama.cpp matches them
+// (PCRE2's (?i) would also let U+017F stand for 's').
+constexpr const char* kContractions =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))";
 
 struct PreSpec {
     std::string pattern;
@@ -120,10 +122,9 @@ Result<BpeModel> BpeModel::create(const Vocab& vocab, const gguf::Array& merges,
     m.regex_ = std::make_unique<Regex>();
     // MATCH_INVALID_UTF: ill-formed bytes never match, so they fall into the gaps between
     // matches and are encoded as pieces of their own instead of failing the whole match.
-    m.regex_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(spec->pattern.c_str()),
-                                   PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err,
-                                   &err_offset, nullptr);
+    m.regex_->code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(spec->pattern.c_str()), PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_offset, nullptr);
     if (!m.regex_->code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof(msg));
@@ -159,11 +160,12 @@ Status BpeModel::load_merges(const Vocab& vocab, const gguf::Array& merges) {
         joined.assign(left).append(right);
         int32_t l = vocab.find(left), r = vocab.find(right), merged = vocab.find(joined);
         if (l < 0 || r < 0 || merged < 0)
-            return error(strfmt("tokenizer.ggml.merges[%zu]: '%.*s' uses a token that is not in "
-                                "the vocabulary",
-                                rank, static_cast<int>(m.size()), m.data()));
-        uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) |
-                       static_cast<uint32_t>(r);
+            return error(
+                strfmt("tokenizer.ggml.merges[%zu]: '%.*s' uses a token that is not in "
+                       "the vocabulary",
+                       rank, static_cast<int>(m.size()), m.data()));
+        uint64_t key =
+            (static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r);
         merges_.emplace(key, Merge{static_cast<int32_t>(rank), merged});  // first rank wins
     }
     return {};

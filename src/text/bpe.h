@@ -44,8 +44,8 @@ class BpeModel {
                       std::vector<int32_t>* out) const;
 
     std::unique_ptr<Regex> regex_;
-    bool nfc_ = false;            // Qwen's tokenizer.json declares an NFC normalizer
-    bool ignore_merges_ = false;  // Llama 3: a piece that is a whole token skips the merges
+    bool nfc_ = false;              // Qwen's tokenizer.json declares an NFC normalizer
+    bool ignore_merges_ = false;    // Llama 3: a piece that is a whole token skips the merges
     int32_t byte_token_[256] = {};  // id of each byte's single-character token, -1 if absent
     std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> merge
 };

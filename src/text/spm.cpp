@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <queue>
 
+#include "text/unicode.h"
+
 namespace hearth::text {
 
 namespace {
@@ -31,12 +33,12 @@ struct BigramOrder {
     }
 };
 
-// Length of the character at s[i] judged by its lead byte alone, like SentencePiece: ill-formed
-// bytes still group, and the byte fallback spells them out later.
-size_t lead_len(std::string_view s, size_t i) {
-    static constexpr size_t kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-    size_t len = kLen[static_cast<unsigned char>(s[i]) >> 4];
-    return std::min(len, s.size() - i);
+// One symbol per well-formed character, one per ill-formed byte. SentencePiece groups by the
+// lead byte alone, which can swallow the U+2581 of an escaped space after a broken lead byte
+// and byte-spell it, so that space would not come back; valid text splits the same either way.
+size_t symbol_len(std::string_view s, size_t i) {
+    int len = utf8_char_len(s, i);
+    return len > 0 ? static_cast<size_t>(len) : 1;
 }
 
 }  // namespace
@@ -83,7 +85,7 @@ void SpmModel::encode(const Vocab& vocab, std::string_view fragment, bool after_
     }
     std::vector<Symbol> syms;
     for (size_t i = 0; i < text.size();) {
-        size_t n = lead_len(text, i);
+        size_t n = symbol_len(text, i);
         int32_t idx = static_cast<int32_t>(syms.size());
         syms.push_back({idx - 1, idx + 1, i, n});
         i += n;

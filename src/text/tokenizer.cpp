@@ -13,8 +13,9 @@ namespace hearth::text {
 namespace {
 
 // Token texts that end generation when the vocabulary marks them as control tokens.
-constexpr std::string_view kEogTexts[] = {"<|im_end|>", "<|endoftext|>",  "<|eot_id|>", "<|end_of_text|>",
-                                          "<|fim_pad|>", "<|eom_id|>", "</s>"};
+constexpr std::string_view kEogTexts[] = {
+    "<|im_end|>",  "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>",
+    "<|fim_pad|>", "<|eom_id|>",    "</s>"};
 
 Status load_types(const gguf::Reader& reader, Vocab* v) {
     const size_t n = v->text.size();
@@ -128,13 +129,16 @@ void Tokenizer::Impl::build_pieces() {
                 break;
             case TokenType::Control:
             case TokenType::UserDefined:
-            case TokenType::Unknown: pieces[id] = t; break;
+            case TokenType::Unknown:
+                pieces[id] = t;
+                break;
             case TokenType::Byte: {
                 int b = spm ? SpmModel::parse_byte_token(t) : -1;
                 if (b >= 0) pieces[id] = std::string(1, static_cast<char>(b));
                 break;
             }
-            case TokenType::Unused: break;
+            case TokenType::Unused:
+                break;
         }
     }
 }
@@ -170,7 +174,8 @@ Result<Tokenizer> Tokenizer::from_gguf(const gguf::Reader& reader) {
                      "' (known: gpt2, llama)");
     }
     HEARTH_RETURN_IF_ERROR(impl->load_ids(reader));
-    Result<bool> add_bos = reader.get_bool_or("tokenizer.ggml.add_bos_token", impl->spm.has_value());
+    Result<bool> add_bos =
+        reader.get_bool_or("tokenizer.ggml.add_bos_token", impl->spm.has_value());
     if (!add_bos.ok()) return add_bos.status();
     impl->add_bos = *add_bos;
     impl->special.build(v);

@@ -1,9 +1,9 @@
 // UTF-8 validation and run-wise NFC (utf8proc) for the tokenizers.
 #include "text/unicode.h"
 
-#include <cstdlib>
-
 #include <utf8proc.h>
+
+#include <cstdlib>
 
 namespace hearth::text {
 
@@ -16,13 +16,13 @@ int utf8_char_len(std::string_view s, size_t i) {
     if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
     if (c >= 0xE0 && c <= 0xEF) {
         if (!cont(1) || !cont(2)) return 0;
-        if (c == 0xE0 && p[1] < 0xA0) return 0;  // overlong
+        if (c == 0xE0 && p[1] < 0xA0) return 0;   // overlong
         if (c == 0xED && p[1] >= 0xA0) return 0;  // UTF-16 surrogate
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
         if (!cont(1) || !cont(2) || !cont(3)) return 0;
-        if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
+        if (c == 0xF0 && p[1] < 0x90) return 0;   // overlong
         if (c == 0xF4 && p[1] >= 0x90) return 0;  // past U+10FFFF
         return 4;
     }
@@ -32,9 +32,12 @@ int utf8_char_len(std::string_view s, size_t i) {
 uint32_t utf8_decode(std::string_view s, size_t i, int len) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + i;
     switch (len) {
-        case 1: return p[0];
-        case 2: return ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
-        case 3: return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+        case 1:
+            return p[0];
+        case 2:
+            return ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+        case 3:
+            return ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
         default:
             return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) |
                    (p[3] & 0x3Fu);
@@ -64,10 +67,10 @@ namespace {
 void append_nfc_run(std::string& out, std::string_view run) {
     utf8proc_uint8_t* mapped = nullptr;
     // An explicit length (no UTF8PROC_NULLTERM) keeps NUL bytes as ordinary characters.
-    utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(run.data()),
-                                      static_cast<utf8proc_ssize_t>(run.size()), &mapped,
-                                      static_cast<utf8proc_option_t>(UTF8PROC_STABLE |
-                                                                     UTF8PROC_COMPOSE));
+    utf8proc_ssize_t n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(run.data()),
+                     static_cast<utf8proc_ssize_t>(run.size()), &mapped,
+                     static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
     if (n < 0) {
         // Cannot happen for validated input; keeping the bytes is the safe answer anyway.
         out.append(run);

@@ -33,7 +33,8 @@ void SpecialMatcher::split(const Vocab& vocab, std::string_view text, bool parse
         for (int32_t id : by_first_byte_[static_cast<unsigned char>(text[i])]) {
             if (!parse_special && vocab.type[id] != TokenType::UserDefined) continue;
             const std::string& s = vocab.text[id];
-            if (s.size() <= text.size() - i && std::memcmp(s.data(), text.data() + i, s.size()) == 0) {
+            if (s.size() <= text.size() - i &&
+                std::memcmp(s.data(), text.data() + i, s.size()) == 0) {
                 hit = id;
                 break;
             }

@@ -139,6 +139,7 @@ TEST(GgufReader, RejectsAbsurdCounts) {
     expect_error(s, "runs past the end");
     s = header(3, 0, 1);
     put_u64(s, uint64_t{1} << 63);  // key length
+    s.append(8, 'x');
     expect_error(s, "truncated");
 }
 

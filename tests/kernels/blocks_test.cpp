@@ -1,9 +1,10 @@
 // The block structs against the GGUF type table, and which types the kernel table supports.
+#include "kernels/ref/blocks.h"
+
 #include <gtest/gtest.h>
 
 #include "gguf/types.h"
 #include "kernels/kernels.h"
-#include "kernels/ref/blocks.h"
 
 namespace hearth::kernels {
 namespace {
@@ -35,11 +36,11 @@ TEST(KernelBlocks, SizesMatchTypeTable) {
 }
 
 TEST(KernelTable, SupportedTypes) {
-    for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q4_0,
-                         TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
-                         TensorType::Q8_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                         TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_K, TensorType::IQ4_NL,
-                         TensorType::IQ4_XS}) {
+    for (TensorType t :
+         {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q4_0, TensorType::Q4_1,
+          TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q8_1, TensorType::Q2_K,
+          TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_K,
+          TensorType::IQ4_NL, TensorType::IQ4_XS}) {
         EXPECT_TRUE(can_dequantize(t)) << gguf::type_name(t);
     }
     for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q4_0,

@@ -106,7 +106,8 @@ void check_case(const fs::path& json_path, const fs::path& fallback_dir) {
     ASSERT_TRUE(fs::exists(model)) << "model file missing: " << model;
     auto reader = gguf::Reader::open(model.string());
     ASSERT_TRUE(reader.ok()) << reader.message();
-    const auto values = read_floats(json_path.parent_path() / doc["values_file"].get<std::string>());
+    const auto values =
+        read_floats(json_path.parent_path() / doc["values_file"].get<std::string>());
     for (const json& entry : doc["tensors"]) check_tensor(*reader, entry, values);
 }
 
@@ -115,7 +116,8 @@ TEST(DequantGolden, LocalCopies) {
     const auto cases = dequant_cases(kLocalDir);
     ASSERT_FALSE(cases.empty()) << "no *.dequant.json in " << kLocalDir;
     // Until the .gguf files are copied next to them, the shared originals stand in.
-    for (const auto& c : cases) check_case(c, fs::is_directory(kSharedDir) ? kSharedDir : fs::path());
+    for (const auto& c : cases)
+        check_case(c, fs::is_directory(kSharedDir) ? kSharedDir : fs::path());
 }
 
 TEST(DequantGolden, SharedCopies) {

@@ -4,11 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "gguf/reader.h"
 #include "text/tokenizer.h"
@@ -59,8 +58,10 @@ int check_cases(const Tokenizer& tok, const json& cases, const std::string& labe
         SCOPED_TRACE(label + " case " + std::to_string(i) + ": " + text);
         // Qwen declares NFC; where the reference skipped it, the case says what NFC gives.
         const bool nfc_case = c.contains("ids_after_nfc");
-        auto want_special = c[nfc_case ? "ids_after_nfc" : "ids_parse_special"].get<std::vector<int32_t>>();
-        auto want_plain = c[nfc_case ? "ids_after_nfc" : "ids_no_parse_special"].get<std::vector<int32_t>>();
+        auto want_special =
+            c[nfc_case ? "ids_after_nfc" : "ids_parse_special"].get<std::vector<int32_t>>();
+        auto want_plain =
+            c[nfc_case ? "ids_after_nfc" : "ids_no_parse_special"].get<std::vector<int32_t>>();
         EXPECT_EQ(tok.encode(text, true), want_special);
         EXPECT_EQ(tok.encode(text, false), want_plain);
         auto golden = c["ids_parse_special"].get<std::vector<int32_t>>();
@@ -149,7 +150,9 @@ TEST(TokenizerGolden, LlamaSpm) {
         std::vector<int32_t> got = tok.encode(inputs[i], false);
         EXPECT_EQ(got, want);
         // SentencePiece adds its dummy-prefix space, which decoding keeps.
-        if (!inputs[i].empty()) EXPECT_EQ(tok.decode(got, false), " " + inputs[i]);
+        if (!inputs[i].empty()) {
+            EXPECT_EQ(tok.decode(got, false), " " + inputs[i]);
+        }
     }
 }
 

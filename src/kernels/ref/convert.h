@@ -8,7 +8,8 @@ namespace hearth::kernels::ref {
 
 // All functions take n = element count, a multiple of the type's block size (not checked here).
 // Dequantizers reproduce ggml's float expressions operation for operation, so results agree
-// with the reference engine bit for bit (up to fused multiply-add contraction, which we disable).
+// with the reference bit for bit. That relies on a * b + c staying unfused: these files get no
+// FMA flags, and GCC in ISO mode (-std=c++20) does not contract across them anyway.
 
 void dequantize_row_f32(const void* src, float* dst, int64_t n);
 void dequantize_row_f16(const void* src, float* dst, int64_t n);

@@ -101,7 +101,8 @@ void dequantize_row_q5_K(const void* src, float* dst, int64_t n) {
             unpack_scale_min_k4(is + 1, x[i].scales, &sc, &m);
             const float d2 = d * sc, m2 = dmin * m;
             const uint8_t u1 = 1 << is, u2 = 2 << is;
-            for (int l = 0; l < 32; ++l) *dst++ = d1 * ((q[l] & 0xF) + ((qh[l] & u1) ? 16 : 0)) - m1;
+            for (int l = 0; l < 32; ++l)
+                *dst++ = d1 * ((q[l] & 0xF) + ((qh[l] & u1) ? 16 : 0)) - m1;
             for (int l = 0; l < 32; ++l) *dst++ = d2 * ((q[l] >> 4) + ((qh[l] & u2) ? 16 : 0)) - m2;
         }
     }

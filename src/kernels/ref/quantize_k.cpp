@@ -37,7 +37,8 @@ static float fit_scale_min(const float* x, int n, int nmax, uint8_t* L, float* m
         const float iscale = (nmax + 0.1f * step) / (hi - lo);
         float sl = 0, sl2 = 0, sx = 0, sxl = 0;
         for (int i = 0; i < n; ++i) {
-            trial[i] = static_cast<uint8_t>(std::clamp(round_to_int(iscale * (x[i] - lo)), 0, nmax));
+            trial[i] =
+                static_cast<uint8_t>(std::clamp(round_to_int(iscale * (x[i] - lo)), 0, nmax));
             sl += trial[i], sl2 += trial[i] * trial[i], sx += x[i], sxl += trial[i] * x[i];
         }
         // Normal equations of min over (scale, offset) of sum (scale * L + offset - x)^2.
@@ -50,7 +51,8 @@ static float fit_scale_min(const float* x, int n, int nmax, uint8_t* L, float* m
             scale = sxl / sl2;
         }
         float err = 0;
-        for (int i = 0; i < n; ++i) err += (scale * trial[i] + offset - x[i]) * (scale * trial[i] + offset - x[i]);
+        for (int i = 0; i < n; ++i)
+            err += (scale * trial[i] + offset - x[i]) * (scale * trial[i] + offset - x[i]);
         if (err < best_err) {
             best_err = err, best_scale = scale, best_offset = offset;
             std::memcpy(L, trial, n);
@@ -107,7 +109,8 @@ void quantize_row_q4_K(const float* src, void* dst, int64_t n) {
         // 64-element chunk c: first 32 levels in the low nibbles of qs[32c..], next 32 high.
         for (int c = 0; c < 4; ++c) {
             for (int l = 0; l < 32; ++l) {
-                y[i].qs[32 * c + l] = static_cast<uint8_t>(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
+                y[i].qs[32 * c + l] =
+                    static_cast<uint8_t>(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
             }
         }
     }
@@ -124,7 +127,8 @@ void quantize_row_q5_K(const float* src, void* dst, int64_t n) {
             for (int l = 0; l < 32; ++l) {
                 const int a = L[64 * c + l], b = L[64 * c + 32 + l];
                 y[i].qs[32 * c + l] = static_cast<uint8_t>((a & 0xF) | ((b & 0xF) << 4));
-                y[i].qh[l] |= static_cast<uint8_t>(((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
+                y[i].qh[l] |=
+                    static_cast<uint8_t>(((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
             }
         }
     }
@@ -182,7 +186,8 @@ void quantize_row_q6_K(const float* src, void* dst, int64_t n) {
         int8_t scratch[16];
         for (int ib = 0; ib < 16; ++ib) {
             scales[ib] = fit_scale_q6(src + 16 * ib, 16, scratch);
-            if (std::fabs(scales[ib]) > max_scale) max_scale = std::fabs(scales[ib]), vmax_scale = scales[ib];
+            if (std::fabs(scales[ib]) > max_scale)
+                max_scale = std::fabs(scales[ib]), vmax_scale = scales[ib];
         }
         // As with the levels, the largest sub-scale maps to -128, the long side of int8.
         y[i].d = f16_not_smaller(vmax_scale / -128.0f);

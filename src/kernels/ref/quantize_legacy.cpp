@@ -19,7 +19,8 @@ static float quantize_q8_block(const float* x, int8_t* qs, uint16_t* d_bits) {
     *d_bits = f32_to_f16(amax / 127.0f);
     const float d = f16_to_f32(*d_bits);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (int j = 0; j < kQK; ++j) qs[j] = static_cast<int8_t>(std::clamp(round_to_int(x[j] * id), -127, 127));
+    for (int j = 0; j < kQK; ++j)
+        qs[j] = static_cast<int8_t>(std::clamp(round_to_int(x[j] * id), -127, 127));
     return d;
 }
 
