@@ -1,6 +1,7 @@
 // hearth tokenize: text -> token ids with the tokenizer stored in a GGUF (a vocabulary-only file
 // is enough). Prints the ids on one line; --show adds one escaped piece per token.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -63,6 +64,9 @@ std::string escape_piece(const std::string& s) {
 }
 
 Result<std::string> read_file(const std::string& path) {
+    std::error_code ec;
+    // An ifstream opens a directory without complaint and then reads nothing.
+    if (std::filesystem::is_directory(path, ec)) return error("'" + path + "' is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) return error("cannot open '" + path + "'");
     std::ostringstream ss;
