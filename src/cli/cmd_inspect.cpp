@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "gguf/reader.h"
+#include "model/model.h"
 
 namespace hearth::cli {
 
@@ -57,6 +58,40 @@ std::string tokenizer_summary(const gguf::Reader& r) {
     return s;
 }
 
+// What loading the file as a model tells: layer kinds and memory per token and sequence.
+struct ModelSummary {
+    std::string error;  // why the file does not load as a model, else empty
+    std::vector<model::Model::LayerKind> kinds;
+    int64_t kv_bytes_per_token = 0;
+    int64_t recurrent_bytes = 0;
+};
+
+ModelSummary summarize_model(const gguf::Reader& r) {
+    ModelSummary s;
+    ThreadPool pool(1);
+    auto m = model::load_model(r, pool);  // binds tensors in place: cheap, reads no weights
+    if (!m.ok()) {
+        s.error = m.message();
+        return s;
+    }
+    s.kinds = (*m)->layer_kinds();
+    const int64_t base = (*m)->new_state(0)->memory_bytes();
+    s.kv_bytes_per_token = (*m)->new_state(1)->memory_bytes() - base;
+    s.recurrent_bytes = base;
+    return s;
+}
+
+std::string layer_list(const std::vector<model::Model::LayerKind>& kinds,
+                       model::Model::LayerKind want) {
+    std::string out;
+    int64_t n = 0;
+    for (size_t i = 0; i < kinds.size(); ++i) {
+        if (kinds[i] != want) continue;
+        out += (n++ ? "," : "") + std::to_string(i);
+    }
+    return std::to_string(n) + (n ? " (" + out + ")" : "");
+}
+
 nlohmann::ordered_json value_json(const gguf::Value& v) {
     using gguf::ValueType;
     switch (v.type) {
@@ -105,6 +140,16 @@ void print_json(const gguf::Reader& r) {
     }
     for (const auto& [type, tot] : bytes_by_type(r))
         j["bytes_by_type"][type] = {{"tensors", tot.count}, {"bytes", tot.bytes}};
+    ModelSummary m = summarize_model(r);
+    if (!m.error.empty()) {
+        j["model"] = {{"error", m.error}};
+    } else {
+        auto kinds = nlohmann::ordered_json::array();
+        for (auto k : m.kinds) kinds.push_back(k == model::Model::LayerKind::Recurrent ? "recurrent" : "attention");
+        j["model"] = {{"layers", kinds},
+                      {"kv_bytes_per_token", m.kv_bytes_per_token},
+                      {"recurrent_state_bytes", m.recurrent_bytes}};
+    }
     std::printf("%s\n", j.dump(1).c_str());
 }
 
@@ -116,6 +161,23 @@ void print_text(const gguf::Reader& r) {
     std::printf("architecture:  %s\n", a.empty() ? "(none)" : a.c_str());
     if (const gguf::Value* n = r.find("general.name")) std::printf("name:          %s\n", n->to_string().c_str());
     std::printf("tokenizer:     %s\n", tokenizer_summary(r).c_str());
+    ModelSummary m = summarize_model(r);
+    if (!m.error.empty()) {
+        std::printf("model:         does not load: %s\n", m.error.c_str());
+    } else {
+        using K = model::Model::LayerKind;
+        std::printf("layers:        %zu: attention %s, recurrent (Gated DeltaNet) %s\n", m.kinds.size(),
+                    layer_list(m.kinds, K::Attention).c_str(), layer_list(m.kinds, K::Recurrent).c_str());
+        std::printf("memory:        KV cache %s per token of context (F32), recurrent state %s per "
+                    "sequence\n", human_bytes(m.kv_bytes_per_token).c_str(),
+                    human_bytes(m.recurrent_bytes).c_str());
+    }
+    if (const gguf::Value* n = r.find(a + ".expert_count")) {
+        const gguf::Value* k = r.find(a + ".expert_used_count");
+        const bool shared = r.find_tensor("blk.0.ffn_gate_inp_shexp.weight") != nullptr;
+        std::printf("experts:       %s, %s used per token%s\n", n->to_string().c_str(),
+                    k ? k->to_string().c_str() : "?", shared ? ", plus a gated shared expert" : "");
+    }
     std::printf("\nhyper-parameters:\n");
     for (const auto& [k, v] : r.metadata()) {
         if (!a.empty() && k.rfind(a + ".", 0) == 0)

@@ -28,6 +28,19 @@ Rope make_rope(RopeStyle style, int64_t n_rot, float base, const float* freq_fac
     return r;
 }
 
+Rope make_rope_multi_section(int64_t n_rot, float base, const int64_t sections[4]) {
+    Rope r = make_rope(RopeStyle::Neox, n_rot, base, nullptr);
+    const int64_t total = sections[0] + sections[1] + sections[2] + sections[3];
+    for (int64_t i = 0; total > 0 && i < n_rot / 2; ++i) {
+        const int64_t sec = i % total;
+        const bool positional = (sec % 3 == 0 && sec < 3 * sections[0]) ||
+                                (sec % 3 == 1 && sec < 3 * sections[1]) ||
+                                (sec % 3 == 2 && sec < 3 * sections[2]);
+        if (!positional) r.inv_freq[i] = 0.0;
+    }
+    return r;
+}
+
 void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                 int64_t pos0) {
     const int64_t half = rope.n_rot / 2;

@@ -25,6 +25,11 @@ struct Rope {
 // freq_factors (n_rot/2) may be null (all 1).
 Rope make_rope(RopeStyle style, int64_t n_rot, float base, const float* freq_factors);
 
+// IMROPE (qwen35*): NEOX pairs, each pair rotated by one of four position components chosen
+// from `sections`. For text all components but the last equal the position and the last is
+// 0, so a pair mapped to the last component does not rotate: its frequency is set to 0.
+Rope make_rope_multi_section(int64_t n_rot, float base, const int64_t sections[4]);
+
 // Rotates x (n_tokens, n_heads, head_dim) in place; token t sits at position pos0 + t.
 void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                 int64_t pos0);

@@ -13,7 +13,32 @@ struct DecoderState : State {
     using State::State;
     std::vector<std::vector<float>> k_cache, v_cache;  // per layer (n_ctx, Hkv, D)
     // Scratch, grown to the largest batch seen.
-    std::vector<float> x, h, q, k, v, attn, gate, up, logits_in;
+    std::vector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_in;
+    MoeScratch moe;
+
+    std::unique_ptr<State> clone() const override {
+        auto c = std::make_unique<DecoderState>(n_ctx_);
+        c->n_past_ = n_past_;
+        c->k_cache = k_cache, c->v_cache = v_cache;
+        return c;
+    }
+    // KV rows past n are simply overwritten by the next tokens.
+    bool truncate(int64_t n) override {
+        if (n < 0 || n > n_past_) return false;
+        n_past_ = n;
+        return true;
+    }
+    Checkpoint checkpoint() const override { return {.n_past = n_past_, .recurrent = {}}; }
+    void restore(const Checkpoint& cp) override {
+        HEARTH_CHECK(cp.n_past <= n_past_);
+        n_past_ = cp.n_past;
+    }
+    int64_t memory_bytes() const override {
+        int64_t n = 0;
+        for (const auto* part : {&k_cache, &v_cache})
+            for (const auto& v : *part) n += static_cast<int64_t>(v.size() * sizeof(float));
+        return n;
+    }
 };
 
 void matmul(const Tensor& t, const float* x, float* y, int64_t n, ThreadPool& pool) {
@@ -26,7 +51,7 @@ void grow(std::vector<float>& v, int64_t n) {
 
 }  // namespace
 
-DecoderWeights bind_decoder_weights(Binder& b, const Config& c) {
+DecoderWeights bind_decoder_weights(Binder& b, const Config& c, bool dense_ffn) {
     const int64_t E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
     DecoderWeights w;
     w.token_embd = b.req("token_embd.weight", {E, c.n_vocab});
@@ -44,9 +69,11 @@ DecoderWeights bind_decoder_weights(Binder& b, const Config& c) {
         l.wo = b.req(p + "attn_output.weight", {H * D, E});
         l.bo = b.opt_f32(p + "attn_output.bias", {E});
         l.ffn_norm = b.req_f32(p + "ffn_norm.weight", {E});
-        l.ffn_gate = b.req(p + "ffn_gate.weight", {E, c.n_ff});
-        l.ffn_up = b.req(p + "ffn_up.weight", {E, c.n_ff});
-        l.ffn_down = b.req(p + "ffn_down.weight", {c.n_ff, E});
+        if (dense_ffn) {
+            l.ffn_gate = b.req(p + "ffn_gate.weight", {E, c.n_ff});
+            l.ffn_up = b.req(p + "ffn_up.weight", {E, c.n_ff});
+            l.ffn_down = b.req(p + "ffn_down.weight", {c.n_ff, E});
+        }
         w.layers.push_back(l);
     }
     return w;
@@ -58,6 +85,8 @@ Decoder::Decoder(Config config, DecoderWeights weights, DecoderOptions options, 
     pool_ = &pool;
     rope_ = blocks::make_rope(options.rope_style, config_.n_rot, config_.rope_theta,
                               options.rope_freqs);
+    for (const DecoderLayer& l : w_.layers)
+        if (!l.moe) n_ff_dense_ = config_.n_ff;
 }
 
 std::unique_ptr<State> Decoder::new_state(int64_t n_ctx) const {
@@ -75,8 +104,8 @@ void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float*
     const int64_t T = static_cast<int64_t>(tokens.size()), E = c.n_embd, D = c.head_dim;
     const int64_t H = c.n_head, Hkv = c.n_head_kv, pos0 = s.n_past();
     grow(s.x, T * E), grow(s.h, T * E), grow(s.q, T * H * D), grow(s.k, T * Hkv * D);
-    grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.gate, T * c.n_ff);
-    grow(s.up, T * c.n_ff);
+    grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.ffn_out, T * E);
+    grow(s.gate, T * n_ff_dense_), grow(s.up, T * n_ff_dense_);
 
     float* x = s.x.data();  // (T, E) residual stream
     for (int64_t t = 0; t < T; ++t) kernels::get_row(w_.token_embd.view(), tokens[t], x + t * E);
@@ -92,7 +121,8 @@ void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float*
         if (l.bk) blocks::add_bias(s.k.data(), l.bk.f32(), T, Hkv * D);
         if (l.bv) blocks::add_bias(s.v.data(), l.bv.f32(), T, Hkv * D);
         if (l.q_norm) blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
-        if (l.k_norm) blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
+        if (l.k_norm)
+            blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
         blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
         blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
         // Append this batch's K/V at positions pos0.. (the cache rows are (Hkv, D) each).
@@ -104,13 +134,17 @@ void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float*
         if (l.bo) blocks::add_bias(s.h.data(), l.bo.f32(), T, E);
         blocks::add(x, s.h.data(), T * E);
 
-        // Feed-forward block: SwiGLU.
+        // Feed-forward block: the routed experts, or dense SwiGLU.
         blocks::rmsnorm(x, l.ffn_norm.f32(), s.h.data(), T, E, c.rms_eps);
-        matmul(l.ffn_gate, s.h.data(), s.gate.data(), T, *pool_);
-        matmul(l.ffn_up, s.h.data(), s.up.data(), T, *pool_);
-        blocks::swiglu(s.gate.data(), s.up.data(), T * c.n_ff);
-        matmul(l.ffn_down, s.gate.data(), s.h.data(), T, *pool_);
-        blocks::add(x, s.h.data(), T * E);
+        if (l.moe) {
+            moe_ffn(*l.moe, s.h.data(), s.ffn_out.data(), T, s.moe, *pool_);
+        } else {
+            matmul(l.ffn_gate, s.h.data(), s.gate.data(), T, *pool_);
+            matmul(l.ffn_up, s.h.data(), s.up.data(), T, *pool_);
+            blocks::swiglu(s.gate.data(), s.up.data(), T * c.n_ff);
+            matmul(l.ffn_down, s.gate.data(), s.ffn_out.data(), T, *pool_);
+        }
+        blocks::add(x, s.ffn_out.data(), T * E);
     }
 
     // Output head on every row or just the last.

@@ -1,23 +1,26 @@
-// The pre-norm softmax-attention decoder shared by llama, qwen2 and qwen3: each of those
-// arch files reads its keys, binds its tensors into DecoderWeights and picks the options;
-// this file runs the forward pass. MoE and hybrid (DeltaNet) architectures are separate.
+// The pre-norm softmax-attention decoder shared by llama, qwen2, qwen3 and qwen3moe: each
+// arch file reads its keys, binds its tensors into DecoderWeights and picks the options; this
+// file runs the forward pass. The FFN is dense SwiGLU or MoE per layer; no DeltaNet here.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "model/blocks.h"
 #include "model/loader.h"
 #include "model/model.h"
+#include "model/moe.h"
 
 namespace hearth::model {
 
 struct DecoderLayer {
-    Tensor attn_norm;                    // (E)
-    Tensor wq, wk, wv, wo;               // [E, H*D], [E, Hkv*D], [E, Hkv*D], [H*D, E]
-    Tensor bq, bk, bv, bo;               // optional biases (H*D), (Hkv*D), (Hkv*D), (E)
-    Tensor q_norm, k_norm;               // optional per-head norms (D): qwen3
-    Tensor ffn_norm;                     // (E)
-    Tensor ffn_gate, ffn_up, ffn_down;   // [E, n_ff], [E, n_ff], [n_ff, E]
+    Tensor attn_norm;                   // (E)
+    Tensor wq, wk, wv, wo;              // [E, H*D], [E, Hkv*D], [E, Hkv*D], [H*D, E]
+    Tensor bq, bk, bv, bo;              // optional biases (H*D), (Hkv*D), (Hkv*D), (E)
+    Tensor q_norm, k_norm;              // optional per-head norms (D): qwen3
+    Tensor ffn_norm;                    // (E)
+    Tensor ffn_gate, ffn_up, ffn_down;  // [E, n_ff], [E, n_ff], [n_ff, E]; unset for MoE
+    std::optional<MoeWeights> moe;      // replaces the dense FFN when set (qwen3moe)
 };
 
 struct DecoderWeights {
@@ -34,7 +37,8 @@ struct DecoderOptions {
 };
 
 // Binds the tensors llama, qwen2 and qwen3 share; arch files add biases or norms after.
-DecoderWeights bind_decoder_weights(Binder& b, const Config& c);
+// With dense_ffn false the ffn_gate/up/down tensors are left for the arch to replace (MoE).
+DecoderWeights bind_decoder_weights(Binder& b, const Config& c, bool dense_ffn = true);
 
 class Decoder : public Model {
    public:
@@ -48,6 +52,7 @@ class Decoder : public Model {
    private:
     DecoderWeights w_;
     blocks::Rope rope_;
+    int64_t n_ff_dense_ = 0;  // n_ff if any layer has a dense FFN, else 0 (no scratch for it)
 };
 
 }  // namespace hearth::model

@@ -17,6 +17,9 @@ constexpr ArchEntry kArchs[] = {
     {"llama", load_llama},
     {"qwen2", load_qwen2},
     {"qwen3", load_qwen3},
+    {"qwen3moe", load_qwen3moe},
+    {"qwen35", load_qwen35},
+    {"qwen35moe", load_qwen35moe},
 };
 
 }  // namespace

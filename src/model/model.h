@@ -30,13 +30,34 @@ struct Config {
     float rms_eps = 1e-5f;
 };
 
-// One sequence's memory: KV cache (and later recurrent state) plus scratch buffers.
+// A snapshot of a sequence's position and of the memory that cannot be rewound by position
+// alone (recurrent state). KV caches only append, so their part is just the position.
+struct Checkpoint {
+    int64_t n_past = 0;
+    std::vector<float> recurrent;  // the architecture's conv and ssm states, concatenated
+};
+
+// One sequence's memory: KV cache for attention layers, conv + recurrent state for DeltaNet
+// layers, plus scratch buffers. The one interface prefix reuse and speculation work through.
 class State {
    public:
     explicit State(int64_t n_ctx) : n_ctx_(n_ctx) {}
     virtual ~State() = default;
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }
+
+    // An independent copy (a forked sequence).
+    virtual std::unique_ptr<State> clone() const = 0;
+    // Rewinds to the first n tokens. Always possible for KV-only memories; a recurrent
+    // memory can only stay where it is (restore a checkpoint instead). False if impossible.
+    virtual bool truncate(int64_t n) = 0;
+    // Saves the position and recurrent state; restore() returns to it as long as the sequence
+    // has only moved forward since (the KV entries before the checkpoint are untouched).
+    virtual Checkpoint checkpoint() const = 0;
+    virtual void restore(const Checkpoint& cp) = 0;
+
+    // Bytes this sequence's memory holds (KV cache plus recurrent state).
+    virtual int64_t memory_bytes() const = 0;
 
    protected:
     friend class Model;
@@ -51,6 +72,12 @@ class Model {
 
     // A fresh sequence able to hold n_ctx positions.
     virtual std::unique_ptr<State> new_state(int64_t n_ctx) const = 0;
+
+    enum class LayerKind { Attention, Recurrent };
+    // What each main layer is (all attention unless the architecture mixes in DeltaNet).
+    virtual std::vector<LayerKind> layer_kinds() const {
+        return std::vector<LayerKind>(config_.n_layer, LayerKind::Attention);
+    }
 
     // Evaluates `tokens` at positions state.n_past()... as one batch and advances the state.
     // logits: (n_tokens, n_vocab) when all_logits, else (1, n_vocab) for the last token.

@@ -10,7 +10,7 @@ py=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 checker=$here/../../../shared/golden/compare_logits.py
 [ -f "$checker" ] || checker=$here/compare_logits_fallback_missing
-supported="llama qwen2 qwen3"
+supported="llama qwen2 qwen3 qwen3moe qwen35 qwen35moe"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0; skipped_arch=0
 

@@ -9,6 +9,7 @@
 
 #include "gguf/writer.h"
 #include "model/model.h"
+#include "memory_check.h"
 
 namespace hearth::model {
 namespace {
@@ -158,6 +159,15 @@ TEST(ModelEval, BatchedPromptMatchesTokenByToken) {
             EXPECT_GT(max_abs, 0.1) << "logits should not be degenerate";
             EXPECT_LT(max_diff, 1e-4 * max_abs) << arch << " threads " << threads;
         }
+    }
+}
+
+TEST(ModelEval, MemoryInterface) {
+    for (const char* arch : {"llama", "qwen3"}) {
+        ThreadPool pool(2);
+        Loaded l = load({.arch = arch}, pool);
+        ASSERT_TRUE(l.model.ok()) << l.model.message();
+        check_memory_interface(**l.model, true);
     }
 }
 

@@ -1,0 +1,361 @@
+// qwen35 (Qwen3.5, Qwen3.6-27B) and qwen35moe (Qwen3.5/3.6-35B-A3B): hybrid decoders where
+// most layers are Gated DeltaNet (recurrent state, no KV) and every full_attention_interval-th
+// layer is gated softmax attention with partial multi-section RoPE. qwen35moe swaps the dense
+// SwiGLU for experts plus a gated shared expert. MTP blocks are loaded past, not run.
+// References: HF transformers modeling_qwen3_next.py; ARCHITECTURES.md 3, 4.6, 5.4-5.6.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/matmul.h"
+#include "model/arch/arch.h"
+#include "model/blocks.h"
+#include "model/deltanet.h"
+#include "model/moe.h"
+
+namespace hearth::model {
+
+namespace {
+
+struct HybridConfig {  // what qwen35* adds to Config
+    deltanet::Shape ssm;
+    std::vector<bool> recurrent;  // per main layer
+    int64_t sections[4] = {0, 0, 0, 0};
+    int64_t n_nextn = 0;          // MTP blocks after the main layers (not run)
+    bool moe = false;
+    int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
+};
+
+struct Layer {
+    Tensor attn_norm, post_attention_norm;  // (E)
+    // Gated DeltaNet.
+    Tensor qkv;             // [E, conv_dim]
+    Tensor gate;            // [E, value_dim]: z
+    Tensor conv1d;          // [Kc, conv_dim], F32
+    Tensor dt_bias, ssm_a;  // (Hv)
+    Tensor beta, alpha;     // [E, Hv]
+    Tensor ssm_norm;        // (dv)
+    Tensor ssm_out;         // [value_dim, E]
+    // Gated attention.
+    Tensor wq;              // [E, 2*H*D]: per head D query rows, then D gate rows
+    Tensor wk, wv;          // [E, Hkv*D]
+    Tensor wo;              // [H*D, E]
+    Tensor q_norm, k_norm;  // (D)
+    // FFN.
+    Tensor ffn_gate, ffn_up, ffn_down;  // dense: [E, n_ff], [E, n_ff], [n_ff, E]
+    MoeWeights moe;
+};
+
+struct Weights {
+    Tensor token_embd, output_norm, output;
+    std::vector<Layer> layers;
+};
+
+struct HybridState : State {
+    using State::State;
+    std::vector<std::vector<float>> k_cache, v_cache;  // attention layers: (n_ctx, Hkv, D)
+    std::vector<std::vector<float>> conv, ssm;         // recurrent: (Kc-1, conv_dim), (Hv, dk, dv)
+    std::vector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up;
+    MoeScratch moe;
+
+    std::unique_ptr<State> clone() const override {
+        auto c = std::make_unique<HybridState>(n_ctx_);
+        c->n_past_ = n_past_;
+        c->k_cache = k_cache, c->v_cache = v_cache, c->conv = conv, c->ssm = ssm;
+        return c;
+    }
+    // The recurrent state summarises every token seen: it cannot drop the last few.
+    bool truncate(int64_t n) override { return n == n_past_; }
+    Checkpoint checkpoint() const override {
+        Checkpoint cp{.n_past = n_past_, .recurrent = {}};
+        for (const auto* part : {&conv, &ssm})
+            for (const auto& v : *part) cp.recurrent.insert(cp.recurrent.end(), v.begin(), v.end());
+        return cp;
+    }
+    void restore(const Checkpoint& cp) override {
+        HEARTH_CHECK(cp.n_past <= n_past_);
+        size_t at = 0;
+        for (auto* part : {&conv, &ssm}) {
+            for (auto& v : *part) {
+                HEARTH_CHECK(at + v.size() <= cp.recurrent.size());
+                std::copy(cp.recurrent.begin() + at, cp.recurrent.begin() + at + v.size(), v.begin());
+                at += v.size();
+            }
+        }
+        n_past_ = cp.n_past;
+    }
+    int64_t memory_bytes() const override {
+        int64_t n = 0;
+        for (const auto* part : {&k_cache, &v_cache, &conv, &ssm})
+            for (const auto& v : *part) n += static_cast<int64_t>(v.size() * sizeof(float));
+        return n;
+    }
+};
+
+void grow(std::vector<float>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+}
+
+class Hybrid : public Model {
+   public:
+    Hybrid(Config c, HybridConfig hc, Weights w, ThreadPool& pool)
+        : hc_(std::move(hc)), w_(std::move(w)) {
+        config_ = std::move(c);
+        pool_ = &pool;
+        rope_ = blocks::make_rope_multi_section(config_.n_rot, config_.rope_theta, hc_.sections);
+    }
+
+    std::unique_ptr<State> new_state(int64_t n_ctx) const override {
+        auto s = std::make_unique<HybridState>(n_ctx);
+        const Config& c = config_;
+        const deltanet::Shape& m = hc_.ssm;
+        for (int64_t il = 0; il < c.n_layer; ++il) {
+            const bool rec = hc_.recurrent[il];
+            const int64_t kv = rec ? 0 : n_ctx * c.n_head_kv * c.head_dim;
+            s->k_cache.emplace_back(kv), s->v_cache.emplace_back(kv);
+            s->conv.emplace_back(rec ? (m.d_conv - 1) * m.conv_dim() : 0);
+            s->ssm.emplace_back(rec ? m.n_v_heads * m.d_k * m.d_v : 0);
+        }
+        return s;
+    }
+
+    std::vector<LayerKind> layer_kinds() const override {
+        std::vector<LayerKind> k;
+        for (bool rec : hc_.recurrent) k.push_back(rec ? LayerKind::Recurrent : LayerKind::Attention);
+        return k;
+    }
+
+   protected:
+    void forward(std::span<const int32_t> tokens, State& base, float* logits,
+                 bool all_logits) override;
+
+   private:
+    void deltanet_block(const Layer& l, int64_t il, HybridState& s, int64_t T);
+    void attention_block(const Layer& l, int64_t il, HybridState& s, int64_t T);
+    void ffn_block(const Layer& l, HybridState& s, int64_t T);
+    void matmul(const Tensor& t, const float* x, float* y, int64_t T) {
+        kernels::matmul(t.view(), x, y, T, *pool_);
+    }
+
+    HybridConfig hc_;
+    Weights w_;
+    blocks::Rope rope_;
+};
+
+void Hybrid::forward(std::span<const int32_t> tokens, State& base, float* logits,
+                     bool all_logits) {
+    auto& s = static_cast<HybridState&>(base);
+    const Config& c = config_;
+    const int64_t T = static_cast<int64_t>(tokens.size()), E = c.n_embd;
+    grow(s.x, T * E), grow(s.h, T * E), grow(s.out, T * E);
+    float* x = s.x.data();  // (T, E) residual stream
+    for (int64_t t = 0; t < T; ++t) kernels::get_row(w_.token_embd.view(), tokens[t], x + t * E);
+
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const Layer& l = w_.layers[il];
+        blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        if (hc_.recurrent[il]) deltanet_block(l, il, s, T);
+        else attention_block(l, il, s, T);
+        blocks::add(x, s.out.data(), T * E);
+        blocks::rmsnorm(x, l.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        ffn_block(l, s, T);
+        blocks::add(x, s.out.data(), T * E);
+    }
+
+    const int64_t n_out = all_logits ? T : 1;
+    blocks::rmsnorm(x + (T - n_out) * E, w_.output_norm.f32(), s.h.data(), n_out, E, c.rms_eps);
+    matmul(w_.output, s.h.data(), logits, n_out);
+}
+
+// h (T, E) → out (T, E) through one Gated DeltaNet layer, advancing its conv and ssm state.
+void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, int64_t T) {
+    const deltanet::Shape& m = hc_.ssm;
+    const int64_t Hv = m.n_v_heads, dv = m.d_v;
+    grow(s.mixed, T * m.conv_dim()), grow(s.z, T * m.value_dim()), grow(s.beta, T * Hv);
+    grow(s.g, T * Hv), grow(s.o, T * m.value_dim());
+    matmul(l.qkv, s.h.data(), s.mixed.data(), T);  // (T, conv_dim) = [q | k | v]
+    matmul(l.gate, s.h.data(), s.z.data(), T);     // (T, Hv, dv)
+    matmul(l.beta, s.h.data(), s.beta.data(), T);  // (T, Hv)
+    matmul(l.alpha, s.h.data(), s.g.data(), T);    // (T, Hv)
+    for (int64_t i = 0; i < T * Hv; ++i) {
+        s.beta[i] = 1.0f / (1.0f + std::exp(-s.beta[i]));
+        const float a = s.g[i] + l.dt_bias.f32()[i % Hv];
+        const float softplus = a > 20.0f ? a : std::log1p(std::exp(a));
+        s.g[i] = softplus * l.ssm_a.f32()[i % Hv];  // log decay <= 0
+    }
+    deltanet::conv1d_silu(s.mixed.data(), l.conv1d.f32(), s.conv[il].data(), T, m);
+    float* q = s.mixed.data();
+    float* k = q + m.key_dim();
+    const float eps = config_.rms_eps;
+    deltanet::l2_normalize(q, T, m.n_k_heads, m.d_k, m.conv_dim(), eps, 1.0f / std::sqrt(float(m.d_k)));
+    deltanet::l2_normalize(k, T, m.n_k_heads, m.d_k, m.conv_dim(), eps, 1.0f);
+    const deltanet::Inputs in{.q = q, .k = k, .v = k + m.key_dim(), .g = s.g.data(),
+                              .beta = s.beta.data(), .row_stride = m.conv_dim()};
+    // A prompt goes through the chunked form; single decode steps through the recurrence.
+    if (T == 1) deltanet::recurrent(in, s.ssm[il].data(), s.o.data(), T, m, *pool_);
+    else deltanet::chunked(in, s.ssm[il].data(), s.o.data(), T, m, *pool_);
+    // Gated RMSNorm per head: rmsnorm(o_j; ssm_norm) * silu(z_j).
+    blocks::rmsnorm(s.o.data(), l.ssm_norm.f32(), s.o.data(), T * Hv, dv, eps);
+    for (int64_t i = 0; i < T * Hv * dv; ++i) {
+        const float zi = s.z[i];
+        s.o[i] *= zi / (1.0f + std::exp(-zi));
+    }
+    matmul(l.ssm_out, s.o.data(), s.out.data(), T);
+}
+
+// h (T, E) → out (T, E) through one gated softmax-attention layer over the KV cache.
+void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, int64_t T) {
+    const Config& c = config_;
+    const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim, pos0 = s.n_past();
+    grow(s.gate, T * 2 * H * D), grow(s.q, T * H * D), grow(s.k, T * Hkv * D);
+    grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.up, T * H * D);
+    matmul(l.wq, s.h.data(), s.gate.data(), T);  // (T, H, 2D): query then gate per head
+    float* gate = s.up.data();                   // (T, H, D)
+    for (int64_t r = 0; r < T * H; ++r) {
+        std::memcpy(s.q.data() + r * D, s.gate.data() + r * 2 * D, D * sizeof(float));
+        std::memcpy(gate + r * D, s.gate.data() + r * 2 * D + D, D * sizeof(float));
+    }
+    matmul(l.wk, s.h.data(), s.k.data(), T);
+    matmul(l.wv, s.h.data(), s.v.data(), T);
+    blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
+    blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
+    blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
+    blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
+    std::memcpy(s.k_cache[il].data() + pos0 * Hkv * D, s.k.data(), T * Hkv * D * sizeof(float));
+    std::memcpy(s.v_cache[il].data() + pos0 * Hkv * D, s.v.data(), T * Hkv * D * sizeof(float));
+    blocks::attention(s.q.data(), s.k_cache[il].data(), s.v_cache[il].data(), s.attn.data(), T,
+                      pos0, {H, Hkv, D}, *pool_);
+    for (int64_t i = 0; i < T * H * D; ++i) s.attn[i] *= 1.0f / (1.0f + std::exp(-gate[i]));
+    matmul(l.wo, s.attn.data(), s.out.data(), T);
+}
+
+void Hybrid::ffn_block(const Layer& l, HybridState& s, int64_t T) {
+    if (hc_.moe) {
+        moe_ffn(l.moe, s.h.data(), s.out.data(), T, s.moe, *pool_);
+        return;
+    }
+    const int64_t n_ff = config_.n_ff;
+    grow(s.gate, T * n_ff), grow(s.up, T * n_ff);
+    matmul(l.ffn_gate, s.h.data(), s.gate.data(), T);
+    matmul(l.ffn_up, s.h.data(), s.up.data(), T);
+    blocks::swiglu(s.gate.data(), s.up.data(), T * n_ff);
+    matmul(l.ffn_down, s.gate.data(), s.out.data(), T);
+}
+
+Status load_hybrid_config(const gguf::Reader& r, Hparams& hp, Config& c, HybridConfig& hc) {
+    const std::string a = c.arch;
+    c.head_dim = hp.u("attention.key_length");
+    c.n_rot = hp.u("rope.dimension_count");
+    hc.ssm = {.n_k_heads = hp.u("ssm.group_count"), .n_v_heads = hp.u("ssm.time_step_rank"),
+              .d_k = hp.u("ssm.state_size"), .d_v = hp.u("ssm.state_size"),
+              .d_conv = hp.u("ssm.conv_kernel")};
+    const int64_t inner = hp.u("ssm.inner_size");
+    hc.n_nextn = hp.u_or("nextn_predict_layers", 0);
+    const int64_t interval = hp.u_or("full_attention_interval", 4);
+    HEARTH_RETURN_IF_ERROR(hp.status());
+    auto sec = r.get_array(a + ".rope.dimension_sections");
+    if (!sec.ok()) return sec.status();
+    if ((*sec)->count != 4 || !(*sec)->data)
+        return error(a + ".rope.dimension_sections: expected 4 integers");
+    for (int i = 0; i < 4; ++i) hc.sections[i] = gguf::array_int(**sec, i);
+    const deltanet::Shape& m = hc.ssm;
+    if (m.n_k_heads <= 0 || m.n_v_heads <= 0 || m.n_v_heads % m.n_k_heads != 0)
+        return error(strfmt("%s.ssm.time_step_rank %lld must be a multiple of ssm.group_count %lld",
+                            a.c_str(), (long long)m.n_v_heads, (long long)m.n_k_heads));
+    if (m.d_k <= 0 || m.d_conv < 1 || m.d_conv > 64)
+        return error(a + ".ssm.state_size / ssm.conv_kernel: out of range");
+    if (inner != m.value_dim())
+        return error(strfmt("%s.ssm.inner_size %lld != state_size x time_step_rank (%lld)",
+                            a.c_str(), (long long)inner, (long long)m.value_dim()));
+    if (hc.n_nextn < 0 || hc.n_nextn >= c.n_layer)
+        return error(a + ".nextn_predict_layers: must be below block_count");
+    c.n_layer -= hc.n_nextn;
+    if (interval <= 0) return error(a + ".full_attention_interval: must be positive");
+    for (int64_t il = 0; il < c.n_layer; ++il) hc.recurrent.push_back((il + 1) % interval != 0);
+    if (const gguf::Value* rl = r.find(a + ".attention.recurrent_layers")) {
+        if (rl->type != gguf::ValueType::Array || !rl->array->data || rl->array->count < uint64_t(c.n_layer))
+            return error(a + ".attention.recurrent_layers: expected one flag per block");
+        for (int64_t il = 0; il < c.n_layer; ++il) hc.recurrent[il] = gguf::array_int(*rl->array, il) != 0;
+    }
+    if (std::find(hc.recurrent.begin(), hc.recurrent.end(), true) == hc.recurrent.end())
+        return error(a + ": no recurrent (DeltaNet) layer; this is not a valid hybrid model");
+    return Status();
+}
+
+void bind_layer(Binder& b, const Config& c, const HybridConfig& hc, int64_t il, Layer& l) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    const int64_t E = c.n_embd, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
+    const deltanet::Shape& m = hc.ssm;
+    l.attn_norm = b.req_f32(p + "attn_norm.weight", {E});
+    l.post_attention_norm = b.req_f32(p + "post_attention_norm.weight", {E});
+    if (hc.recurrent[il]) {
+        l.qkv = b.req(p + "attn_qkv.weight", {E, m.conv_dim()});
+        l.gate = b.req(p + "attn_gate.weight", {E, m.value_dim()});
+        l.conv1d = b.req_f32(p + "ssm_conv1d.weight", {m.d_conv, m.conv_dim()});
+        l.dt_bias = b.req_f32(p + "ssm_dt.bias", {m.n_v_heads});
+        l.ssm_a = b.req_f32(p + "ssm_a", {m.n_v_heads});
+        l.beta = b.req(p + "ssm_beta.weight", {E, m.n_v_heads});
+        l.alpha = b.req(p + "ssm_alpha.weight", {E, m.n_v_heads});
+        l.ssm_norm = b.req_f32(p + "ssm_norm.weight", {m.d_v});
+        l.ssm_out = b.req(p + "ssm_out.weight", {m.value_dim(), E});
+    } else {
+        l.wq = b.req(p + "attn_q.weight", {E, 2 * H * D});
+        l.wk = b.req(p + "attn_k.weight", {E, Hkv * D});
+        l.wv = b.req(p + "attn_v.weight", {E, Hkv * D});
+        l.wo = b.req(p + "attn_output.weight", {H * D, E});
+        l.q_norm = b.req_f32(p + "attn_q_norm.weight", {D});
+        l.k_norm = b.req_f32(p + "attn_k_norm.weight", {D});
+    }
+    if (hc.moe) {
+        l.moe = bind_moe_weights(b, p, E, hc.n_expert, hc.n_expert_used, hc.n_ff_exp, hc.n_ff_shexp);
+    } else {
+        l.ffn_gate = b.req(p + "ffn_gate.weight", {E, c.n_ff});
+        l.ffn_up = b.req(p + "ffn_up.weight", {E, c.n_ff});
+        l.ffn_down = b.req(p + "ffn_down.weight", {c.n_ff, E});
+    }
+}
+
+Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPool& pool,
+                                           const std::string& arch) {
+    Hparams hp(reader, arch);
+    Config c = load_common_config(reader, hp, arch);
+    HybridConfig hc;
+    hc.moe = arch == "qwen35moe";
+    if (hc.moe) {
+        hc.n_expert = hp.u("expert_count");
+        hc.n_expert_used = hp.u("expert_used_count");
+        hc.n_ff_exp = hp.u("expert_feed_forward_length");
+        hc.n_ff_shexp = hp.u_or("expert_shared_feed_forward_length", hc.n_ff_exp);
+        c.n_ff = hc.n_ff_exp;
+        if (hp.status().ok() && (hc.n_expert_used < 1 || hc.n_expert_used > hc.n_expert))
+            hp.fail(arch + ".expert_used_count: must be between 1 and expert_count");
+    } else {
+        c.n_ff = hp.u("feed_forward_length");
+    }
+    HEARTH_RETURN_IF_ERROR(hp.status());
+    HEARTH_RETURN_IF_ERROR(load_hybrid_config(reader, hp, c, hc));
+    HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
+
+    Binder b(reader);
+    Weights w;
+    w.token_embd = b.req("token_embd.weight", {c.n_embd, c.n_vocab});
+    w.output_norm = b.req_f32("output_norm.weight", {c.n_embd});
+    w.output = b.opt("output.weight", {c.n_embd, c.n_vocab});
+    if (!w.output) w.output = w.token_embd;
+    w.layers.resize(c.n_layer);
+    for (int64_t il = 0; il < c.n_layer; ++il) bind_layer(b, c, hc, il, w.layers[il]);
+    HEARTH_RETURN_IF_ERROR(b.status());
+    return std::unique_ptr<Model>(new Hybrid(std::move(c), std::move(hc), std::move(w), pool));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> load_qwen35(const gguf::Reader& reader, ThreadPool& pool) {
+    return load_hybrid(reader, pool, "qwen35");
+}
+
+Result<std::unique_ptr<Model>> load_qwen35moe(const gguf::Reader& reader, ThreadPool& pool) {
+    return load_hybrid(reader, pool, "qwen35moe");
+}
+
+}  // namespace hearth::model

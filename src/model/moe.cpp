@@ -1,0 +1,170 @@
+// Mixture-of-experts FFN: route every token, then group the batch by expert so each chosen
+// expert's weights are streamed once per batch (one matmul over its gathered rows).
+// Experts are visited in index order for every batch size, so prefill and decode sum alike.
+#include "model/moe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/matmul.h"
+#include "model/blocks.h"
+
+namespace hearth::model {
+
+namespace {
+
+// The reference's floor on the selected probability mass before renormalising.
+constexpr float kMinWeightSum = 6.103515625e-5f;
+
+template <typename T>
+void grow(std::vector<T>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+}
+
+// The three matrices of one SwiGLU expert.
+struct ExpertViews {
+    kernels::WeightView gate, up, down;  // [E, n_ff], [E, n_ff], [n_ff, E]
+};
+
+ExpertViews expert_views(const MoeWeights& w, int64_t e) {
+    ExpertViews v{.down = w.down_exps.expert(e)};
+    if (w.gate_up_exps) {
+        // Fused slab (2*n_ff rows): gate rows, then up rows.
+        v.gate = w.gate_up_exps.expert(e);
+        v.gate.n_out = w.n_ff_exp;
+        v.up = v.gate;
+        v.up.data += w.n_ff_exp * v.gate.row_bytes;
+    } else {
+        v.gate = w.gate_exps.expert(e);
+        v.up = w.up_exps.expert(e);
+    }
+    return v;
+}
+
+// ys (n, E) = down · (silu(gate · xs) * (up · xs)) for xs (n, E).
+void swiglu_ffn(const ExpertViews& v, const float* xs, float* ys, int64_t n, MoeScratch& s,
+                ThreadPool& pool) {
+    const int64_t n_ff = v.gate.n_out;
+    kernels::matmul(v.gate, xs, s.gate.data(), n, pool);
+    kernels::matmul(v.up, xs, s.up.data(), n, pool);
+    blocks::swiglu(s.gate.data(), s.up.data(), n * n_ff);
+    kernels::matmul(v.down, s.gate.data(), ys, n, pool);
+}
+
+// Fills s.sel / s.sel_w (T, k): softmax over all experts, the k most probable (ties go to
+// the lower index), their probabilities renormalised to sum to 1.
+void route(const MoeWeights& w, const float* x, int64_t T, MoeScratch& s, ThreadPool& pool) {
+    const int64_t n_exp = w.n_expert, k = w.n_expert_used;
+    kernels::matmul(w.gate_inp.view(), x, s.probs.data(), T, pool);
+    for (int64_t t = 0; t < T; ++t) {
+        float* p = s.probs.data() + t * n_exp;
+        const float max_l = *std::max_element(p, p + n_exp);
+        double sum = 0;
+        for (int64_t e = 0; e < n_exp; ++e) sum += p[e] = std::exp(p[e] - max_l);
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t e = 0; e < n_exp; ++e) p[e] *= inv;
+
+        int32_t* sel = s.sel.data() + t * k;
+        float* sw = s.sel_w.data() + t * k;
+        float sel_sum = 0;
+        for (int64_t j = 0; j < k; ++j) {
+            int32_t best = -1;
+            for (int32_t e = 0; e < n_exp; ++e) {
+                if (std::find(sel, sel + j, e) != sel + j) continue;
+                if (best < 0 || p[e] > p[best]) best = e;
+            }
+            sel[j] = best;
+            sw[j] = p[best];
+            sel_sum += p[best];
+        }
+        const float denom = std::max(sel_sum, kMinWeightSum);
+        for (int64_t j = 0; j < k; ++j) sw[j] /= denom;
+    }
+}
+
+// Counting sort of the (token, slot) pairs by expert: expert e's routed rows are
+// s.rows[offsets[e] .. offsets[e+1]) in token order, with weights s.row_w.
+void group_by_expert(const MoeWeights& w, int64_t T, MoeScratch& s) {
+    const int64_t n_exp = w.n_expert, k = w.n_expert_used;
+    std::fill(s.offsets.begin(), s.offsets.begin() + n_exp + 1, 0);
+    for (int64_t i = 0; i < T * k; ++i) ++s.offsets[s.sel[i] + 1];
+    for (int64_t e = 0; e < n_exp; ++e) s.offsets[e + 1] += s.offsets[e];
+    std::copy(s.offsets.begin(), s.offsets.begin() + n_exp, s.cursor.begin());
+    for (int64_t i = 0; i < T * k; ++i) {
+        const int32_t at = s.cursor[s.sel[i]]++;
+        s.rows[at] = static_cast<int32_t>(i / k);
+        s.row_w[at] = s.sel_w[i];
+    }
+}
+
+void reserve(const MoeWeights& w, int64_t T, MoeScratch& s) {
+    const int64_t E = w.down_exps.info->ne[1], k = w.n_expert_used;
+    const int64_t n_ff = std::max(w.n_ff_exp, w.n_ff_shexp);
+    grow(s.probs, T * w.n_expert), grow(s.sel, T * k), grow(s.sel_w, T * k);
+    grow(s.offsets, w.n_expert + 1), grow(s.cursor, w.n_expert);
+    grow(s.rows, T * k), grow(s.row_w, T * k), grow(s.shexp_gate, T);
+    grow(s.xs, T * E), grow(s.ys, T * E), grow(s.gate, T * n_ff), grow(s.up, T * n_ff);
+}
+
+}  // namespace
+
+MoeWeights bind_moe_weights(Binder& b, const std::string& prefix, int64_t n_embd, int64_t n_expert,
+                            int64_t n_expert_used, int64_t n_ff_exp, int64_t n_ff_shexp) {
+    const int64_t E = n_embd;
+    MoeWeights w{.n_expert = n_expert, .n_expert_used = n_expert_used, .n_ff_exp = n_ff_exp};
+    w.gate_inp = b.req_f32(prefix + "ffn_gate_inp.weight", {E, n_expert});
+    w.gate_up_exps = b.opt(prefix + "ffn_gate_up_exps.weight", {E, 2 * n_ff_exp, n_expert});
+    if (!w.gate_up_exps) {
+        w.gate_exps = b.req(prefix + "ffn_gate_exps.weight", {E, n_ff_exp, n_expert});
+        w.up_exps = b.req(prefix + "ffn_up_exps.weight", {E, n_ff_exp, n_expert});
+    }
+    w.down_exps = b.req(prefix + "ffn_down_exps.weight", {n_ff_exp, E, n_expert});
+    if (n_ff_shexp > 0) {
+        w.n_ff_shexp = n_ff_shexp;
+        w.gate_inp_shexp = b.req_f32(prefix + "ffn_gate_inp_shexp.weight", {E});
+        w.gate_shexp = b.req(prefix + "ffn_gate_shexp.weight", {E, n_ff_shexp});
+        w.up_shexp = b.req(prefix + "ffn_up_shexp.weight", {E, n_ff_shexp});
+        w.down_shexp = b.req(prefix + "ffn_down_shexp.weight", {n_ff_shexp, E});
+    }
+    return w;
+}
+
+void moe_ffn(const MoeWeights& w, const float* x, float* out, int64_t T, MoeScratch& s,
+             ThreadPool& pool) {
+    const int64_t E = w.down_exps.info->ne[1];
+    reserve(w, T, s);
+    route(w, x, T, s, pool);
+    group_by_expert(w, T, s);
+
+    std::fill(out, out + T * E, 0.0f);
+    for (int64_t e = 0; e < w.n_expert; ++e) {
+        const int32_t begin = s.offsets[e], n = s.offsets[e + 1] - begin;
+        if (n == 0) continue;  // never touch an unused expert's weights
+        for (int32_t i = 0; i < n; ++i)
+            std::memcpy(s.xs.data() + i * E, x + s.rows[begin + i] * E, E * sizeof(float));
+        swiglu_ffn(expert_views(w, e), s.xs.data(), s.ys.data(), n, s, pool);
+        for (int32_t i = 0; i < n; ++i) {
+            float* o = out + s.rows[begin + i] * E;
+            const float* y = s.ys.data() + i * E;
+            const float wt = s.row_w[begin + i];
+            for (int64_t d = 0; d < E; ++d) o[d] += wt * y[d];
+        }
+    }
+
+    if (w.gate_inp_shexp) {
+        // Shared expert on every token, scaled by its own sigmoid gate.
+        kernels::matmul(w.gate_inp_shexp.view(), x, s.shexp_gate.data(), T, pool);
+        const ExpertViews v{
+            .gate = w.gate_shexp.view(), .up = w.up_shexp.view(), .down = w.down_shexp.view()};
+        swiglu_ffn(v, x, s.ys.data(), T, s, pool);
+        for (int64_t t = 0; t < T; ++t) {
+            const float g = 1.0f / (1.0f + std::exp(-s.shexp_gate[t]));
+            float* o = out + t * E;
+            const float* y = s.ys.data() + t * E;
+            for (int64_t d = 0; d < E; ++d) o[d] += g * y[d];
+        }
+    }
+}
+
+}  // namespace hearth::model
