@@ -32,7 +32,7 @@ cmake --build "$root/build-fuzz" -j"$jobs"
 for f in fuzz_gguf fuzz_tokenizer; do
   mkdir -p "$root/build-fuzz/corpus-$f"
   "$root/build-fuzz/tests/fuzz/$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
-    -print_final_stats=0 "$root/build-fuzz/corpus-$f" "$root/tests/fuzz/seeds/$f" 2>&1 | tail -2
+    -print_final_stats=0 -artifact_prefix="$root/build-fuzz/$f-" "$root/build-fuzz/corpus-$f" "$root/tests/fuzz/seeds/$f" 2>&1 | tail -2
 done
 echo "all test stages passed: ${n_ctest:-0} ctest tests, ${n_asan:-0} sanitizer unit tests, 2 fuzzers"
 echo "tests: $(( ${n_ctest:-0} + ${n_asan:-0} + 2 )) passed, 0 failed"

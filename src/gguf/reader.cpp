@@ -263,6 +263,12 @@ Result<Reader> Reader::from_file(std::shared_ptr<MappedFile> file) {
             return fail(error(strfmt("%s: data (%llu bytes at offset %llu) runs past the end of the file",
                                      what.c_str(), (unsigned long long)t.n_bytes,
                                      (unsigned long long)t.offset)));
+        // Blocks hold 2- and 4-byte fields: data must sit on a 4-byte boundary of the file
+        // (the map itself is page-aligned), whatever general.alignment claims.
+        if ((r.data_offset_ + t.offset) % 4 != 0)
+            return fail(error(strfmt("%s: data at file offset %llu is misaligned (must be a "
+                                     "multiple of 4)", what.c_str(),
+                                     (unsigned long long)(r.data_offset_ + t.offset))));
         t.data = bytes.data() + r.data_offset_ + t.offset;
         by_offset.push_back(&t);
     }

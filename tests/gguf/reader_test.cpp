@@ -208,6 +208,19 @@ TEST(GgufReader, RejectsBadAlignment) {
     Writer w;
     w.add_u32("general.alignment", 24);
     expect_error(w.bytes(), "general.alignment");
+    // A legal alignment of 1 that leaves tensor data at an odd file offset.
+    std::string s = header(3, 1, 1);
+    put_string(s, "general.alignment");
+    put_u32(s, 4);
+    put_u32(s, 1);
+    put_string(s, "w");
+    put_u32(s, 1);
+    put_u64(s, 32);
+    put_u32(s, 8);  // Q8_0
+    put_u64(s, 0);
+    if (s.size() % 2 == 0) s += '\0';  // data starts right here, at an odd offset
+    s.append(34, '\1');
+    expect_error(s, "misaligned");
 }
 
 TEST(GgufReader, MissingFileIsAnError) {
