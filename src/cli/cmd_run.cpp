@@ -29,12 +29,16 @@ const std::vector<FlagSpec> kFlags = {
     {"--presence-penalty", "X", "subtracted once from recent tokens' logits (default 0)"},
     {"--frequency-penalty", "X", "subtracted per occurrence in recent tokens (default 0)"},
     {"--seed", "S", "random seed (default 0); same seed, same output"},
+    {"--speculate", "KIND", "speculative decoding: none (default) or ngram (prompt lookup);\n"
+                            "                           the output is identical, only faster"},
+    {"--draft", "N", "most tokens one speculative draft proposes (default 8)"},
     {"-h,--help", "", "show this help"},
 };
 
 struct RunOptions {
-    int64_t n_predict, n_ctx, threads;
+    int64_t n_predict, n_ctx, threads, n_draft;
     runtime::SamplerParams sampling;
+    runtime::Speculation speculation;
 };
 
 Result<RunOptions> read_options(const Args& a) {
@@ -50,6 +54,15 @@ Result<RunOptions> read_options(const Args& a) {
     auto pres = a.get_float("--presence-penalty", 0.0);
     auto freq = a.get_float("--frequency-penalty", 0.0);
     auto seed = a.get_int("--seed", 0);
+    auto draft = a.get_int("--draft", 8);
+    if (!draft.ok()) return draft.status();
+    if (*draft < 1 || *draft > 64) return error("--draft must be between 1 and 64");
+    const std::string spec = a.get("--speculate", "none");
+    if (spec == "none") o.speculation = runtime::Speculation::None;
+    else if (spec == "ngram") o.speculation = runtime::Speculation::Ngram;
+    else if (spec == "mtp") return error("--speculate mtp is not available yet (MTP heads are loaded past, not run)");
+    else return error("--speculate: unknown kind '" + spec + "' (none, ngram)");
+    o.n_draft = *draft;
     for (const Status& s : {n.status(), c.status(), t.status(), temp.status(), top_k.status(),
                             top_p.status(), min_p.status(), rep.status(), pres.status(),
                             freq.status(), seed.status()}) {
@@ -111,10 +124,15 @@ int cmd_run(int argc, char** argv) {
         std::fprintf(stderr, "hearth: no model given (-m): running the built-in synthetic model, a "
                              "qwen3-architecture network with random weights. Its text is word "
                              "salad; pass -m model.gguf for real output.\n");
-    auto engine = synthetic ? runtime::load_engine_from_bytes(
-                                  runtime::synthetic_model_gguf({}, 1234), "<built-in synthetic model>",
-                                  int(opt->threads))
-                            : runtime::load_engine(args->get("--model"), int(opt->threads), true);
+    Result<runtime::Engine> engine = error("no model");
+    if (synthetic) {
+        auto bytes = runtime::synthetic_model_gguf(*runtime::synthetic_preset("demo"), 1234);
+        if (!bytes.ok()) return fail(cmd, bytes.message());
+        engine = runtime::load_engine_from_bytes(std::move(bytes.value()), "<built-in synthetic model>",
+                                                 int(opt->threads));
+    } else {
+        engine = runtime::load_engine(args->get("--model"), int(opt->threads), true);
+    }
     if (!engine.ok()) return fail(cmd, engine.message());
 
     const text::Tokenizer& tok = *engine->tokenizer;
@@ -130,7 +148,8 @@ int cmd_run(int argc, char** argv) {
         return fail(cmd, strfmt("the prompt has %zu tokens but the context holds %lld (raise -c)",
                                 prompt.size(), (long long)n_ctx));
     auto state = engine->model->new_state(n_ctx);
-    runtime::GenerateParams gp{.n_predict = opt->n_predict, .sampling = opt->sampling};
+    runtime::GenerateParams gp{.n_predict = opt->n_predict, .sampling = opt->sampling,
+                               .speculation = opt->speculation, .n_draft = opt->n_draft};
     auto stats = runtime::generate(*engine->model, *state, tok, prompt, gp, [](std::string_view s) {
         std::fwrite(s.data(), 1, s.size(), stdout);
         std::fflush(stdout);
@@ -144,6 +163,10 @@ int cmd_run(int argc, char** argv) {
                  stats->n_prompt / std::max(stats->prompt_seconds, 1e-9),
                  (long long)stats->n_generated,
                  stats->n_generated / std::max(stats->generate_seconds, 1e-9), (long long)opt->threads);
+    if (opt->speculation != runtime::Speculation::None)
+        std::fprintf(stderr, "speculation: %lld drafted, %lld accepted (%.0f%%)\n",
+                     (long long)stats->n_drafted, (long long)stats->n_accepted,
+                     100.0 * stats->n_accepted / std::max<int64_t>(stats->n_drafted, 1));
     return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include "runtime/speculative.h"
+
 namespace hearth::runtime {
 
 namespace {
@@ -24,13 +26,46 @@ size_t complete_utf8_prefix(std::string_view s) {
     return n;
 }
 
+namespace {
+
+// Hands out generated text as complete UTF-8 and counts tokens against the budget.
+class Emitter {
+   public:
+    Emitter(const text::Tokenizer& tok, const OnText& on_text, GenerateStats& stats)
+        : tok_(tok), on_text_(on_text), stats_(stats) {}
+    // False when the callback asked to stop.
+    bool emit(int32_t id) {
+        ++stats_.n_generated;
+        pending_ += tok_.token_to_piece(id, false);
+        const size_t ready = complete_utf8_prefix(pending_);
+        if (ready == 0) return true;
+        const bool go_on = on_text_(std::string_view(pending_).substr(0, ready));
+        pending_.erase(0, ready);
+        return go_on;
+    }
+    void flush() {
+        if (!pending_.empty()) on_text_(pending_);
+        pending_.clear();
+    }
+
+   private:
+    const text::Tokenizer& tok_;
+    const OnText& on_text_;
+    GenerateStats& stats_;
+    std::string pending_;
+};
+
+}  // namespace
+
 Result<GenerateStats> generate(model::Model& model, model::State& state,
                                const text::Tokenizer& tokenizer, std::span<const int32_t> prompt,
                                const GenerateParams& params, const OnText& on_text) {
     GenerateStats stats;
     const int64_t n_vocab = model.config().n_vocab;
-    std::vector<float> logits(n_vocab);
+    const int64_t n_draft = params.speculation == Speculation::None ? 0 : params.n_draft;
+    std::vector<float> logits((n_draft + 1) * n_vocab);  // one row per verified position
     Sampler sampler(params.sampling);
+    std::vector<int32_t> history(prompt.begin(), prompt.end());
     for (int32_t t : prompt) sampler.accept(t);
 
     auto t0 = std::chrono::steady_clock::now();
@@ -39,26 +74,55 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
     stats.prompt_seconds = seconds_since(t0);
 
     t0 = std::chrono::steady_clock::now();
-    std::string pending;  // bytes not yet handed out (an unfinished UTF-8 character)
-    for (;;) {
-        const int32_t tok = sampler.sample(logits);
+    Emitter out(tokenizer, on_text, stats);
+    auto budget_left = [&] {
+        const int64_t by_ctx = state.n_ctx() - state.n_past();
+        return params.n_predict < 0 ? by_ctx : std::min(by_ctx, params.n_predict - stats.n_generated);
+    };
+    // Takes a sampled token: false when generation ends with it.
+    auto take = [&](int32_t tok) {
         if (tokenizer.is_eog(tok)) {
             stats.stopped_by_eog = true;
-            break;
+            return false;
         }
-        ++stats.n_generated;
         sampler.accept(tok);
-        pending += tokenizer.token_to_piece(tok, false);
-        const size_t ready = complete_utf8_prefix(pending);
-        if (ready > 0) {
-            if (!on_text(std::string_view(pending).substr(0, ready))) break;
-            pending.erase(0, ready);
+        history.push_back(tok);
+        return out.emit(tok) && budget_left() > 0;
+    };
+
+    int32_t tok = sampler.sample({logits.data(), size_t(n_vocab)});
+    while (take(tok)) {
+        std::vector<int32_t> draft;
+        if (n_draft > 0) draft = draft_ngram(history, std::min(n_draft, budget_left() - 1));
+        if (draft.empty()) {
+            HEARTH_RETURN_IF_ERROR(model.eval({&tok, 1}, state, logits.data(), false));
+            tok = sampler.sample({logits.data(), size_t(n_vocab)});
+            continue;
         }
-        const bool budget_done = params.n_predict >= 0 && stats.n_generated >= params.n_predict;
-        if (budget_done || state.n_past() >= state.n_ctx()) break;
-        HEARTH_RETURN_IF_ERROR(model.eval({&tok, 1}, state, logits.data(), false));
+        // Verify [tok, d1..dk] in one pass: row i holds the model's view after batch[i].
+        const model::Checkpoint cp = state.checkpoint();
+        std::vector<int32_t> batch = {tok};
+        batch.insert(batch.end(), draft.begin(), draft.end());
+        HEARTH_RETURN_IF_ERROR(model.eval(batch, state, logits.data(), true));
+        size_t accepted = 0;
+        bool go_on = true;
+        tok = sampler.sample({logits.data(), size_t(n_vocab)});
+        while (accepted < draft.size() && tok == draft[accepted]) {
+            ++accepted;
+            if (!(go_on = take(tok))) break;
+            tok = sampler.sample({logits.data() + accepted * n_vocab, size_t(n_vocab)});
+        }
+        stats.n_drafted += static_cast<int64_t>(draft.size());
+        stats.n_accepted += static_cast<int64_t>(accepted);
+        // Keep the verified token and the accepted drafts; drop the rest of the batch.
+        const int64_t keep = cp.n_past + 1 + static_cast<int64_t>(accepted);
+        if (!state.truncate(keep)) {  // recurrent memory: back to the checkpoint, redo the kept part
+            state.restore(cp);
+            HEARTH_RETURN_IF_ERROR(model.eval({batch.data(), 1 + accepted}, state, logits.data(), false));
+        }
+        if (!go_on) break;
     }
-    if (!pending.empty()) on_text(pending);
+    out.flush();
     stats.generate_seconds = seconds_since(t0);
     return stats;
 }

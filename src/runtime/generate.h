@@ -1,5 +1,6 @@
 // The generation loop: evaluate a prompt as one batch, then sample and decode one token at a
-// time until an end-of-generation token, the token budget, or the callback says stop.
+// time (or verify a speculative draft in one batch) until an end-of-generation token, the
+// token budget, or the callback says stop. Speculation never changes the output.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +16,16 @@
 
 namespace hearth::runtime {
 
+enum class Speculation {
+    None,
+    Ngram,  // prompt lookup (runtime/speculative.h)
+};
+
 struct GenerateParams {
     int64_t n_predict = 128;  // < 0: until end of generation or a full context
     SamplerParams sampling;
+    Speculation speculation = Speculation::None;
+    int64_t n_draft = 8;      // most tokens one draft may propose
 };
 
 struct GenerateStats {
@@ -26,6 +34,8 @@ struct GenerateStats {
     double prompt_seconds = 0;
     double generate_seconds = 0;
     bool stopped_by_eog = false;
+    int64_t n_drafted = 0;   // draft tokens proposed
+    int64_t n_accepted = 0;  // of those, kept (they matched what the model produced)
 };
 
 // Text pieces arrive as complete UTF-8: bytes of a character split across tokens are held

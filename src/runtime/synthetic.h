@@ -1,14 +1,20 @@
-// The built-in demo model: a real qwen3-architecture GGUF built in memory from seeded random
-// weights (Q8_0 matrices) and a small byte-level BPE vocabulary of English words. It runs the
-// same code as a downloaded model; its output is word salad, and the CLI says so.
+// Synthetic models: real architectures (qwen3, qwen35, qwen35moe) with seeded random weights,
+// built in memory as GGUF bytes. The demo model behind `hearth run` without -m, benchmark
+// models with published shapes (`hearth bench --synthetic`), and tiny models for tests.
+// Their text is meaningless; their speed and memory traffic are those of the real shape.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "base/status.h"
 
 namespace hearth::runtime {
 
-struct SyntheticShape {
+struct SyntheticSpec {
+    std::string arch = "qwen3";  // qwen3, qwen35 or qwen35moe
+    int64_t n_vocab = 0;         // 0: just the small word vocabulary; else padded up to this
     int64_t n_embd = 512;
     int64_t n_layer = 8;
     int64_t n_head = 8;
@@ -16,9 +22,24 @@ struct SyntheticShape {
     int64_t head_dim = 64;
     int64_t n_ff = 1536;
     int64_t n_ctx = 4096;
+    bool tied = false;
+    bool words_only_head = false;  // zero head rows of non-words: sampling yields words
+    // qwen35 / qwen35moe
+    int64_t n_rot = 0;
+    int64_t ssm_k_heads = 0, ssm_v_heads = 0, ssm_state = 0, ssm_conv = 4;
+    int64_t full_attention_interval = 4;
+    // qwen35moe
+    int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
+    // Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, or q4_k_m (Q4_K with Q6_K for the
+    // output head and some attn_v/attn_qkv/ffn_down layers, as llama-quantize mixes it).
+    std::string quant = "q8_0";
 };
 
-// The GGUF bytes of the demo model.
-std::string synthetic_model_gguf(const SyntheticShape& shape, uint64_t seed);
+// Named shapes: "demo", "qwen3-0.6b", "qwen3-8b", "qwen3.5-0.8b", "qwen3.6-35b-a3b".
+Result<SyntheticSpec> synthetic_preset(const std::string& name);
+std::vector<std::string> synthetic_preset_names();
+
+// The GGUF bytes of a synthetic model; errors for inconsistent specs or unknown types.
+Result<std::string> synthetic_model_gguf(const SyntheticSpec& spec, uint64_t seed);
 
 }  // namespace hearth::runtime

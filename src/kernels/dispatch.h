@@ -1,0 +1,56 @@
+// The per-type matmul kernel table and the instruction-set choice behind matmul(): each weight
+// type maps to {activation type, activation quantizer, vec_dot, multi-token gemm} per ISA.
+// The ISA is resolved once per process from cpuid, or forced with HEARTH_ISA.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "gguf/types.h"
+
+namespace hearth::kernels {
+
+// Exact: rows dequantized to float, float activations (what the .deq.bin golden files need).
+// Ref: scalar kernels on quantized activations, like the reference engine (the SIMD oracle).
+enum class Isa { Exact, Ref, Avx2, Avx512 };
+
+// Dot product of one weight row (n elements, weight layout) with one activation row
+// (n elements, the table's vec_dot_type layout).
+using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+
+// y[t * by + r] = dot(w row r, a row t) for r < nr, t < ny (ny <= kMaxGemmTokens).
+// Rows of w are bw bytes apart, rows of a are ba bytes apart; by counts floats.
+// Each weight block is decoded once and used for all ny tokens.
+using GemmFn = void (*)(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                        int ny, float* y, size_t by);
+
+// Converts n floats into the activation layout (a row of vec_dot_type blocks).
+using ActQuantizeFn = void (*)(const float* src, void* dst, int64_t n);
+
+inline constexpr int kMaxGemmTokens = 8;
+
+struct MatmulKernels {
+    gguf::TensorType vec_dot_type = gguf::TensorType::F32;
+    ActQuantizeFn quantize = nullptr;
+    VecDotFn vec_dot = nullptr;
+    GemmFn gemm = nullptr;
+    int gemm_tokens = 4;  // tokens per gemm call that fit the ISA's registers
+};
+
+// Kernels of weight type t on isa, or nullptr when the type has none there (the caller then
+// takes the exact path). Never nullptr for Ref on a type that can be dequantized.
+const MatmulKernels* matmul_kernels(gguf::TensorType t, Isa isa);
+
+// True when this CPU (and this build) can run isa. Exact and Ref always can.
+bool isa_available(Isa isa);
+// Every ISA this host can run, Exact first.
+std::span<const Isa> available_isas();
+const char* isa_name(Isa isa);
+
+// The ISA matmul() uses: HEARTH_ISA=exact|ref|avx2|avx512 when set, else the best available.
+// A forced ISA this CPU lacks, or an unknown name, prints an error and exits with status 2:
+// a bug report or test run must never silently measure a different path.
+Isa active_isa();
+
+}  // namespace hearth::kernels

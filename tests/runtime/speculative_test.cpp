@@ -1,0 +1,83 @@
+// Speculative decoding must not change the output: greedy and seeded sampling give the same
+// text with and without prompt-lookup drafts, on KV-only (truncate) and hybrid (checkpoint/
+// restore) models. Plus the draft proposer itself.
+#include <gtest/gtest.h>
+
+#include "runtime/engine.h"
+#include "runtime/generate.h"
+#include "runtime/speculative.h"
+#include "runtime/synthetic.h"
+
+namespace hearth::runtime {
+namespace {
+
+TEST(DraftNgram, ProposesWhatFollowedTheLatestMatch) {
+    const std::vector<int32_t> h = {1, 2, 3, 9, 9, 1, 2, 3, 7, 8, 5, 1, 2, 3};
+    EXPECT_EQ(draft_ngram(h, 2), (std::vector<int32_t>{7, 8}));   // the later "1 2 3" wins
+    EXPECT_EQ(draft_ngram(h, 10), (std::vector<int32_t>{7, 8, 5, 1, 2, 3}));
+    EXPECT_TRUE(draft_ngram(std::vector<int32_t>{1, 2, 3, 4}, 4).empty());  // no repeat
+    EXPECT_TRUE(draft_ngram(std::vector<int32_t>{5}, 4).empty());
+    // A single repeated token is below the minimum n-gram.
+    EXPECT_TRUE(draft_ngram(std::vector<int32_t>{4, 1, 4}, 4).empty());
+}
+
+SyntheticSpec tiny(const std::string& arch) {
+    SyntheticSpec s;
+    s.arch = arch;
+    s.n_embd = 64, s.n_layer = 4, s.n_head = 2, s.n_head_kv = 1, s.head_dim = 32, s.n_ff = 96;
+    s.quant = "f32";
+    s.words_only_head = true;
+    if (arch != "qwen3") {
+        s.n_rot = 8, s.ssm_k_heads = 2, s.ssm_v_heads = 4, s.ssm_state = 16;
+        s.full_attention_interval = 2;
+    }
+    if (arch == "qwen35moe") s.n_ff = 0, s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ff_shexp = 32;
+    return s;
+}
+
+struct Output {
+    std::string text;
+    GenerateStats stats;
+};
+
+Output run(Engine& e, float temp, Speculation spec) {
+    const auto prompt = e.tokenizer->encode("the fire keeps the code warm and the code runs", true);
+    auto state = e.model->new_state(256);
+    GenerateParams p;
+    p.n_predict = 80;
+    p.sampling.temperature = temp;
+    p.sampling.seed = 7;
+    p.speculation = spec;
+    Output o;
+    auto st = generate(*e.model, *state, *e.tokenizer, prompt, p, [&](std::string_view s) {
+        o.text += s;
+        return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.message();
+    if (st.ok()) o.stats = *st;
+    return o;
+}
+
+TEST(Speculative, SameOutputWithAndWithoutDrafts) {
+    for (const char* arch : {"qwen3", "qwen35", "qwen35moe"}) {
+        auto bytes = synthetic_model_gguf(tiny(arch), 42);
+        ASSERT_TRUE(bytes.ok()) << bytes.message();
+        auto e = load_engine_from_bytes(std::move(bytes.value()), arch, 2);
+        ASSERT_TRUE(e.ok()) << e.message();
+        for (float temp : {0.0f, 0.9f}) {
+            const Output plain = run(*e, temp, Speculation::None);
+            const Output spec = run(*e, temp, Speculation::Ngram);
+            EXPECT_FALSE(plain.text.empty());
+            EXPECT_EQ(plain.text, spec.text) << arch << " temp " << temp;
+            EXPECT_EQ(plain.stats.n_generated, spec.stats.n_generated);
+            EXPECT_EQ(plain.stats.n_drafted, 0);
+            EXPECT_GT(spec.stats.n_drafted, 0) << arch << " temp " << temp;
+            if (temp == 0.0f) {
+                EXPECT_GT(spec.stats.n_accepted, 0) << arch;
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hearth::runtime
