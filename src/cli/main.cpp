@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"inspect", hearth::cli::cmd_inspect, "show a GGUF file: metadata, tensors, sizes"},
     {"tokenize", hearth::cli::cmd_tokenize, "turn text into token ids with a model's tokenizer"},
     {"logits", hearth::cli::cmd_logits, "evaluate tokens and write every position's logits (.npy)"},
+    {"bench", hearth::cli::cmd_bench, "prompt and generation speed in tokens/s (llama-bench style)"},
 };
 
 void print_usage(FILE* out) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "base/thread_pool.h"
 #include "gguf/writer.h"
 #include "kernels/kernels.h"
 
@@ -101,7 +102,7 @@ struct Rng {
 
 class Builder {
    public:
-    explicit Builder(uint64_t seed) : rng_{seed} {}
+    Builder(uint64_t seed, int n_threads) : rng_{seed}, pool_(n_threads) {}
     gguf::Writer w;
 
     Status add_matrix(const std::string& name, std::vector<int64_t> ne, gguf::TensorType type,
@@ -125,7 +126,13 @@ class Builder {
                 for (int64_t i = 0; i < n_in; ++i)
                     x[r * n_in + i] = zero ? 0.0f : rng_.uniform() * scale;
             }
-            kernels::quantize_row(type, x.data(), data.data() + r0 * row_bytes, nr * n_in);
+            // Values come from one sequential generator; only the quantization is split.
+            pool_.run([&](int ith, int nth) {
+                Range rr = split_range(nr, ith, nth);
+                kernels::quantize_row(type, x.data() + rr.begin * n_in,
+                                      data.data() + (r0 + rr.begin) * row_bytes,
+                                      (rr.end - rr.begin) * n_in);
+            });
         }
         w.add_tensor(name, type, std::move(ne), data);
         return Status();
@@ -139,6 +146,7 @@ class Builder {
 
    private:
     Rng rng_;
+    ThreadPool pool_;
 };
 
 }  // namespace
@@ -290,14 +298,14 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
 
 }  // namespace
 
-Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed) {
+Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, int n_threads) {
     if (s.arch != "qwen3" && s.arch != "qwen35" && s.arch != "qwen35moe")
         return error("synthetic: architecture '" + s.arch + "' is not one we can build");
     auto tp = plan_types(s);
     if (!tp.ok()) return tp.status();
     const Vocab vocab = build_vocab(s.n_vocab);
     const int64_t V = static_cast<int64_t>(vocab.tokens.size()), E = s.n_embd;
-    Builder b(seed);
+    Builder b(seed, n_threads);
     add_header(b.w, s, vocab);
     HEARTH_RETURN_IF_ERROR(b.add_matrix("token_embd.weight", {E, V}, tp->embd, 1.0f));
     if (!s.tied) {

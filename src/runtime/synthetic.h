@@ -40,6 +40,8 @@ Result<SyntheticSpec> synthetic_preset(const std::string& name);
 std::vector<std::string> synthetic_preset_names();
 
 // The GGUF bytes of a synthetic model; errors for inconsistent specs or unknown types.
-Result<std::string> synthetic_model_gguf(const SyntheticSpec& spec, uint64_t seed);
+// Quantization runs on n_threads; the bytes do not depend on it.
+Result<std::string> synthetic_model_gguf(const SyntheticSpec& spec, uint64_t seed,
+                                         int n_threads = 1);
 
 }  // namespace hearth::runtime

@@ -1,0 +1,301 @@
+// hearth bench: prompt processing (pp) and token generation (tg) speed, llama-bench style:
+// each test runs in a fresh context after a warm-up, repeated, reported as mean ± stddev in
+// a markdown table, JSON (llama-bench's field names) or CSV. --synthetic builds a model with
+// a published shape and random weights; --roofline relates tg to this machine's bandwidth.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <map>
+#include <sstream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "runtime/engine.h"
+#include "runtime/synthetic.h"
+
+namespace hearth::cli {
+
+namespace {
+
+const std::vector<FlagSpec> kFlags = {
+    {"-m,--model", "FILE", "GGUF model file"},
+    {"--synthetic", "PRESET:TYPE", "random-weight model with a real shape, e.g. qwen3-0.6b:q4_k_m"},
+    {"--layers", "N", "with --synthetic: keep only the first N layers"},
+    {"-p,--n-prompt", "N", "prompt tokens for the pp test (default 512; 0 = skip)"},
+    {"-n,--n-gen", "N", "generated tokens for the tg test (default 128; 0 = skip)"},
+    {"-d,--depth", "N", "tokens already in the context before each test (default 0)"},
+    {"-t,--threads", "N", "threads (default: all cores)"},
+    {"-r,--repetitions", "N", "repetitions of each test (default 5)"},
+    {"-o,--output", "FORMAT", "md (default), json or csv"},
+    {"--roofline", "", "measure memory read bandwidth; report tg against the bandwidth bound"},
+    {"-h,--help", "", "show this help"},
+};
+
+struct Test {
+    int64_t n_prompt, n_gen, n_depth;
+    std::vector<double> seconds;  // one per repetition
+    double tokens_per_second(size_t i) const { return (n_prompt + n_gen) / seconds[i]; }
+    std::string name() const {
+        std::string s = n_prompt > 0 ? "pp" + std::to_string(n_prompt) : "tg" + std::to_string(n_gen);
+        return n_depth > 0 ? s + " @ d" + std::to_string(n_depth) : s;
+    }
+};
+
+struct ModelFacts {
+    std::string name, type, filename;
+    uint64_t bytes = 0, params = 0;
+    double active_bytes_per_token = 0;  // weights one generated token reads
+};
+
+ModelFacts model_facts(const runtime::Engine& e) {
+    ModelFacts f;
+    const gguf::Reader& r = *e.reader;
+    f.filename = r.path();
+    const model::Config& c = e.model->config();
+    std::map<std::string, uint64_t> by_type;
+    const bool tied = r.find_tensor("output.weight") == nullptr;
+    const gguf::Value* n_exp = r.find(c.arch + ".expert_count");
+    const gguf::Value* k_exp = r.find(c.arch + ".expert_used_count");
+    const double expert_share = n_exp && k_exp && n_exp->u ? double(k_exp->u) / n_exp->u : 1.0;
+    for (const auto& t : r.tensors()) {
+        f.bytes += t.n_bytes;
+        f.params += static_cast<uint64_t>(t.n_elements());
+        by_type[std::string(gguf::type_name(t.type))] += t.n_bytes;
+        const std::string name(t.name);
+        if (name == "token_embd.weight" && !tied) continue;  // a lookup reads one row
+        const bool expert = name.find("_exps.") != std::string::npos;
+        f.active_bytes_per_token += expert ? t.n_bytes * expert_share : t.n_bytes;
+    }
+    // The type that holds most bytes names the file, as "Q4_K" for a Q4_K_M mix.
+    f.type = std::max_element(by_type.begin(), by_type.end(),
+                              [](auto& a, auto& b) { return a.second < b.second; })->first;
+    f.name = strfmt("%s %.2fB %s", c.arch.c_str(), f.params / 1e9, f.type.c_str());
+    return f;
+}
+
+// Random in-vocabulary tokens: what is evaluated does not matter for speed.
+std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<int32_t> t(n);
+    for (auto& x : t) x = static_cast<int32_t>(rng() % n_vocab);
+    return t;
+}
+
+Status run_once(model::Model& m, Test& test, bool timed) {
+    const int64_t V = m.config().n_vocab;
+    auto state = m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1);
+    std::vector<float> logits(V);
+    if (test.n_depth > 0)
+        HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_depth, V, 1), *state, logits.data(), false));
+    const auto t0 = std::chrono::steady_clock::now();
+    if (test.n_prompt > 0)
+        HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_prompt, V, 2), *state, logits.data(), false));
+    const auto tokens = random_tokens(test.n_gen, V, 3);
+    for (int64_t i = 0; i < test.n_gen; ++i)
+        HEARTH_RETURN_IF_ERROR(m.eval({&tokens[i], 1}, *state, logits.data(), false));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (timed) test.seconds.push_back(s);
+    return Status();
+}
+
+double mean(const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0 : s / v.size();
+}
+double stddev(const std::vector<double>& v) {
+    if (v.size() < 2) return 0;
+    const double m = mean(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / (v.size() - 1));
+}
+
+// Streaming-read bandwidth of this machine with the pool's threads, in GB/s (best of 3).
+double measure_bandwidth(ThreadPool& pool) {
+    const size_t n = size_t{1} << 27;  // 128 Mi x 8 bytes = 1 GiB, far beyond any cache
+    std::vector<uint64_t> buf(n, 1);
+    std::vector<uint64_t> sums(pool.size());
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        pool.run([&](int ith, int nth) {
+            Range r = split_range(static_cast<int64_t>(n), ith, nth);
+            uint64_t a = 0, b = 0, c = 0, d = 0;
+            for (int64_t i = r.begin; i + 4 <= r.end; i += 4) {
+                a += buf[i], b += buf[i + 1], c += buf[i + 2], d += buf[i + 3];
+            }
+            sums[ith] = a + b + c + d;
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        best = std::max(best, n * sizeof(uint64_t) / s / 1e9);
+    }
+    HEARTH_CHECK(sums[0] > 0);  // keeps the reads from being optimised away
+    return best;
+}
+
+void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int threads,
+                    double bandwidth) {
+    std::printf("| model | size | params | backend | threads | test | t/s |%s\n",
+                bandwidth > 0 ? " tg / bound |" : "");
+    std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |%s\n", bandwidth > 0 ? " ---: |" : "");
+    for (const Test& t : tests) {
+        std::vector<double> ts;
+        for (size_t i = 0; i < t.seconds.size(); ++i) ts.push_back(t.tokens_per_second(i));
+        std::string roof;
+        if (bandwidth > 0 && t.n_prompt == 0) {
+            const double bound = bandwidth * 1e9 / f.active_bytes_per_token;
+            roof = strfmt(" %.0f%% of %.1f |", 100.0 * mean(ts) / bound, bound);
+        } else if (bandwidth > 0) {
+            roof = " |";
+        }
+        std::printf("| %s | %.2f MiB | %.2f M | CPU | %d | %s | %.2f ± %.2f |%s\n", f.name.c_str(),
+                    f.bytes / 1048576.0, f.params / 1e6, threads, t.name().c_str(), mean(ts),
+                    stddev(ts), roof.c_str());
+    }
+    if (bandwidth > 0)
+        std::printf("\nmemory read bandwidth %.1f GB/s; a generated token reads %.1f MB of weights\n",
+                    bandwidth, f.active_bytes_per_token / 1e6);
+}
+
+nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threads) {
+    std::vector<double> ns, ts;
+    for (size_t i = 0; i < t.seconds.size(); ++i) {
+        ns.push_back(t.seconds[i] * 1e9);
+        ts.push_back(t.tokens_per_second(i));
+    }
+    return {{"build_commit", "hearth"},  {"cpu_info", ""},
+            {"backends", "CPU"},         {"model_filename", f.filename},
+            {"model_type", f.name},      {"model_size", f.bytes},
+            {"model_n_params", f.params}, {"n_batch", t.n_prompt},
+            {"n_ubatch", t.n_prompt},    {"n_threads", threads},
+            {"type_k", "f32"},           {"type_v", "f32"},
+            {"use_mmap", true},          {"n_prompt", t.n_prompt},
+            {"n_gen", t.n_gen},          {"n_depth", t.n_depth},
+            {"avg_ns", static_cast<uint64_t>(mean(ns))},
+            {"stddev_ns", static_cast<uint64_t>(stddev(ns))},
+            {"avg_ts", mean(ts)},        {"stddev_ts", stddev(ts)},
+            {"samples_ns", ns},          {"samples_ts", ts}};
+}
+
+void print_records(const ModelFacts& f, const std::vector<Test>& tests, int threads, bool csv) {
+    auto arr = nlohmann::ordered_json::array();
+    for (const Test& t : tests) arr.push_back(json_record(f, t, threads));
+    if (!csv) {
+        std::printf("%s\n", arr.dump(2).c_str());
+        return;
+    }
+    bool first = true;
+    for (const auto& rec : arr) {
+        std::string head, row;
+        for (const auto& [k, v] : rec.items()) {
+            if (v.is_array()) continue;
+            head += (head.empty() ? "" : ",") + k;
+            row += (row.empty() ? "" : ",") + (v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump());
+        }
+        if (first) std::printf("%s\n", head.c_str());
+        std::printf("%s\n", row.c_str());
+        first = false;
+    }
+}
+
+Result<runtime::Engine> load(const Args& a, int threads) {
+    if (a.has("--model") == a.has("--synthetic")) return error("give exactly one of -m MODEL or --synthetic PRESET:TYPE");
+    if (a.has("--model")) return runtime::load_engine(a.get("--model"), threads, false);
+    const std::string arg = a.get("--synthetic");
+    const size_t colon = arg.find(':');
+    auto spec = runtime::synthetic_preset(arg.substr(0, colon));
+    if (!spec.ok()) return spec.status();
+    spec->quant = colon == std::string::npos ? "q8_0" : arg.substr(colon + 1);
+    for (char& ch : spec->quant) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto layers = a.get_int("--layers", spec->n_layer);
+    if (!layers.ok()) return layers.status();
+    if (*layers < 1 || *layers > spec->n_layer) return error(strfmt("--layers must be between 1 and %lld", (long long)spec->n_layer));
+    spec->n_layer = *layers;
+    // Built once, then reused from the cache: K-quant quantization of a large model takes minutes.
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    const std::string dir = xdg && *xdg ? std::string(xdg) + "/hearth/synthetic"
+                                        : std::string(home ? home : "/tmp") + "/.cache/hearth/synthetic";
+    std::string name = arg.substr(0, colon) + "-" + spec->quant + "-L" + std::to_string(spec->n_layer) + "-s1234.gguf";
+    const std::string path = dir + "/" + name;
+    if (std::filesystem::exists(path)) {
+        std::fprintf(stderr, "hearth bench: using %s\n", path.c_str());
+        return runtime::load_engine(path, threads, false);
+    }
+    std::fprintf(stderr, "hearth bench: building synthetic %s (%lld layers, %s, random weights) into %s ...\n",
+                 arg.c_str(), (long long)spec->n_layer, spec->quant.c_str(), path.c_str());
+    auto bytes = runtime::synthetic_model_gguf(*spec, 1234, threads);
+    if (!bytes.ok()) return bytes.status();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string tmp = path + ".part";
+    if (FILE* f = ec ? nullptr : std::fopen(tmp.c_str(), "wb")) {
+        const bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
+        if (std::fclose(f) == 0 && ok) std::filesystem::rename(tmp, path, ec);
+        if (!ec && ok) return runtime::load_engine(path, threads, false);
+    }
+    std::fprintf(stderr, "hearth bench: could not cache the model in %s; using it from memory\n", dir.c_str());
+    return runtime::load_engine_from_bytes(std::move(bytes.value()), "synthetic:" + arg, threads);
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+    const char* cmd = "bench";
+    auto args = Args::parse(kFlags, argc, argv);
+    if (!args.ok()) return usage_error(cmd, args.message());
+    if (args->has("--help")) {
+        print_help(cmd, "(-m MODEL | --synthetic PRESET:TYPE) [-p 512] [-n 128] [-d 0] [-t T] [-r 5] [-o md|json|csv]",
+                   "Measures prompt processing (pp: the prompt as one batch) and token generation\n"
+                   "(tg: one token at a time) in tokens/s, each test in a fresh context after a\n"
+                   "warm-up run, as mean ± stddev over the repetitions. JSON and CSV use\n"
+                   "llama-bench's field names. Synthetic presets: demo, qwen3-0.6b, qwen3-8b,\n"
+                   "qwen3.5-0.8b, qwen3.6-35b-a3b; types f32, f16, bf16, q8_0, q4_0, q4_k, q5_k,\n"
+                   "q6_k, q4_k_m.",
+                   kFlags);
+        return 0;
+    }
+    if (!args->positional().empty()) return usage_error(cmd, "unexpected argument '" + args->positional()[0] + "'");
+    auto p = args->get_int("--n-prompt", 512);
+    auto n = args->get_int("--n-gen", 128);
+    auto d = args->get_int("--depth", 0);
+    auto t = args->get_int("--threads", ThreadPool::hardware_threads());
+    auto r = args->get_int("--repetitions", 5);
+    for (const Status& s : {p.status(), n.status(), d.status(), t.status(), r.status()})
+        if (!s.ok()) return usage_error(cmd, s.message());
+    const std::string fmt = args->get("--output", "md");
+    if (fmt != "md" && fmt != "json" && fmt != "csv") return usage_error(cmd, "-o must be md, json or csv");
+    if (*p < 0 || *n < 0 || *d < 0 || (*p == 0 && *n == 0)) return usage_error(cmd, "-p, -n, -d must be >= 0, and -p or -n > 0");
+    if (*t < 1 || *t > 1024 || *r < 1 || *r > 1000) return usage_error(cmd, "-t and -r must be positive");
+
+    auto engine = load(*args, static_cast<int>(*t));
+    if (!engine.ok()) return fail(cmd, engine.message());
+    const int64_t n_ctx = *d + std::max(*p, *n) + 1;
+    if (n_ctx > std::max<int64_t>(engine->model->config().n_ctx_train, 1) && engine->model->config().n_ctx_train > 0)
+        return fail(cmd, strfmt("depth + test length %lld exceeds the model's context %lld", (long long)n_ctx,
+                                (long long)engine->model->config().n_ctx_train));
+    std::vector<Test> tests;
+    if (*p > 0) tests.push_back({*p, 0, *d, {}});
+    if (*n > 0) tests.push_back({0, *n, *d, {}});
+    for (Test& test : tests) {
+        std::fprintf(stderr, "hearth bench: %s ", test.name().c_str());
+        Status st = run_once(*engine->model, test, false);  // warm-up: page in the weights
+        for (int64_t i = 0; st.ok() && i < *r; ++i, std::fprintf(stderr, "."))
+            st = run_once(*engine->model, test, true);
+        std::fprintf(stderr, "\n");
+        if (!st.ok()) return fail(cmd, st.message());
+    }
+    const ModelFacts facts = model_facts(*engine);
+    const double bandwidth = args->has("--roofline") ? measure_bandwidth(*engine->pool) : 0.0;
+    if (fmt == "md") print_markdown(facts, tests, static_cast<int>(*t), bandwidth);
+    else print_records(facts, tests, static_cast<int>(*t), fmt == "csv");
+    return 0;
+}
+
+}  // namespace hearth::cli
