@@ -29,8 +29,8 @@ const std::vector<FlagSpec> kFlags = {
     {"--presence-penalty", "X", "subtracted once from recent tokens' logits (default 0)"},
     {"--frequency-penalty", "X", "subtracted per occurrence in recent tokens (default 0)"},
     {"--seed", "S", "random seed (default 0); same seed, same output"},
-    {"--speculate", "KIND", "speculative decoding: none (default) or ngram (prompt lookup);\n"
-                            "                           the output is identical, only faster"},
+    {"--speculate", "KIND", "speculative decoding: none (default), ngram (prompt lookup) or\n"
+                            "                           mtp (the model's MTP head); same output, faster"},
     {"--draft", "N", "most tokens one speculative draft proposes (default 8)"},
     {"-h,--help", "", "show this help"},
 };
@@ -60,8 +60,8 @@ Result<RunOptions> read_options(const Args& a) {
     const std::string spec = a.get("--speculate", "none");
     if (spec == "none") o.speculation = runtime::Speculation::None;
     else if (spec == "ngram") o.speculation = runtime::Speculation::Ngram;
-    else if (spec == "mtp") return error("--speculate mtp is not available yet (MTP heads are loaded past, not run)");
-    else return error("--speculate: unknown kind '" + spec + "' (none, ngram)");
+    else if (spec == "mtp") o.speculation = runtime::Speculation::Mtp;
+    else return error("--speculate: unknown kind '" + spec + "' (none, ngram, mtp)");
     o.n_draft = *draft;
     for (const Status& s : {n.status(), c.status(), t.status(), temp.status(), top_k.status(),
                             top_p.status(), min_p.status(), rep.status(), pres.status(),

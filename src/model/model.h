@@ -59,6 +59,11 @@ class State {
     // Bytes this sequence's memory holds (KV cache plus recurrent state).
     virtual int64_t memory_bytes() const = 0;
 
+    // When set, eval() leaves the final normed hidden states of the batch in `hidden`
+    // (n_tokens, n_embd): what a multi-token-prediction head drafts from.
+    bool keep_hidden = false;
+    std::vector<float> hidden;
+
    protected:
     friend class Model;
     int64_t n_past_ = 0;
@@ -79,12 +84,28 @@ class Model {
         return std::vector<LayerKind>(config_.n_layer, LayerKind::Attention);
     }
 
+    // Multi-token prediction (files with nextn_predict_layers): a one-layer draft head that
+    // reads the main model's final hidden states. Absent unless has_mtp().
+    virtual bool has_mtp() const { return false; }
+    // The MTP head's own sequence memory (a KV cache aligned with the main positions).
+    virtual std::unique_ptr<State> new_mtp_state(int64_t n_ctx) const { return nullptr; }
+    // Runs the head for positions mtp_state.n_past()...: row i pairs the main model's hidden
+    // state at that position (hidden, (T, n_embd)) with the token that followed it. Writes the
+    // last row's logits (the guess two positions ahead) and its hidden state (n_embd), which
+    // feeds the next draft step.
+    virtual Status eval_mtp(std::span<const int32_t> next_tokens, const float* hidden,
+                            State& mtp_state, float* logits, float* hidden_out) {
+        return error("this model has no multi-token-prediction head");
+    }
+
     // Evaluates `tokens` at positions state.n_past()... as one batch and advances the state.
     // logits: (n_tokens, n_vocab) when all_logits, else (1, n_vocab) for the last token.
     // Errors (ids out of range, context overflow, empty batch) leave the state unchanged.
     Status eval(std::span<const int32_t> tokens, State& state, float* logits, bool all_logits);
 
    protected:
+    // Moves a state forward by n positions (for eval paths beside eval(), like eval_mtp).
+    static void advance(State& s, int64_t n) { s.n_past_ += n; }
     virtual void forward(std::span<const int32_t> tokens, State& state, float* logits,
                          bool all_logits) = 0;
     Config config_;

@@ -68,8 +68,15 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
     std::vector<int32_t> history(prompt.begin(), prompt.end());
     for (int32_t t : prompt) sampler.accept(t);
 
+    std::unique_ptr<MtpDrafter> mtp;
+    if (params.speculation == Speculation::Mtp) {
+        if (!model.has_mtp()) return error("--speculate mtp: this model has no MTP layers (nextn_predict_layers)");
+        mtp = std::make_unique<MtpDrafter>(model, state.n_ctx());
+        state.keep_hidden = true;
+    }
     auto t0 = std::chrono::steady_clock::now();
     HEARTH_RETURN_IF_ERROR(model.eval(prompt, state, logits.data(), false));
+    if (mtp) mtp->observe(prompt, state, static_cast<int64_t>(prompt.size()));
     stats.n_prompt = static_cast<int64_t>(prompt.size());
     stats.prompt_seconds = seconds_since(t0);
 
@@ -93,9 +100,17 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
     int32_t tok = sampler.sample({logits.data(), size_t(n_vocab)});
     while (take(tok)) {
         std::vector<int32_t> draft;
-        if (n_draft > 0) draft = draft_ngram(history, std::min(n_draft, budget_left() - 1));
+        const int64_t room = std::min(n_draft, budget_left() - 1);
+        if (mtp) {
+            auto d = mtp->draft(tok, room);
+            if (!d.ok()) return d.status();
+            draft = std::move(d.value());
+        } else if (n_draft > 0) {
+            draft = draft_ngram(history, room);
+        }
         if (draft.empty()) {
             HEARTH_RETURN_IF_ERROR(model.eval({&tok, 1}, state, logits.data(), false));
+            if (mtp) mtp->observe({&tok, 1}, state, 1);
             tok = sampler.sample({logits.data(), size_t(n_vocab)});
             continue;
         }
@@ -120,6 +135,7 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
             state.restore(cp);
             HEARTH_RETURN_IF_ERROR(model.eval({batch.data(), 1 + accepted}, state, logits.data(), false));
         }
+        if (mtp) mtp->observe(batch, state, 1 + static_cast<int64_t>(accepted));
         if (!go_on) break;
     }
     out.flush();

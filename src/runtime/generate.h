@@ -19,6 +19,7 @@ namespace hearth::runtime {
 enum class Speculation {
     None,
     Ngram,  // prompt lookup (runtime/speculative.h)
+    Mtp,    // the model's multi-token-prediction head
 };
 
 struct GenerateParams {

@@ -4,8 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
+
+#include "base/status.h"
+#include "model/model.h"
 
 namespace hearth::runtime {
 
@@ -16,5 +20,26 @@ std::vector<int32_t> draft_ngram(std::span<const int32_t> history, int64_t max_t
 
 inline constexpr int64_t kMaxNgram = 4;
 inline constexpr int64_t kMinNgram = 2;
+
+// Drafts with the model's own multi-token-prediction head. The head has a KV cache of its
+// own aligned with the main positions; it is fed each kept position's final hidden state
+// (paired with the token that followed it) lazily, at the next draft.
+class MtpDrafter {
+   public:
+    MtpDrafter(model::Model& model, int64_t n_ctx);
+
+    // After the main model evaluated `batch` with keep_hidden set: the first n_keep
+    // positions are kept (their hidden rows are in main.hidden).
+    void observe(std::span<const int32_t> batch, const model::State& main, int64_t n_keep);
+    // Up to max_tokens greedy guesses for the tokens after `next` (sampled, not evaluated).
+    Result<std::vector<int32_t>> draft(int32_t next, int64_t max_tokens);
+
+   private:
+    model::Model& model_;
+    std::unique_ptr<model::State> state_;
+    std::vector<int32_t> tokens_;  // kept tokens not yet seen by the head
+    std::vector<float> hidden_;    // their hidden rows (n, n_embd)
+    std::vector<float> logits_, h_;
+};
 
 }  // namespace hearth::runtime

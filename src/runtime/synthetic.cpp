@@ -216,7 +216,8 @@ void add_header(gguf::Writer& w, const SyntheticSpec& s, const Vocab& v) {
     const std::string a = s.arch;
     w.add_string("general.architecture", a);
     w.add_string("general.name", "hearth synthetic " + a + " (random weights)");
-    w.add_u32(a + ".block_count", static_cast<uint32_t>(s.n_layer));
+    w.add_u32(a + ".block_count", static_cast<uint32_t>(s.n_layer + (s.mtp ? 1 : 0)));
+    if (s.mtp) w.add_u32(a + ".nextn_predict_layers", 1);
     w.add_u32(a + ".context_length", static_cast<uint32_t>(s.n_ctx));
     w.add_u32(a + ".embedding_length", static_cast<uint32_t>(s.n_embd));
     w.add_u32(a + ".attention.head_count", static_cast<uint32_t>(s.n_head));
@@ -252,13 +253,20 @@ void add_header(gguf::Writer& w, const SyntheticSpec& s, const Vocab& v) {
 }
 
 Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t il) {
+    const bool mtp_block = il == s.n_layer;  // the MTP block: attention, never recurrent
     const std::string p = "blk." + std::to_string(il) + ".";
     const int64_t E = s.n_embd, D = s.head_dim, H = s.n_head, Hkv = s.n_head_kv;
     const float in = 1.0f / std::sqrt(static_cast<float>(E));
     const auto base = tp.base, more = tp.for_layer(il, s.n_layer);
     b.add_vector(p + "attn_norm.weight", E, 1.0f, 0.1f);
     const bool hybrid = s.arch != "qwen3";
-    const bool recurrent = hybrid && (il + 1) % s.full_attention_interval != 0;
+    const bool recurrent = hybrid && !mtp_block && (il + 1) % s.full_attention_interval != 0;
+    if (mtp_block) {
+        const float in2 = 1.0f / std::sqrt(static_cast<float>(2 * E));
+        HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "nextn.eh_proj.weight", {2 * E, E}, base, in2));
+        b.add_vector(p + "nextn.enorm.weight", E, 1.0f, 0.1f);
+        b.add_vector(p + "nextn.hnorm.weight", E, 1.0f, 0.1f);
+    }
     b.add_vector(p + (hybrid ? "post_attention_norm.weight" : "ffn_norm.weight"), E, 1.0f, 0.1f);
     if (recurrent) {
         const int64_t key = s.ssm_k_heads * s.ssm_state, val = s.ssm_v_heads * s.ssm_state;
@@ -301,6 +309,7 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
 Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, int n_threads) {
     if (s.arch != "qwen3" && s.arch != "qwen35" && s.arch != "qwen35moe")
         return error("synthetic: architecture '" + s.arch + "' is not one we can build");
+    if (s.mtp && s.arch == "qwen3") return error("synthetic: MTP blocks are a qwen35* feature");
     auto tp = plan_types(s);
     if (!tp.ok()) return tp.status();
     const Vocab vocab = build_vocab(s.n_vocab);
@@ -315,7 +324,8 @@ Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, 
                                             s.words_only_head ? &vocab.is_word : nullptr));
     }
     b.add_vector("output_norm.weight", E, 1.0f);
-    for (int64_t il = 0; il < s.n_layer; ++il) HEARTH_RETURN_IF_ERROR(add_layer(b, s, *tp, il));
+    for (int64_t il = 0; il < s.n_layer + (s.mtp ? 1 : 0); ++il)
+        HEARTH_RETURN_IF_ERROR(add_layer(b, s, *tp, il));
     return b.w.bytes();
 }
 

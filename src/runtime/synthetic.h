@@ -28,6 +28,7 @@ struct SyntheticSpec {
     int64_t n_rot = 0;
     int64_t ssm_k_heads = 0, ssm_v_heads = 0, ssm_state = 0, ssm_conv = 4;
     int64_t full_attention_interval = 4;
+    bool mtp = false;  // append one multi-token-prediction block (nextn_predict_layers = 1)
     // qwen35moe
     int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
     // Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, or q4_k_m (Q4_K with Q6_K for the

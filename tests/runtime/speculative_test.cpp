@@ -58,6 +58,35 @@ Output run(Engine& e, float temp, Speculation spec) {
     return o;
 }
 
+TEST(Speculative, MtpHeadDraftsWithoutChangingTheOutput) {
+    for (const char* arch : {"qwen35", "qwen35moe"}) {
+        SyntheticSpec spec = tiny(arch);
+        spec.mtp = true;
+        auto bytes = synthetic_model_gguf(spec, 43);
+        ASSERT_TRUE(bytes.ok()) << bytes.message();
+        auto e = load_engine_from_bytes(std::move(bytes.value()), arch, 2);
+        ASSERT_TRUE(e.ok()) << e.message();
+        ASSERT_TRUE(e->model->has_mtp());
+        for (float temp : {0.0f, 0.9f}) {
+            const Output plain = run(*e, temp, Speculation::None);
+            const Output spec_out = run(*e, temp, Speculation::Mtp);
+            EXPECT_EQ(plain.text, spec_out.text) << arch << " temp " << temp;
+            EXPECT_GT(spec_out.stats.n_drafted, 0);
+        }
+    }
+    // A model without MTP layers says so.
+    auto bytes = synthetic_model_gguf(tiny("qwen35"), 43);
+    auto e = load_engine_from_bytes(std::move(bytes.value()), "plain", 1);
+    ASSERT_TRUE(e.ok());
+    auto state = e->model->new_state(64);
+    GenerateParams p;
+    p.speculation = Speculation::Mtp;
+    const std::vector<int32_t> prompt = {1, 2, 3};
+    auto st = generate(*e->model, *state, *e->tokenizer, prompt, p, [](std::string_view) { return true; });
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("no MTP layers"), std::string::npos);
+}
+
 TEST(Speculative, SameOutputWithAndWithoutDrafts) {
     for (const char* arch : {"qwen3", "qwen35", "qwen35moe"}) {
         auto bytes = synthetic_model_gguf(tiny(arch), 42);

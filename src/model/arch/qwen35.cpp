@@ -5,7 +5,9 @@
 // References: HF transformers modeling_qwen3_next.py; ARCHITECTURES.md 3, 4.6, 5.4-5.6.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
@@ -21,7 +23,7 @@ struct HybridConfig {  // what qwen35* adds to Config
     deltanet::Shape ssm;
     std::vector<bool> recurrent;  // per main layer
     int64_t sections[4] = {0, 0, 0, 0};
-    int64_t n_nextn = 0;          // MTP blocks after the main layers (not run)
+    int64_t n_nextn = 0;          // MTP blocks after the main layers; the first one is used
     bool moe = false;
     int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
 };
@@ -46,9 +48,21 @@ struct Layer {
     MoeWeights moe;
 };
 
+// The multi-token-prediction block: [enorm(embed(next token)) | hnorm(hidden)] → eh_proj →
+// one gated-attention layer with its FFN → final norm → head.
+struct MtpWeights {
+    Layer layer;
+    Tensor eh_proj;       // [2E, E]
+    Tensor enorm, hnorm;  // (E)
+    Tensor embed;         // [E, V]: nextn.embed_tokens, else token_embd
+    Tensor head_norm;     // (E): nextn.shared_head_norm, else output_norm
+    Tensor head;          // [E, V]: nextn.shared_head_head, else the output head
+};
+
 struct Weights {
     Tensor token_embd, output_norm, output;
     std::vector<Layer> layers;
+    std::optional<MtpWeights> mtp;
 };
 
 struct HybridState : State {
@@ -119,6 +133,19 @@ class Hybrid : public Model {
         return s;
     }
 
+    bool has_mtp() const override { return w_.mtp.has_value(); }
+
+    std::unique_ptr<State> new_mtp_state(int64_t n_ctx) const override {
+        if (!w_.mtp) return nullptr;
+        auto s = std::make_unique<HybridState>(n_ctx);
+        s->k_cache.emplace_back(n_ctx * config_.n_head_kv * config_.head_dim);
+        s->v_cache.emplace_back(n_ctx * config_.n_head_kv * config_.head_dim);
+        return s;
+    }
+
+    Status eval_mtp(std::span<const int32_t> next_tokens, const float* hidden, State& mtp_state,
+                    float* logits, float* hidden_out) override;
+
     std::vector<LayerKind> layer_kinds() const override {
         std::vector<LayerKind> k;
         for (bool rec : hc_.recurrent) k.push_back(rec ? LayerKind::Recurrent : LayerKind::Attention);
@@ -163,8 +190,46 @@ void Hybrid::forward(std::span<const int32_t> tokens, State& base, float* logits
     }
 
     const int64_t n_out = all_logits ? T : 1;
+    if (s.keep_hidden) {  // every row normed and kept for the MTP head
+        s.hidden.resize(T * E);
+        blocks::rmsnorm(x, w_.output_norm.f32(), s.hidden.data(), T, E, c.rms_eps);
+        matmul(w_.output, s.hidden.data() + (T - n_out) * E, logits, n_out);
+        return;
+    }
     blocks::rmsnorm(x + (T - n_out) * E, w_.output_norm.f32(), s.h.data(), n_out, E, c.rms_eps);
     matmul(w_.output, s.h.data(), logits, n_out);
+}
+
+Status Hybrid::eval_mtp(std::span<const int32_t> next_tokens, const float* hidden,
+                        State& mtp_state, float* logits, float* hidden_out) {
+    if (!w_.mtp) return error("this model has no multi-token-prediction head");
+    const MtpWeights& m = *w_.mtp;
+    auto& s = static_cast<HybridState&>(mtp_state);
+    const Config& c = config_;
+    const int64_t T = static_cast<int64_t>(next_tokens.size()), E = c.n_embd;
+    if (T == 0 || s.n_past() + T > s.n_ctx()) return error("MTP: batch does not fit its context");
+    for (int32_t t : next_tokens)
+        if (t < 0 || t >= c.n_vocab) return error(strfmt("MTP: token id %d out of range", t));
+    grow(s.x, T * E), grow(s.h, 2 * T * E), grow(s.out, T * E);
+    // (T, 2E): [enorm(embed(token)) | hnorm(hidden)] per row.
+    for (int64_t t = 0; t < T; ++t) {
+        float* row = s.h.data() + t * 2 * E;
+        kernels::get_row(m.embed.view(), next_tokens[t], row);
+        blocks::rmsnorm(row, m.enorm.f32(), row, 1, E, c.rms_eps);
+        blocks::rmsnorm(hidden + t * E, m.hnorm.f32(), row + E, 1, E, c.rms_eps);
+    }
+    float* x = s.x.data();
+    matmul(m.eh_proj, s.h.data(), x, T);
+    blocks::rmsnorm(x, m.layer.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+    attention_block(m.layer, 0, s, T);
+    blocks::add(x, s.out.data(), T * E);
+    blocks::rmsnorm(x, m.layer.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
+    ffn_block(m.layer, s, T);
+    blocks::add(x, s.out.data(), T * E);
+    blocks::rmsnorm(x + (T - 1) * E, m.head_norm.f32(), hidden_out, 1, E, c.rms_eps);
+    matmul(m.head, hidden_out, logits, 1);
+    advance(s, T);
+    return Status();
 }
 
 // h (T, E) → out (T, E) through one Gated DeltaNet layer, advancing its conv and ssm state.
@@ -282,13 +347,14 @@ Status load_hybrid_config(const gguf::Reader& r, Hparams& hp, Config& c, HybridC
     return Status();
 }
 
-void bind_layer(Binder& b, const Config& c, const HybridConfig& hc, int64_t il, Layer& l) {
+void bind_layer(Binder& b, const Config& c, const HybridConfig& hc, int64_t il, bool recurrent,
+                Layer& l) {
     const std::string p = "blk." + std::to_string(il) + ".";
     const int64_t E = c.n_embd, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
     const deltanet::Shape& m = hc.ssm;
     l.attn_norm = b.req_f32(p + "attn_norm.weight", {E});
     l.post_attention_norm = b.req_f32(p + "post_attention_norm.weight", {E});
-    if (hc.recurrent[il]) {
+    if (recurrent) {
         l.qkv = b.req(p + "attn_qkv.weight", {E, m.conv_dim()});
         l.gate = b.req(p + "attn_gate.weight", {E, m.value_dim()});
         l.conv1d = b.req_f32(p + "ssm_conv1d.weight", {m.d_conv, m.conv_dim()});
@@ -313,6 +379,22 @@ void bind_layer(Binder& b, const Config& c, const HybridConfig& hc, int64_t il, 
         l.ffn_up = b.req(p + "ffn_up.weight", {E, c.n_ff});
         l.ffn_down = b.req(p + "ffn_down.weight", {c.n_ff, E});
     }
+}
+
+MtpWeights bind_mtp(Binder& b, const Config& c, const HybridConfig& hc, const Weights& w) {
+    const std::string p = "blk." + std::to_string(c.n_layer) + ".nextn.";
+    MtpWeights m;
+    bind_layer(b, c, hc, c.n_layer, false, m.layer);
+    m.eh_proj = b.req(p + "eh_proj.weight", {2 * c.n_embd, c.n_embd});
+    m.enorm = b.req_f32(p + "enorm.weight", {c.n_embd});
+    m.hnorm = b.req_f32(p + "hnorm.weight", {c.n_embd});
+    m.embed = b.opt(p + "embed_tokens.weight", {c.n_embd, c.n_vocab});
+    m.head_norm = b.opt_f32(p + "shared_head_norm.weight", {c.n_embd});
+    m.head = b.opt(p + "shared_head_head.weight", {c.n_embd, c.n_vocab});
+    if (!m.embed) m.embed = w.token_embd;
+    if (!m.head_norm) m.head_norm = w.output_norm;
+    if (!m.head) m.head = w.output;
+    return m;
 }
 
 Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPool& pool,
@@ -343,8 +425,16 @@ Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPoo
     w.output = b.opt("output.weight", {c.n_embd, c.n_vocab});
     if (!w.output) w.output = w.token_embd;
     w.layers.resize(c.n_layer);
-    for (int64_t il = 0; il < c.n_layer; ++il) bind_layer(b, c, hc, il, w.layers[il]);
+    for (int64_t il = 0; il < c.n_layer; ++il) bind_layer(b, c, hc, il, hc.recurrent[il], w.layers[il]);
     HEARTH_RETURN_IF_ERROR(b.status());
+    if (hc.n_nextn > 0) {
+        // The first MTP block sits right after the main layers. It is optional equipment: a
+        // block laid out differently than expected loses speculation, not the model.
+        Binder mb(reader);
+        MtpWeights m = bind_mtp(mb, c, hc, w);
+        if (mb.status().ok()) w.mtp = std::move(m);
+        else std::fprintf(stderr, "hearth: MTP block not used: %s\n", mb.status().message().c_str());
+    }
     return std::unique_ptr<Model>(new Hybrid(std::move(c), std::move(hc), std::move(w), pool));
 }
 
