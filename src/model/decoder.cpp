@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/matmul.h"
+#include "model/arch/arch.h"
 
 namespace hearth::model {
 
@@ -50,6 +51,16 @@ void grow(std::vector<float>& v, int64_t n) {
 }
 
 }  // namespace
+
+Result<Config> load_decoder_config(const gguf::Reader& reader, const std::string& arch) {
+    Hparams hp(reader, arch);
+    Config c = load_common_config(reader, hp, arch);
+    c.head_dim = hp.u_or("attention.key_length", c.n_head ? c.n_embd / c.n_head : 0);
+    c.n_rot = hp.u_or("rope.dimension_count", c.head_dim);
+    c.n_ff = hp.u("feed_forward_length");
+    HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
+    return c;
+}
 
 DecoderWeights bind_decoder_weights(Binder& b, const Config& c, bool dense_ffn) {
     const int64_t E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;

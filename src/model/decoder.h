@@ -36,6 +36,11 @@ struct DecoderOptions {
     const float* rope_freqs = nullptr;  // optional (n_rot/2) divisors (llama 3.1+)
 };
 
+// Reads the hyper-parameters of a llama-style decoder named `arch`: the common keys, the head
+// size (key_length, else E/H), rotary dimensions (default: the whole head) and
+// feed_forward_length; then checks them. The first problem is the error.
+Result<Config> load_decoder_config(const gguf::Reader& reader, const std::string& arch);
+
 // Binds the tensors llama, qwen2 and qwen3 share; arch files add biases or norms after.
 // With dense_ffn false the ffn_gate/up/down tensors are left for the arch to replace (MoE).
 DecoderWeights bind_decoder_weights(Binder& b, const Config& c, bool dense_ffn = true);

@@ -9,6 +9,7 @@
 
 #include "gguf/writer.h"
 #include "model/model.h"
+#include "model_test_util.h"
 #include "memory_check.h"
 
 namespace hearth::model {
@@ -107,59 +108,10 @@ std::string tiny_hybrid(const Spec& s) {
     return w.bytes();
 }
 
-struct Loaded {
-    std::unique_ptr<gguf::Reader> reader;
-    Result<std::unique_ptr<Model>> model = error("not loaded");
-};
-
-Loaded load(const Spec& s, ThreadPool& pool) {
-    Loaded l;
-    auto r = gguf::Reader::from_file(MappedFile::from_bytes(tiny_hybrid(s), "tiny.gguf"));
-    EXPECT_TRUE(r.ok()) << r.message();
-    l.reader = std::make_unique<gguf::Reader>(std::move(r.value()));
-    l.model = load_model(*l.reader, pool);
-    return l;
-}
-
-TEST(HybridModel, BatchedPromptMatchesTokenByToken) {
-    const int64_t T = 100;  // two DeltaNet chunks, the second partial
-    std::vector<int32_t> tokens(T);
-    for (int64_t i = 0; i < T; ++i) tokens[i] = static_cast<int32_t>((i * 7 + 3) % kV);
-    for (const char* arch : {"qwen35", "qwen35moe"}) {
-        ThreadPool pool(2);
-        Loaded l = load({.arch = arch}, pool);
-        ASSERT_TRUE(l.model.ok()) << arch << ": " << l.model.message();
-        Model& m = **l.model;
-        std::vector<float> batched(T * kV), stepped(T * kV);
-        auto s1 = m.new_state(T);
-        ASSERT_TRUE(m.eval(tokens, *s1, batched.data(), true).ok());
-        auto s2 = m.new_state(T);
-        for (int64_t i = 0; i < T; ++i)
-            ASSERT_TRUE(m.eval({&tokens[i], 1}, *s2, stepped.data() + i * kV, true).ok());
-        double max_diff = 0, max_abs = 0;
-        for (int64_t i = 0; i < T * kV; ++i) {
-            max_diff = std::max(max_diff, double(std::fabs(batched[i] - stepped[i])));
-            max_abs = std::max(max_abs, double(std::fabs(batched[i])));
-        }
-        EXPECT_GT(max_abs, 0.1) << arch;
-        EXPECT_LT(max_diff, 1e-4 * max_abs) << arch;
-    }
-}
-
-TEST(HybridModel, MemoryInterface) {
-    for (const char* arch : {"qwen35", "qwen35moe"}) {
-        ThreadPool pool(2);
-        Loaded l = load({.arch = arch}, pool);
-        ASSERT_TRUE(l.model.ok()) << l.model.message();
-        check_memory_interface(**l.model, false);
-    }
-}
+Loaded load(const Spec& s, ThreadPool& pool) { return load_bytes(tiny_hybrid(s), pool); }
 
 void expect_load_error(const Spec& s, const std::string& needle) {
-    ThreadPool pool(1);
-    Loaded l = load(s, pool);
-    ASSERT_FALSE(l.model.ok()) << "expected: " << needle;
-    EXPECT_NE(l.model.message().find(needle), std::string::npos) << l.model.message();
+    expect_load_error_bytes(tiny_hybrid(s), needle);
 }
 
 TEST(HybridModel, LoadErrorsNameTheProblem) {

@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "model/loader.h"
 #include "model/model.h"
+#include "model_test_util.h"
 
 namespace hearth::model {
 namespace {
@@ -267,25 +268,10 @@ std::string tiny_qwen3moe(const Spec& s) {
     return w.bytes();
 }
 
-struct Loaded {
-    std::unique_ptr<gguf::Reader> reader;
-    Result<std::unique_ptr<Model>> model = error("not loaded");
-};
-
-Loaded load(const Spec& s, ThreadPool& pool) {
-    Loaded l;
-    auto r = gguf::Reader::from_file(MappedFile::from_bytes(tiny_qwen3moe(s), "tiny.gguf"));
-    EXPECT_TRUE(r.ok()) << r.message();
-    l.reader = std::make_unique<gguf::Reader>(std::move(r.value()));
-    l.model = load_model(*l.reader, pool);
-    return l;
-}
+Loaded load(const Spec& s, ThreadPool& pool) { return load_bytes(tiny_qwen3moe(s), pool); }
 
 void expect_load_error(const Spec& s, const std::string& needle) {
-    ThreadPool pool(1);
-    Loaded l = load(s, pool);
-    ASSERT_FALSE(l.model.ok()) << "expected: " << needle;
-    EXPECT_NE(l.model.message().find(needle), std::string::npos) << l.model.message();
+    expect_load_error_bytes(tiny_qwen3moe(s), needle);
 }
 
 TEST(Qwen3Moe, Loads) {

@@ -7,12 +7,9 @@
 namespace hearth::model {
 
 Result<std::unique_ptr<Model>> load_llama(const gguf::Reader& reader, ThreadPool& pool) {
-    Hparams hp(reader, "llama");
-    Config c = load_common_config(reader, hp, "llama");
-    c.head_dim = hp.u_or("attention.key_length", c.n_head ? c.n_embd / c.n_head : 0);
-    c.n_rot = hp.u_or("rope.dimension_count", c.head_dim);
-    c.n_ff = hp.u("feed_forward_length");
-    HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
+    auto config = load_decoder_config(reader, "llama");
+    if (!config.ok()) return config.status();
+    Config c = std::move(config.value());
 
     Binder b(reader);
     DecoderWeights w = bind_decoder_weights(b, c);
