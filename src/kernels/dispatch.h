@@ -42,6 +42,11 @@ struct MatmulKernels {
 // takes the exact path). Never nullptr for Ref on a type that can be dequantized.
 const MatmulKernels* matmul_kernels(gguf::TensorType t, Isa isa);
 
+// Kernels of an ISA this code could not be tested on (AVX-512 here) are checked against ref at
+// startup; one that disagrees is replaced by the AVX2 kernel with a warning. The count of such
+// replacements (0 when all agree; tests expect 0).
+int self_check_failures();
+
 // True when this CPU (and this build) can run isa. Exact and Ref always can.
 bool isa_available(Isa isa);
 // Every ISA this host can run, Exact first.
@@ -52,5 +57,22 @@ const char* isa_name(Isa isa);
 // A forced ISA this CPU lacks, or an unknown name, prints an error and exits with status 2:
 // a bug report or test run must never silently measure a different path.
 Isa active_isa();
+
+// The ISA matmul() without an explicit one uses: a ScopedIsa's when one is alive, else
+// active_isa().
+Isa current_isa();
+
+// Forces current_isa() while alive, for tests that compare a model against a float twin
+// (ScopedIsa exact(Isa::Exact);). Not for concurrent use with different ISAs.
+class ScopedIsa {
+   public:
+    explicit ScopedIsa(Isa isa);
+    ~ScopedIsa();
+    ScopedIsa(const ScopedIsa&) = delete;
+    ScopedIsa& operator=(const ScopedIsa&) = delete;
+
+   private:
+    int previous_;
+};
 
 }  // namespace hearth::kernels

@@ -1,21 +1,26 @@
-// Threaded weight × activation products. Each thread owns a band of weight rows; a row is
-// dequantized once into a thread-local buffer and reused for every token of the batch, so
-// prompt evaluation pays the dequantization once per row rather than once per token.
+// Threaded weight x activation products. The activations are converted once per call into the
+// weight type's activation layout (vec_dot_type); each thread then owns a band of weight rows
+// and runs the ISA's gemm over tiles of (kRowTile rows x gemm_tokens tokens), so every weight
+// block is decoded once per token group. HEARTH_ISA=exact keeps the float path: rows
+// dequantized, float activations (the path the .deq.bin golden files check).
 #include "kernels/matmul.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "base/status.h"
-
+#include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
 namespace hearth::kernels {
 
 namespace {
 
-// Rows dequantized at a time: 16 rows of up to 16k floats stay within L2.
-constexpr int64_t kRowTile = 16;
+// Rows per tile: 32 rows of a 1024-wide Q8_0 matrix (35 KB) stay in L1 while the tile is
+// swept over all token groups.
+constexpr int64_t kRowTile = 32;
+// Below this many activation elements one thread quantizes (a decode step's row).
+constexpr int64_t kParallelQuantize = 16384;
 
 float dot(const float* a, const float* b, int64_t n) {
     // Four partial sums: lets the compiler vectorize without -ffast-math.
@@ -31,22 +36,19 @@ float dot(const float* a, const float* b, int64_t n) {
     return (s0 + s1) + (s2 + s3);
 }
 
-}  // namespace
-
-void get_row(const WeightView& w, int64_t r, float* dst) {
-    HEARTH_DCHECK(r >= 0 && r < w.n_out);
-    dequantize_row(w.type, w.data + r * w.row_bytes, dst, w.n_in);
-}
-
-void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
+// The float path: a row tile is dequantized once into a thread-local buffer and reused for
+// every token of the batch.
+void matmul_exact(const WeightView& w, const float* x, float* y, int64_t n_tokens,
+                  ThreadPool& pool) {
+    constexpr int64_t kExactTile = 16;
     pool.run([&](int ith, int nth) {
         thread_local std::vector<float> rows;
         Range band = split_range(w.n_out, ith, nth);
         const bool is_f32 = w.type == gguf::TensorType::F32;
-        if (!is_f32 && static_cast<int64_t>(rows.size()) < kRowTile * w.n_in)
-            rows.resize(kRowTile * w.n_in);
-        for (int64_t r0 = band.begin; r0 < band.end; r0 += kRowTile) {
-            const int64_t nr = std::min(kRowTile, band.end - r0);
+        if (!is_f32 && static_cast<int64_t>(rows.size()) < kExactTile * w.n_in)
+            rows.resize(kExactTile * w.n_in);
+        for (int64_t r0 = band.begin; r0 < band.end; r0 += kExactTile) {
+            const int64_t nr = std::min(kExactTile, band.end - r0);
             const float* wr;
             if (is_f32) {
                 wr = reinterpret_cast<const float*>(w.data + r0 * w.row_bytes);
@@ -58,6 +60,72 @@ void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, Thr
                 const float* xt = x + t * w.n_in;
                 float* yt = y + t * w.n_out + r0;
                 for (int64_t k = 0; k < nr; ++k) yt[k] = dot(wr + k * w.n_in, xt, w.n_in);
+            }
+        }
+    });
+}
+
+// Converts x (n_tokens, n_in) into act (n_tokens rows of act_row_bytes), threaded when large.
+void quantize_activations(const MatmulKernels& k, const float* x, int64_t n_in, int64_t n_tokens,
+                          uint8_t* act, size_t act_row_bytes, ThreadPool& pool) {
+    auto rows = [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) k.quantize(x + t * n_in, act + t * act_row_bytes, n_in);
+    };
+    if (n_tokens == 1 || n_tokens * n_in < kParallelQuantize) {
+        rows(0, n_tokens);
+        return;
+    }
+    pool.run([&](int ith, int nth) {
+        const Range r = split_range(n_tokens, ith, nth);
+        rows(r.begin, r.end);
+    });
+}
+
+}  // namespace
+
+void get_row(const WeightView& w, int64_t r, float* dst) {
+    HEARTH_DCHECK(r >= 0 && r < w.n_out);
+    dequantize_row(w.type, w.data + r * w.row_bytes, dst, w.n_in);
+}
+
+void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
+    matmul(w, x, y, n_tokens, pool, current_isa());
+}
+
+void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool,
+            Isa isa) {
+    const MatmulKernels* k = matmul_kernels(w.type, isa);
+    if (k == nullptr) {
+        matmul_exact(w, x, y, n_tokens, pool);
+        return;
+    }
+    const gguf::TypeTraits at = gguf::traits(k->vec_dot_type);
+    HEARTH_CHECK(w.n_in % at.block_size == 0);
+    const size_t act_row_bytes = static_cast<size_t>(w.n_in / at.block_size * at.block_bytes);
+    const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
+    if (k->quantize != nullptr) {
+        // Grows only: after the first calls of a model's largest shapes, no allocation.
+        thread_local std::vector<uint8_t> scratch;
+        const size_t need = act_row_bytes * static_cast<size_t>(n_tokens);
+        if (scratch.size() < need) scratch.resize(need);
+        quantize_activations(*k, x, w.n_in, n_tokens, scratch.data(), act_row_bytes, pool);
+        act = scratch.data();
+    }
+    const int64_t ny = std::max(1, k->gemm_tokens);
+    pool.run([&](int ith, int nth) {
+        const Range band = split_range(w.n_out, ith, nth);
+        if (n_tokens == 1) {
+            k->gemm(w.n_in, w.data + band.begin * w.row_bytes, w.row_bytes, band.end - band.begin,
+                    act, act_row_bytes, 1, y + band.begin, static_cast<size_t>(w.n_out));
+            return;
+        }
+        for (int64_t r0 = band.begin; r0 < band.end; r0 += kRowTile) {
+            const int64_t nr = std::min(kRowTile, band.end - r0);
+            for (int64_t t0 = 0; t0 < n_tokens; t0 += ny) {
+                const int nt = static_cast<int>(std::min(ny, n_tokens - t0));
+                k->gemm(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, nr,
+                        act + t0 * act_row_bytes, act_row_bytes, nt, y + t0 * w.n_out + r0,
+                        static_cast<size_t>(w.n_out));
             }
         }
     });

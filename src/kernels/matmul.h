@@ -1,11 +1,13 @@
 // Matrix products of a (possibly quantized) weight matrix with float activations, threaded.
-// Deliberately simple for now: rows are dequantized to float and dotted in float.
+// Activations are quantized like the reference engine does (see dispatch.h for the kernels
+// and the HEARTH_ISA switch); HEARTH_ISA=exact dots dequantized rows in float instead.
 #pragma once
 
 #include <cstdint>
 
 #include "base/thread_pool.h"
 #include "gguf/types.h"
+#include "kernels/dispatch.h"
 
 namespace hearth::kernels {
 
@@ -20,6 +22,9 @@ struct WeightView {
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) · Wᵀ, all row-major float.
 void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool);
+// The same on a chosen ISA (tests and benchmarks; isa must be available).
+void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool,
+            Isa isa);
 
 // Dequantizes row r of w into dst (n_in floats): the embedding lookup.
 void get_row(const WeightView& w, int64_t r, float* dst);

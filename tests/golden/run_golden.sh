@@ -29,18 +29,23 @@ PYEOF
     [ "$arch" = none ] && continue
     case " $supported " in *" $arch "*) ;; *) skipped_arch=$((skipped_arch+1)); continue;; esac
     name=$(basename "$case" .json)
-    out=$tmp/$name.npy
-    if ! "$hearth" logits -m "$model" --tokens "$tokens" --prompt-len 24 -o "$out" > "$tmp/log" 2>&1; then
-      echo "FAIL $name: hearth logits failed: $(tail -1 "$tmp/log")"; fail=$((fail+1)); continue
-    fi
-    for against in golden dequant; do
-      [ $against = golden ] && [ "$has_bin" = 0 ] && continue
-      [ $against = dequant ] && [ "$has_deq" = 0 ] && continue
-      if line=$("$py" "$checker" --case "$case" --logits "$out" --against $against 2>&1); then
-        echo "PASS $line"; pass=$((pass+1))
-      else
-        echo "FAIL $line"; fail=$((fail+1))
+    # Default ISA (quantized activations, like the reference) against .bin; the exact float
+    # path (HEARTH_ISA=exact) against .bin and the dequantized-weights .deq.bin.
+    for isa in default exact; do
+      out=$tmp/$name.$isa.npy
+      if [ $isa = exact ]; then isa_env="HEARTH_ISA=exact"; else isa_env="HEARTH_ISA=${HEARTH_ISA:-}"; fi
+      if ! env "$isa_env" "$hearth" logits -m "$model" --tokens "$tokens" --prompt-len 24 -o "$out" > "$tmp/log" 2>&1; then
+        echo "FAIL $name ($isa): hearth logits failed: $(tail -1 "$tmp/log")"; fail=$((fail+1)); continue
       fi
+      for against in golden dequant; do
+        [ $against = golden ] && [ "$has_bin" = 0 ] && continue
+        [ $against = dequant ] && { [ "$has_deq" = 0 ] || [ $isa != exact ]; } && continue
+        if line=$("$py" "$checker" --case "$case" --logits "$out" --against $against 2>&1); then
+          echo "PASS $line ($isa)"; pass=$((pass+1))
+        else
+          echo "FAIL $line ($isa)"; fail=$((fail+1))
+        fi
+      done
     done
   done
 done

@@ -11,14 +11,15 @@ namespace hearth::kernels::ref {
 
 static inline int round_to_int(float v) { return static_cast<int>(std::nearbyint(v)); }
 
-// Scale d = amax / 127 rounded to F16; quants are computed against the rounded d so that
-// dequantization sees exactly the scale the rounding assumed.
+// Scale d = amax / 127, stored as F16; the quants use 127 / amax, not the rounded d. This is
+// the reference engine's x86 activation quantizer, so products on quantized activations see
+// the same integers it does (the golden logits are then reproduced far more closely).
 static float quantize_q8_block(const float* x, int8_t* qs, uint16_t* d_bits) {
     float amax = 0.0f;
     for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    *d_bits = f32_to_f16(amax / 127.0f);
-    const float d = f16_to_f32(*d_bits);
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float d = amax / 127.0f;
+    *d_bits = f32_to_f16(d);
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     for (int j = 0; j < kQK; ++j)
         qs[j] = static_cast<int8_t>(std::clamp(round_to_int(x[j] * id), -127, 127));
     return d;

@@ -38,7 +38,8 @@ float vec_dot_q8_0_q8_0(int64_t n, const void* w, const void* a) {
     const auto* y = static_cast<const BlockQ8_0*>(a);
     float s = 0.0f;
     for (int64_t i = 0; i < n / kQK; ++i) {
-        s += static_cast<float>(dot32(x[i].qs, y[i].qs)) * (f16_to_f32(x[i].d) * f16_to_f32(y[i].d));
+        s +=
+            static_cast<float>(dot32(x[i].qs, y[i].qs)) * (f16_to_f32(x[i].d) * f16_to_f32(y[i].d));
     }
     return s;
 }

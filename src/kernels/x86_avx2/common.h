@@ -4,11 +4,15 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace hearth::kernels::x86 {
+
+// Unnamed: each ISA's files get their own copies. Shared inline definitions compiled with
+// different -m flags would be merged by the linker, and one ISA's code could run on another.
+namespace {
 
 inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -18,6 +22,22 @@ inline float hsum(__m256 v) {
 }
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+// The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K/Q5_K 12-byte scale array, by
+// 32-bit word operations instead of 16 scalar unpacks. Scales/mins 0..3 are the low 6 bits of
+// bytes 0..3 / 4..7; scales/mins 4..7 take their low 4 bits from the nibbles of bytes 8..11 and
+// their top 2 bits from the spare top bits of bytes 0..3 / 4..7.
+inline __m128i scales_mins_k4(const uint8_t* q) {
+    constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+    uint32_t u[3];
+    std::memcpy(u, q, 12);
+    const uint32_t sc_lo = u[0] & kLow6;
+    const uint32_t sc_hi = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);
+    const uint32_t mn_lo = u[1] & kLow6;
+    const uint32_t mn_hi = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);
+    return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo),
+                          static_cast<int>(mn_hi));
+}
 
 template <typename T>
 const T* row(const void* base, size_t stride, int64_t i) {
@@ -29,16 +49,32 @@ template <typename K, int kMaxNy>
 void gemm_dispatch(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                    int ny, float* y, size_t by) {
     while (ny > 0) {
-        const int take = std::min(ny, kMaxNy);
+        const int take = ny < kMaxNy ? ny : kMaxNy;
         switch (take) {
-            case 1: K::template run<1>(n, w, bw, nr, a, ba, y, by); break;
-            case 2: K::template run<2>(n, w, bw, nr, a, ba, y, by); break;
-            case 3: K::template run<3>(n, w, bw, nr, a, ba, y, by); break;
-            case 4: K::template run<4>(n, w, bw, nr, a, ba, y, by); break;
-            case 5: if constexpr (kMaxNy >= 5) K::template run<5>(n, w, bw, nr, a, ba, y, by); break;
-            case 6: if constexpr (kMaxNy >= 6) K::template run<6>(n, w, bw, nr, a, ba, y, by); break;
-            case 7: if constexpr (kMaxNy >= 7) K::template run<7>(n, w, bw, nr, a, ba, y, by); break;
-            default: if constexpr (kMaxNy >= 8) K::template run<8>(n, w, bw, nr, a, ba, y, by); break;
+            case 1:
+                K::template run<1>(n, w, bw, nr, a, ba, y, by);
+                break;
+            case 2:
+                K::template run<2>(n, w, bw, nr, a, ba, y, by);
+                break;
+            case 3:
+                K::template run<3>(n, w, bw, nr, a, ba, y, by);
+                break;
+            case 4:
+                K::template run<4>(n, w, bw, nr, a, ba, y, by);
+                break;
+            case 5:
+                if constexpr (kMaxNy >= 5) K::template run<5>(n, w, bw, nr, a, ba, y, by);
+                break;
+            case 6:
+                if constexpr (kMaxNy >= 6) K::template run<6>(n, w, bw, nr, a, ba, y, by);
+                break;
+            case 7:
+                if constexpr (kMaxNy >= 7) K::template run<7>(n, w, bw, nr, a, ba, y, by);
+                break;
+            default:
+                if constexpr (kMaxNy >= 8) K::template run<8>(n, w, bw, nr, a, ba, y, by);
+                break;
         }
         ny -= take;
         a = static_cast<const uint8_t*>(a) + take * ba;
@@ -52,5 +88,7 @@ float vec_dot_via(int64_t n, const void* w, const void* a) {
     K::template run<1>(n, w, 0, 1, a, 0, &y, 0);
     return y;
 }
+
+}  // namespace
 
 }  // namespace hearth::kernels::x86

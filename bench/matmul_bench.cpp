@@ -1,0 +1,108 @@
+// matmul() throughput per weight type and ISA on Qwen3-0.6B shapes, with 2 threads: decode-like
+// (T = 1, reported as weight GB/s) and prefill-like (T = 64, reported as GFLOP/s). Weights are
+// random blocks with sane scales; only the timing matters here, not the values.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "gguf/types.h"
+#include "kernels/dispatch.h"
+#include "kernels/matmul.h"
+
+namespace hearth::kernels {
+namespace {
+
+using gguf::TensorType;
+
+struct Shape {
+    int64_t n_in, n_out;
+};
+
+ThreadPool& pool() {
+    static ThreadPool p(2);
+    return p;
+}
+
+// Random bytes with the block scale(s) (first two bytes; Q6_K's last two) set to small halves.
+std::vector<uint8_t> random_weights(TensorType t, const Shape& s) {
+    const auto tr = gguf::traits(t);
+    const size_t bytes = static_cast<size_t>(s.n_out * (s.n_in / tr.block_size) * tr.block_bytes);
+    std::vector<uint8_t> w(bytes);
+    std::mt19937 rng(42);
+    for (size_t i = 0; i + 4 <= bytes; i += 4) {
+        const uint32_t v = rng();
+        std::memcpy(&w[i], &v, 4);
+    }
+    const uint16_t d = f32_to_f16(0.01f);
+    const size_t at = t == TensorType::Q6_K ? tr.block_bytes - 2 : 0;
+    for (size_t off = 0; off < bytes; off += tr.block_bytes) std::memcpy(&w[off + at], &d, 2);
+    return w;
+}
+
+void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa isa) {
+    const std::vector<uint8_t> w = random_weights(t, s);
+    const auto tr = gguf::traits(t);
+    const WeightView view{
+        .type = t,
+        .data = w.data(),
+        .n_in = s.n_in,
+        .n_out = s.n_out,
+        .row_bytes = static_cast<uint64_t>(s.n_in / tr.block_size * tr.block_bytes)};
+    std::vector<float> x(n_tokens * s.n_in), y(n_tokens * s.n_out);
+    std::mt19937 rng(7);
+    std::normal_distribution<float> g;
+    for (auto& v : x) v = g(rng);
+    matmul(view, x.data(), y.data(), n_tokens, pool(), isa);  // warm-up: scratch, page faults
+    for (auto _ : state) {
+        matmul(view, x.data(), y.data(), n_tokens, pool(), isa);
+        benchmark::DoNotOptimize(y.data());
+    }
+    const double iters = static_cast<double>(state.iterations());
+    if (n_tokens == 1) {
+        state.counters["GB/s"] = benchmark::Counter(iters * static_cast<double>(w.size()) / 1e9,
+                                                    benchmark::Counter::kIsRate);
+    } else {
+        const double flop = 2.0 * static_cast<double>(s.n_in * s.n_out * n_tokens);
+        state.counters["GFLOP/s"] =
+            benchmark::Counter(iters * flop / 1e9, benchmark::Counter::kIsRate);
+    }
+}
+
+void register_all() {
+    const Shape shapes[] = {{1024, 3072}, {3072, 1024}, {1024, 151936}};
+    for (TensorType t : {TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
+        for (const Shape& s : shapes) {
+            for (int64_t n_tokens : {1, 64}) {
+                for (Isa isa : available_isas()) {
+                    // The scalar kernels would take seconds per head product at T = 64.
+                    if (isa == Isa::Ref && n_tokens > 1 && s.n_out > 100000) continue;
+                    const std::string name = "matmul/" + std::string(gguf::type_name(t)) + "/" +
+                                             std::to_string(s.n_in) + "x" +
+                                             std::to_string(s.n_out) + "/T" +
+                                             std::to_string(n_tokens) + "/" + isa_name(isa);
+                    benchmark::RegisterBenchmark(
+                        name.c_str(), [=](benchmark::State& st) { run(st, t, s, n_tokens, isa); })
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMicrosecond);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hearth::kernels
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    hearth::kernels::register_all();
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

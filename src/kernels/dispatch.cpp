@@ -1,0 +1,358 @@
+// The per-ISA kernel tables and the one-time ISA choice. Only this file knows which ISA has
+// which kernel; a type an ISA has no SIMD kernel for takes the next lower ISA's entry, ending at
+// the scalar ref kernels, so every type works on every ISA.
+#include "kernels/dispatch.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "kernels/ref/blocks.h"
+#include "kernels/ref/convert.h"
+#include "kernels/ref/vec_dot.h"
+#if HEARTH_X86_KERNELS
+#include <cpuid.h>
+
+#include "kernels/x86_avx2/kernels_avx2.h"
+#include "kernels/x86_avx512/kernels_avx512.h"
+#endif
+
+namespace hearth::kernels {
+
+namespace {
+
+using gguf::TensorType;
+
+constexpr size_t kTableSize = static_cast<size_t>(TensorType::BF16) + 1;
+using Table = std::array<MatmulKernels, kTableSize>;
+
+void set(Table& t, TensorType type, MatmulKernels k) { t[static_cast<size_t>(type)] = k; }
+
+template <VecDotFn F>
+MatmulKernels ref_entry(TensorType act, ActQuantizeFn q) {
+    return {.vec_dot_type = act,
+            .quantize = q,
+            .vec_dot = F,
+            .gemm = ref::gemm_by_vec_dot<F>,
+            .gemm_tokens = 1};
+}
+
+Table make_ref() {
+    Table t{};
+    set(t, TensorType::F32, ref_entry<ref::vec_dot_f32_f32>(TensorType::F32, nullptr));
+    set(t, TensorType::F16,
+        ref_entry<ref::vec_dot_f16_f16>(TensorType::F16, ref::quantize_row_f16));
+    set(t, TensorType::BF16,
+        ref_entry<ref::vec_dot_bf16_bf16>(TensorType::BF16, ref::quantize_row_bf16));
+    const auto q8_0 = ref::quantize_row_q8_0, q8_1 = ref::quantize_row_q8_1;
+    const auto q8_K = ref::quantize_row_q8_K;
+    set(t, TensorType::Q4_0, ref_entry<ref::vec_dot_q4_0_q8_0>(TensorType::Q8_0, q8_0));
+    set(t, TensorType::Q4_1, ref_entry<ref::vec_dot_q4_1_q8_1>(TensorType::Q8_1, q8_1));
+    set(t, TensorType::Q5_0, ref_entry<ref::vec_dot_q5_0_q8_0>(TensorType::Q8_0, q8_0));
+    set(t, TensorType::Q5_1, ref_entry<ref::vec_dot_q5_1_q8_1>(TensorType::Q8_1, q8_1));
+    set(t, TensorType::Q8_0, ref_entry<ref::vec_dot_q8_0_q8_0>(TensorType::Q8_0, q8_0));
+    set(t, TensorType::IQ4_NL, ref_entry<ref::vec_dot_iq4_nl_q8_0>(TensorType::Q8_0, q8_0));
+    set(t, TensorType::Q2_K, ref_entry<ref::vec_dot_q2_K_q8_K>(TensorType::Q8_K, q8_K));
+    set(t, TensorType::Q3_K, ref_entry<ref::vec_dot_q3_K_q8_K>(TensorType::Q8_K, q8_K));
+    set(t, TensorType::Q4_K, ref_entry<ref::vec_dot_q4_K_q8_K>(TensorType::Q8_K, q8_K));
+    set(t, TensorType::Q5_K, ref_entry<ref::vec_dot_q5_K_q8_K>(TensorType::Q8_K, q8_K));
+    set(t, TensorType::Q6_K, ref_entry<ref::vec_dot_q6_K_q8_K>(TensorType::Q8_K, q8_K));
+    set(t, TensorType::IQ4_XS, ref_entry<ref::vec_dot_iq4_xs_q8_K>(TensorType::Q8_K, q8_K));
+    return t;
+}
+
+#if HEARTH_X86_KERNELS
+// Starts from `base` and replaces the entries this ISA has kernels for. The activation
+// quantizers of the lower tables are swapped for the SIMD ones (bit-identical output).
+Table make_avx2(const Table& base) {
+    Table t = base;
+    for (auto& k : t) {
+        if (k.quantize == ref::quantize_row_q8_0) k.quantize = avx2::quantize_row_q8_0;
+        if (k.quantize == ref::quantize_row_q8_K) k.quantize = avx2::quantize_row_q8_K;
+        if (k.quantize == ref::quantize_row_f16) k.quantize = avx2::quantize_row_f16;
+    }
+    auto put = [&t](TensorType w, VecDotFn v, GemmFn g) {
+        MatmulKernels& k = t[static_cast<size_t>(w)];
+        k.vec_dot = v;
+        k.gemm = g;
+        k.gemm_tokens = 4;
+    };
+    put(TensorType::F32, avx2::vec_dot_f32_f32, avx2::gemm_f32_f32);
+    put(TensorType::F16, avx2::vec_dot_f16_f16, avx2::gemm_f16_f16);
+    put(TensorType::BF16, avx2::vec_dot_bf16_bf16, avx2::gemm_bf16_bf16);
+    put(TensorType::Q8_0, avx2::vec_dot_q8_0_q8_0, avx2::gemm_q8_0_q8_0);
+    put(TensorType::Q4_0, avx2::vec_dot_q4_0_q8_0, avx2::gemm_q4_0_q8_0);
+    put(TensorType::Q5_0, avx2::vec_dot_q5_0_q8_0, avx2::gemm_q5_0_q8_0);
+    put(TensorType::IQ4_NL, avx2::vec_dot_iq4_nl_q8_0, avx2::gemm_iq4_nl_q8_0);
+    put(TensorType::Q4_1, avx2::vec_dot_q4_1_q8_1, avx2::gemm_q4_1_q8_1);
+    put(TensorType::Q5_1, avx2::vec_dot_q5_1_q8_1, avx2::gemm_q5_1_q8_1);
+    put(TensorType::Q2_K, avx2::vec_dot_q2_K_q8_K, avx2::gemm_q2_K_q8_K);
+    put(TensorType::Q3_K, avx2::vec_dot_q3_K_q8_K, avx2::gemm_q3_K_q8_K);
+    put(TensorType::Q4_K, avx2::vec_dot_q4_K_q8_K, avx2::gemm_q4_K_q8_K);
+    put(TensorType::Q5_K, avx2::vec_dot_q5_K_q8_K, avx2::gemm_q5_K_q8_K);
+    put(TensorType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
+    put(TensorType::IQ4_XS, avx2::vec_dot_iq4_xs_q8_K, avx2::gemm_iq4_xs_q8_K);
+    return t;
+}
+
+Table make_avx512(const Table& base) {
+    Table t = base;
+    auto put = [&t](TensorType w, VecDotFn v, GemmFn g) {
+        MatmulKernels& k = t[static_cast<size_t>(w)];
+        k.vec_dot = v;
+        k.gemm = g;
+        k.gemm_tokens = 8;
+    };
+    put(TensorType::F32, avx512::vec_dot_f32_f32, avx512::gemm_f32_f32);
+    put(TensorType::BF16, avx512::vec_dot_bf16_bf16, avx512::gemm_bf16_bf16);
+    put(TensorType::Q8_0, avx512::vec_dot_q8_0_q8_0, avx512::gemm_q8_0_q8_0);
+    put(TensorType::Q4_0, avx512::vec_dot_q4_0_q8_0, avx512::gemm_q4_0_q8_0);
+    put(TensorType::IQ4_NL, avx512::vec_dot_iq4_nl_q8_0, avx512::gemm_iq4_nl_q8_0);
+    put(TensorType::Q4_K, avx512::vec_dot_q4_K_q8_K, avx512::gemm_q4_K_q8_K);
+    put(TensorType::Q6_K, avx512::vec_dot_q6_K_q8_K, avx512::gemm_q6_K_q8_K);
+    return t;
+}
+#endif
+
+#if HEARTH_X86_KERNELS
+// CPUID feature bits plus the OS's XCR0 state mask (the OS must save the YMM/ZMM registers).
+// By hand rather than __builtin_cpu_supports: clang 14 does not know every feature name.
+struct X86Features {
+    bool avx2 = false, avx512 = false;
+};
+
+X86Features detect_x86() {
+    X86Features f;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
+               f16c = c & (1u << 29);
+    if (!osxsave || !avx) return f;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    const bool os_ymm = (xcr0_lo & 0x6) == 0x6, os_zmm = (xcr0_lo & 0xE6) == 0xE6;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+    f.avx2 = os_ymm && fma && f16c && (b & (1u << 5));
+    const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) &&  // F BW VL
+                        (c & (1u << 11));                                            // VNNI
+    unsigned a1 = 0, b1, c1, d1;
+    if (!__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) a1 = 0;
+    f.avx512 = f.avx2 && os_zmm && avx512 && (a1 & (1u << 5));  // BF16
+    return f;
+}
+#endif
+
+bool cpu_has(Isa isa) {
+#if HEARTH_X86_KERNELS
+    static const X86Features f = detect_x86();
+    if (isa == Isa::Avx2) return f.avx2;
+    if (isa == Isa::Avx512) return f.avx512;
+#endif
+    return isa == Isa::Exact || isa == Isa::Ref;
+}
+
+struct Tables {
+    Table ref, avx2, avx512;
+    int self_check_failures = 0;
+};
+
+// Deterministic pseudo-random floats in [-1, 1) (a 32-bit LCG: no state shared with anyone).
+float next_random(uint32_t& state) {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / 8388608.0f - 1.0f;
+}
+
+// Byte offsets of the F16 scale fields (d, and m or dmin) in a block of a type we cannot
+// quantize to, so random test blocks can get finite scales.
+std::vector<size_t> scale_offsets(TensorType t) {
+    switch (t) {
+        case TensorType::Q4_1:
+            return {offsetof(BlockQ4_1, d), offsetof(BlockQ4_1, m)};
+        case TensorType::Q5_1:
+            return {offsetof(BlockQ5_1, d), offsetof(BlockQ5_1, m)};
+        case TensorType::Q5_0:
+            return {offsetof(BlockQ5_0, d)};
+        case TensorType::Q2_K:
+            return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
+        case TensorType::Q3_K:
+            return {offsetof(BlockQ3_K, d)};
+        case TensorType::IQ4_NL:
+            return {offsetof(BlockIQ4_NL, d)};
+        case TensorType::IQ4_XS:
+            return {offsetof(BlockIQ4_XS, d)};
+        default:
+            return {};
+    }
+}
+
+// Runs k's vec_dot and gemm on a small random case (3 rows, 5 tokens) and compares them with
+// the ref kernels. Used for the AVX-512 table at startup: the development machines this code
+// was written on lack AVX-512, so a wrong kernel there turns into a warning and the AVX2
+// kernel instead of wrong logits.
+bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& r) {
+    constexpr int64_t kN = 512, kRows = 3;
+    constexpr int kTokens = 5;
+    const auto wt = gguf::traits(t), at = gguf::traits(r.vec_dot_type);
+    const size_t bw = kN / wt.block_size * wt.block_bytes, ba = kN / at.block_size * at.block_bytes;
+    std::vector<uint8_t> w(bw * kRows), a(ba * kTokens);
+    std::vector<float> x(kN);
+    uint32_t state = 12345u + static_cast<uint32_t>(t);
+    for (int64_t row = 0; row < kRows; ++row) {
+        for (auto& v : x) v = next_random(state);
+        if (can_quantize(t)) {
+            quantize_row(t, x.data(), w.data() + row * bw, kN);
+        } else {  // random levels, every F16 scale field set to 2^-7 (0x2000)
+            for (size_t j = 0; j < bw; ++j)
+                w[row * bw + j] =
+                    static_cast<uint8_t>(static_cast<int>(next_random(state) * 128.0f) & 0xFF);
+            for (size_t off = 0; off < bw; off += wt.block_bytes) {
+                for (size_t field : scale_offsets(t)) {
+                    w[row * bw + off + field] = 0x00;
+                    w[row * bw + off + field + 1] = 0x20;
+                }
+            }
+        }
+    }
+    for (int tok = 0; tok < kTokens; ++tok) {
+        for (auto& v : x) v = next_random(state);
+        if (r.quantize == nullptr)
+            std::memcpy(a.data() + tok * ba, x.data(), ba);
+        else
+            r.quantize(x.data(), a.data() + tok * ba, kN);
+    }
+    std::vector<float> got(kRows * kTokens);
+    k.gemm(kN, w.data(), bw, kRows, a.data(), ba, kTokens, got.data(), kRows);
+    std::vector<float> want(kRows * kTokens), dots(kRows * kTokens);
+    float max_ref = 0.0f;
+    for (int tok = 0; tok < kTokens; ++tok) {
+        for (int64_t row = 0; row < kRows; ++row) {
+            const uint8_t* ar = a.data() + tok * ba;
+            want[tok * kRows + row] = r.vec_dot(kN, w.data() + row * bw, ar);
+            dots[tok * kRows + row] = k.vec_dot(kN, w.data() + row * bw, ar);
+            max_ref = std::max(max_ref, std::fabs(want[tok * kRows + row]));
+        }
+    }
+    // Written so that a NaN anywhere fails (std::max would drop it).
+    for (size_t i = 0; i < want.size(); ++i) {
+        if (!(std::fabs(dots[i] - want[i]) <= 1e-4f * max_ref)) return false;
+        if (!(std::fabs(got[i] - want[i]) <= 1e-4f * max_ref)) return false;
+    }
+    return true;
+}
+
+const Tables& tables() {
+    static const Tables t = [] {
+        Tables r{.ref = make_ref()};
+#if HEARTH_X86_KERNELS
+        r.avx2 = make_avx2(r.ref);
+        r.avx512 = make_avx512(r.avx2);
+        if (cpu_has(Isa::Avx512)) {
+            for (size_t id = 0; id < kTableSize; ++id) {
+                MatmulKernels& k = r.avx512[id];
+                if (k.vec_dot == nullptr || k.vec_dot == r.avx2[id].vec_dot) continue;
+                const auto t = static_cast<TensorType>(id);
+                if (agrees_with_ref(t, k, r.ref[id])) continue;
+                std::fprintf(stderr, "warning: avx512 %s kernel disagrees with ref; using avx2\n",
+                             std::string(gguf::type_name(t)).c_str());
+                k = r.avx2[id];
+                ++r.self_check_failures;
+            }
+        }
+#endif
+        return r;
+    }();
+    return t;
+}
+
+}  // namespace
+
+int self_check_failures() { return tables().self_check_failures; }
+
+bool isa_available(Isa isa) {
+    static const std::array<bool, 4> avail = {cpu_has(Isa::Exact), cpu_has(Isa::Ref),
+                                              cpu_has(Isa::Avx2), cpu_has(Isa::Avx512)};
+    return avail[static_cast<size_t>(isa)];
+}
+
+std::span<const Isa> available_isas() {
+    static const std::vector<Isa> list = [] {
+        std::vector<Isa> v;
+        for (Isa i : {Isa::Exact, Isa::Ref, Isa::Avx2, Isa::Avx512})
+            if (isa_available(i)) v.push_back(i);
+        return v;
+    }();
+    return list;
+}
+
+const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::Exact:
+            return "exact";
+        case Isa::Ref:
+            return "ref";
+        case Isa::Avx2:
+            return "avx2";
+        case Isa::Avx512:
+            return "avx512";
+    }
+    return "?";
+}
+
+Isa active_isa() {
+    static const Isa isa = [] {
+        const char* env = std::getenv("HEARTH_ISA");
+        if (env == nullptr || *env == '\0') {
+            Isa best = Isa::Ref;
+            for (Isa i : available_isas()) best = i;
+            return best;
+        }
+        for (Isa i : {Isa::Exact, Isa::Ref, Isa::Avx2, Isa::Avx512}) {
+            if (std::strcmp(env, isa_name(i)) != 0) continue;
+            if (isa_available(i)) return i;
+            std::fprintf(stderr, "error: HEARTH_ISA=%s: this CPU or build lacks that ISA\n", env);
+            std::exit(2);
+        }
+        std::fprintf(stderr, "error: HEARTH_ISA=%s: expected exact, ref, avx2 or avx512\n", env);
+        std::exit(2);
+    }();
+    return isa;
+}
+
+namespace {
+std::atomic<int> g_forced_isa{-1};  // -1: none
+}  // namespace
+
+Isa current_isa() {
+    const int forced = g_forced_isa.load(std::memory_order_relaxed);
+    return forced < 0 ? active_isa() : static_cast<Isa>(forced);
+}
+
+ScopedIsa::ScopedIsa(Isa isa) : previous_(g_forced_isa.load()) {
+    if (!isa_available(isa)) {
+        std::fprintf(stderr, "error: ISA %s is not available on this CPU or build\n",
+                     isa_name(isa));
+        std::exit(2);
+    }
+    g_forced_isa.store(static_cast<int>(isa));
+}
+
+ScopedIsa::~ScopedIsa() { g_forced_isa.store(previous_); }
+
+const MatmulKernels* matmul_kernels(TensorType t, Isa isa) {
+    const auto id = static_cast<size_t>(t);
+    if (isa == Isa::Exact || id >= kTableSize || !isa_available(isa)) return nullptr;
+    const Tables& tb = tables();
+    const Table& table = isa == Isa::Avx512 ? tb.avx512 : isa == Isa::Avx2 ? tb.avx2 : tb.ref;
+    const MatmulKernels& k = table[id];
+    return k.vec_dot != nullptr ? &k : nullptr;
+}
+
+}  // namespace hearth::kernels

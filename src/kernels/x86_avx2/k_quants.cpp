@@ -1,0 +1,302 @@
+// AVX2 dot products of the K-quants (Q2_K..Q6_K) and IQ4_XS with Q8_K activations. Weights are
+// unpacked to unsigned bytes once per row and super-block; per token maddubs multiplies them with
+// the activations and madd applies the sub-block scales. Offsets (Q4_K/Q5_K mins, Q6_K's -32) are
+// applied once per super-block through the activation block sums (bsums).
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "kernels/ref/blocks.h"
+#include "kernels/x86_avx2/common.h"
+#include "kernels/x86_avx2/kernels_avx2.h"
+#include "kernels/x86_avx2/legacy_blocks.h"
+
+namespace hearth::kernels::avx2 {
+
+namespace {
+
+using x86::f16;
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Q4_K (kHigh = false) and Q5_K (kHigh = true): 64 elements per step j, the first 32 in the low
+// nibbles of 32 bytes and the next 32 in the high nibbles, scale/min per 32.
+template <typename Block, bool kHigh>
+struct GemmQ45K {
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<Block>(w, bw, r);
+            __m256 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                // Scales as int16 in both 128-bit lanes; shuffles broadcast one per step below.
+                const __m128i sm = x86::scales_mins_k4(x[i].scales);
+                const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+                __m256i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm256_setzero_si256();
+                __m256i qhv;
+                if constexpr (kHigh) qhv = load256(x[i].qh);
+                for (int j = 0; j < 4; ++j) {
+                    const __m256i bits = load256(x[i].qs + 32 * j);
+                    __m256i ql = _mm256_and_si256(bits, m4);
+                    __m256i qh = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                    if constexpr (kHigh) {
+                        // Bit 2j (2j + 1) of qh byte l is bit 4 of element l of the low (high) run.
+                        const __m256i h = _mm256_srli_epi16(qhv, 2 * j);
+                        ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(h, one), 4));
+                        qh = _mm256_or_si256(
+                            qh,
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+                    }
+                    const __m256i slo = _mm256_shuffle_epi8(
+                        sc16,
+                        _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8))));
+                    const __m256i shi = _mm256_shuffle_epi8(
+                        sc16,
+                        _mm256_set1_epi16(static_cast<int16_t>((4 * j + 2) | ((4 * j + 3) << 8))));
+                    for (int t = 0; t < NY; ++t) {
+                        const int8_t* aq = ay[t][i].qs + 64 * j;
+                        const __m256i pl =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(ql, load256(aq)), slo);
+                        const __m256i ph =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(qh, load256(aq + 32)), shi);
+                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(pl, ph));
+                    }
+                }
+                const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+                const float d = f16(x[i].d), dmin = f16(x[i].dmin);
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i bs = load256(ay[t][i].bsums);
+                    // Pair sums of the 16 bsums: one per 32-element sub-block.
+                    const __m128i pairs =
+                        _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+                    const __m128 m = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs));
+                    const float d8 = ay[t][i].d;
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * d8),
+                                             acc[t]);
+                    acc[t] = _mm256_fnmadd_ps(_mm256_zextps128_ps256(m), _mm256_set1_ps(dmin * d8),
+                                              acc[t]);
+                }
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = x86::hsum(acc[t]);
+        }
+    }
+};
+
+// Q6_K: per 128-element half, ql bytes 0..31 / 32..63 carry elements 0..31 / 32..63 in their
+// low nibbles and 64..95 / 96..127 in their high nibbles; qh byte l carries the top two bits of
+// elements l, l + 32, l + 64, l + 96. Levels are used unsigned (0..63); the -32 offset is
+// subtracted as 32 * sum(scale_s * bsum_s).
+struct GemmQ6K {
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockQ6_K>(w, bw, r);
+            __m256 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                __m256i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm256_setzero_si256();
+                for (int h = 0; h < 2; ++h) {
+                    const __m256i ql0 = load256(x[i].ql + 64 * h);
+                    const __m256i ql1 = load256(x[i].ql + 64 * h + 32);
+                    const __m256i qhv = load256(x[i].qh + 32 * h);
+                    __m256i q[4];
+                    q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4),
+                                           _mm256_and_si256(_mm256_slli_epi16(qhv, 4), m30));
+                    q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                           _mm256_and_si256(_mm256_slli_epi16(qhv, 2), m30));
+                    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                           _mm256_and_si256(qhv, m30));
+                    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                           _mm256_and_si256(_mm256_srli_epi16(qhv, 2), m30));
+                    const int8_t* s = x[i].scales + 8 * h;
+                    __m256i sv[4];
+                    for (int k = 0; k < 4; ++k) {
+                        sv[k] = _mm256_set_m128i(_mm_set1_epi16(s[2 * k + 1]),
+                                                 _mm_set1_epi16(s[2 * k]));
+                    }
+                    for (int t = 0; t < NY; ++t) {
+                        const int8_t* aq = ay[t][i].qs + 128 * h;
+                        __m256i p =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(q[0], load256(aq)), sv[0]);
+                        for (int k = 1; k < 4; ++k) {
+                            p = _mm256_add_epi32(
+                                p, _mm256_madd_epi16(
+                                       _mm256_maddubs_epi16(q[k], load256(aq + 32 * k)), sv[k]));
+                        }
+                        sumi[t] = _mm256_add_epi32(sumi[t], p);
+                    }
+                }
+                const __m256i sc16 = _mm256_cvtepi8_epi16(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
+                const float d = f16(x[i].d);
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), sc16);
+                    const __m256i v = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(corr, 5));
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(d * ay[t][i].d),
+                                             acc[t]);
+                }
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = x86::hsum(acc[t]);
+        }
+    }
+};
+
+// Q2_K (kThird = false) and Q3_K (kThird = true): per 128-element half, 32 bytes of qs hold
+// four 32-element runs (run k in bits 2k..2k+1), each two 16-element sub-blocks. Q3_K adds a
+// third bit from hmask (bit 4h + k of byte l; clear means 4 lower) and uses it unsigned (0..7),
+// subtracting 4 * sum(scale_s * bsum_s) afterwards; Q2_K subtracts dmin * sum(min_s * bsum_s).
+template <bool kThird>
+struct GemmQ23K {
+    using Block = std::conditional_t<kThird, BlockQ3_K, BlockQ2_K>;
+
+    // The 16 sub-block scales (signed for Q3_K) and, for Q2_K, the 16 mins.
+    static void unpack(const Block& b, int16_t sc[16], int16_t mn[16]) {
+        for (int s = 0; s < 16; ++s) {
+            if constexpr (kThird) {
+                const int low = s < 8 ? (b.scales[s] & 0xF) : (b.scales[s - 8] >> 4);
+                const int top = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+                sc[s] = static_cast<int16_t>((low | (top << 4)) - 32);
+                mn[s] = 0;
+            } else {
+                sc[s] = b.scales[s] & 0xF;
+                mn[s] = b.scales[s] >> 4;
+            }
+        }
+    }
+
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<Block>(w, bw, r);
+            __m256 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                alignas(32) int16_t sc[16], mn[16];
+                unpack(x[i], sc, mn);
+                __m256i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm256_setzero_si256();
+                for (int h = 0; h < 2; ++h) {
+                    const __m256i bits = load256(x[i].qs + 32 * h);
+                    __m256i hm;
+                    if constexpr (kThird) hm = load256(x[i].hmask);
+                    for (int k = 0; k < 4; ++k) {
+                        __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3);
+                        if constexpr (kThird) {
+                            const __m256i hb =
+                                _mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + k), one);
+                            q = _mm256_or_si256(q, _mm256_slli_epi16(hb, 2));
+                        }
+                        const int s = 8 * h + 2 * k;
+                        const __m256i sv =
+                            _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+                        for (int t = 0; t < NY; ++t) {
+                            const __m256i p =
+                                _mm256_maddubs_epi16(q, load256(ay[t][i].qs + 128 * h + 32 * k));
+                            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sv));
+                        }
+                    }
+                }
+                const float d = f16(x[i].d);
+                const __m256i offs = load256(kThird ? sc : mn);
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), offs);
+                    const float d8 = ay[t][i].d;
+                    if constexpr (kThird) {
+                        const __m256i v = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(corr, 2));
+                        acc[t] =
+                            _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_set1_ps(d * d8), acc[t]);
+                    } else {
+                        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]),
+                                                 _mm256_set1_ps(d * d8), acc[t]);
+                        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(corr),
+                                                  _mm256_set1_ps(f16(x[i].dmin) * d8), acc[t]);
+                    }
+                }
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = x86::hsum(acc[t]);
+        }
+    }
+};
+
+using GemmQ2K = GemmQ23K<false>;
+using GemmQ3K = GemmQ23K<true>;
+
+// IQ4_XS: 8 sub-blocks of 32, each an IQ4_NL run (signed table values) with a 6-bit scale
+// biased by 32. Sign trick as for the legacy formats, madd applies the sub-block scale.
+struct GemmIQ4XS {
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockIQ4_XS>(w, bw, r);
+            __m256 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                __m256i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm256_setzero_si256();
+                for (int ib = 0; ib < 8; ++ib) {
+                    const __m256i q = x86::iq4nl_values(x[i].qs + 16 * ib);
+                    const __m256i aq = _mm256_sign_epi8(q, q);
+                    const int low = (x[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF;
+                    const int high = (x[i].scales_h >> (2 * ib)) & 3;
+                    const __m256i sv =
+                        _mm256_set1_epi16(static_cast<int16_t>((low | (high << 4)) - 32));
+                    for (int t = 0; t < NY; ++t) {
+                        const __m256i av = load256(ay[t][i].qs + 32 * ib);
+                        const __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(av, q));
+                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sv));
+                    }
+                }
+                const float d = f16(x[i].d);
+                for (int t = 0; t < NY; ++t)
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]),
+                                             _mm256_set1_ps(d * ay[t][i].d), acc[t]);
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = x86::hsum(acc[t]);
+        }
+    }
+};
+
+using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
+using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
+
+}  // namespace
+
+#define HEARTH_DEFINE_K(name, K)                                                            \
+    float vec_dot_##name##_q8_K(int64_t n, const void* w, const void* a) {                  \
+        return x86::vec_dot_via<K>(n, w, a);                                                \
+    }                                                                                       \
+    void gemm_##name##_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, \
+                            size_t ba, int ny, float* y, size_t by) {                       \
+        x86::gemm_dispatch<K, 4>(n, w, bw, nr, a, ba, ny, y, by);                           \
+    }
+
+HEARTH_DEFINE_K(q4_K, GemmQ4K)
+HEARTH_DEFINE_K(q5_K, GemmQ5K)
+HEARTH_DEFINE_K(q2_K, GemmQ2K)
+HEARTH_DEFINE_K(q3_K, GemmQ3K)
+HEARTH_DEFINE_K(q6_K, GemmQ6K)
+HEARTH_DEFINE_K(iq4_xs, GemmIQ4XS)
+
+}  // namespace hearth::kernels::avx2

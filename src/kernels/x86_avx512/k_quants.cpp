@@ -1,0 +1,167 @@
+// AVX-512 dot products of Q4_K and Q6_K with Q8_K activations, 64 elements per step: maddubs
+// multiplies unsigned weight levels with the activations (int16 pairs) and VNNI vpdpwssd applies
+// the sub-block scales while accumulating in int32. Offsets go through bsums as in the AVX2 file.
+#include <immintrin.h>
+
+#include "kernels/ref/blocks.h"
+#include "kernels/x86_avx2/common.h"
+#include "kernels/x86_avx512/kernels_avx512.h"
+
+namespace hearth::kernels::avx512 {
+
+namespace {
+
+// _mm512_reduce_add_ps trips a GCC 12 -Wmaybe-uninitialized false positive in its header;
+// shuffle_f32x4 brings the upper 256 bits down instead.
+inline float hsum512(__m512 v) {
+    const __m256 hi = _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xEE));
+    return x86::hsum(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+
+using x86::f16;
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+
+inline float hsum128(__m128 s) {
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Q4_K: step j covers elements 64j..64j+63: low nibbles of qs[32j..32j+31] (sub-block 2j) in
+// the lower 256 bits, high nibbles (sub-block 2j + 1) in the upper 256 bits.
+struct GemmQ4K {
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockQ4_K>(w, bw, r);
+            __m512 acc[NY];
+            __m128 accm[NY];
+            for (int t = 0; t < NY; ++t) {
+                acc[t] = _mm512_setzero_ps();
+                accm[t] = _mm_setzero_ps();
+            }
+            for (int64_t i = 0; i < nb; ++i) {
+                alignas(16) uint8_t sm[16];
+                _mm_store_si128(reinterpret_cast<__m128i*>(sm), x86::scales_mins_k4(x[i].scales));
+                const uint8_t* sc = sm;
+                const uint8_t* mn = sm + 8;
+                __m512i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+                for (int j = 0; j < 4; ++j) {
+                    const __m256i bits = load256(x[i].qs + 32 * j);
+                    const __m512i q =
+                        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
+                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
+                    const __m512i sv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]),
+                                                          _mm256_set1_epi16(sc[2 * j + 1]), 1);
+                    for (int t = 0; t < NY; ++t) {
+                        const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
+                        sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sv);
+                    }
+                }
+                const __m128i mins =
+                    _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
+                const float d = f16(x[i].d), dmin = f16(x[i].dmin);
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i bs = load256(ay[t][i].bsums);
+                    const __m128i pairs =
+                        _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+                    const float d8 = ay[t][i].d;
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(d * d8),
+                                             acc[t]);
+                    accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs)),
+                                           _mm_set1_ps(dmin * d8), accm[t]);
+                }
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]) - hsum128(accm[t]);
+        }
+    }
+};
+
+// Q6_K: per 128-element half, ql bytes 0..63 give elements 0..63 (low nibbles) and 64..127
+// (high nibbles); qh byte l holds the top bits of l, l + 32 (lower/upper 256 bits after the
+// shifts below), l + 64, l + 96. Levels unsigned 0..63; -32 applied through bsums.
+struct GemmQ6K {
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
+        // Lane i of a 64-element step uses sub-block base + i / 8 (int16 lane i = elements 2i,
+        // 2i+1).
+        __m512i idx[4];
+        for (int b = 0; b < 4; ++b) {
+            alignas(64) int16_t v[32];
+            for (int i = 0; i < 32; ++i) v[i] = static_cast<int16_t>(4 * b + i / 8);
+            idx[b] = _mm512_load_si512(v);
+        }
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockQ6_K>(w, bw, r);
+            __m512 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m256i sc16 = _mm256_cvtepi8_epi16(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
+                const __m512i sc512 = _mm512_zextsi256_si512(sc16);
+                __m512i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+                for (int h = 0; h < 2; ++h) {
+                    const __m512i ql = load512(x[i].ql + 64 * h);
+                    const __m256i qh = load256(x[i].qh + 32 * h);
+                    const __m512i qhz =
+                        _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+                    const __m512i q01 = _mm512_or_si512(
+                        _mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(qhz, 4), m30));
+                    const __m512i q23 = _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(qhz, m30));
+                    const __m512i sv01 = _mm512_permutexvar_epi16(idx[2 * h], sc512);
+                    const __m512i sv23 = _mm512_permutexvar_epi16(idx[2 * h + 1], sc512);
+                    for (int t = 0; t < NY; ++t) {
+                        const int8_t* aq = ay[t][i].qs + 128 * h;
+                        sumi[t] = _mm512_dpwssd_epi32(sumi[t],
+                                                      _mm512_maddubs_epi16(q01, load512(aq)), sv01);
+                        sumi[t] = _mm512_dpwssd_epi32(
+                            sumi[t], _mm512_maddubs_epi16(q23, load512(aq + 64)), sv23);
+                    }
+                }
+                const float d = f16(x[i].d);
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i corr =
+                        _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
+                    const __m512i v = _mm512_sub_epi32(sumi[t], _mm512_zextsi256_si512(corr));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d * ay[t][i].d),
+                                             acc[t]);
+                }
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]);
+        }
+    }
+};
+
+}  // namespace
+
+float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmQ4K>(n, w, a);
+}
+void gemm_q4_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    int ny, float* y, size_t by) {
+    x86::gemm_dispatch<GemmQ4K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmQ6K>(n, w, a);
+}
+void gemm_q6_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    int ny, float* y, size_t by) {
+    x86::gemm_dispatch<GemmQ6K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+
+}  // namespace hearth::kernels::avx512

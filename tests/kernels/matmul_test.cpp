@@ -1,0 +1,202 @@
+// Matmul kernels on every ISA this host has, against the scalar ref kernels: vec_dot and the
+// multi-token gemm on random weights of every type (odd row and token counts), the SIMD
+// activation quantizers bit for bit, and matmul() against the exact float path.
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "gguf/types.h"
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+#include "kernels/ref/blocks.h"
+
+namespace hearth::kernels {
+namespace {
+
+using gguf::TensorType;
+
+constexpr TensorType kTypes[] = {
+    TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0,   TensorType::Q4_1,
+    TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::IQ4_NL, TensorType::Q2_K,
+    TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,   TensorType::IQ4_XS};
+
+size_t row_bytes(TensorType t, int64_t n) {
+    const auto tr = gguf::traits(t);
+    return static_cast<size_t>(n / tr.block_size * tr.block_bytes);
+}
+
+std::vector<float> gaussian(size_t count, std::mt19937& rng, float offset = 0.0f) {
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<float> v(count);
+    for (auto& x : v) x = g(rng) + offset;
+    return v;
+}
+
+uint16_t small_scale(std::mt19937& rng) {
+    return f32_to_f16(std::uniform_real_distribution<float>(0.001f, 0.02f)(rng));
+}
+
+// Types we can quantize come from Gaussian rows; the others are random bytes with sane scales.
+std::vector<uint8_t> make_weights(TensorType t, int64_t nr, int64_t n, std::mt19937& rng) {
+    const size_t rb = row_bytes(t, n);
+    std::vector<uint8_t> w(rb * nr);
+    if (can_quantize(t)) {
+        const std::vector<float> x = gaussian(static_cast<size_t>(nr * n), rng, 0.3f);
+        for (int64_t r = 0; r < nr; ++r) quantize_row(t, x.data() + r * n, w.data() + r * rb, n);
+        return w;
+    }
+    for (auto& b : w) b = static_cast<uint8_t>(rng());
+    const auto tr = gguf::traits(t);
+    for (size_t off = 0; off < w.size(); off += tr.block_bytes) {
+        uint8_t* b = w.data() + off;
+        auto put = [&](size_t at) {
+            const uint16_t h = small_scale(rng);
+            std::memcpy(b + at, &h, 2);
+        };
+        switch (t) {
+            case TensorType::Q4_1:
+            case TensorType::Q5_1:
+                put(0);
+                put(2);
+                break;
+            case TensorType::Q2_K:
+                put(offsetof(BlockQ2_K, d));
+                put(offsetof(BlockQ2_K, dmin));
+                break;
+            case TensorType::Q3_K:
+                put(offsetof(BlockQ3_K, d));
+                break;
+            default:
+                put(0);
+                break;  // Q5_0, IQ4_NL, IQ4_XS: d first
+        }
+    }
+    return w;
+}
+
+double nmse(const std::vector<float>& got, const std::vector<float>& want) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        num += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+        den += double(want[i]) * want[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+std::vector<Isa> fast_isas() {
+    std::vector<Isa> v;
+    for (Isa i : available_isas())
+        if (i != Isa::Exact) v.push_back(i);
+    return v;
+}
+
+TEST(MatmulKernels, EveryTypeHasRefKernels) {
+    for (TensorType t : kTypes) {
+        const MatmulKernels* k = matmul_kernels(t, Isa::Ref);
+        ASSERT_NE(k, nullptr) << gguf::type_name(t);
+        EXPECT_TRUE(k->vec_dot_type == t || can_quantize(k->vec_dot_type) ||
+                    k->vec_dot_type == TensorType::F32);
+    }
+}
+
+TEST(MatmulKernels, VecDotAndGemmMatchRef) {
+    constexpr int64_t kN = 512, kRows = 7;
+    for (Isa isa : fast_isas()) {
+        for (TensorType t : kTypes) {
+            SCOPED_TRACE(std::string(isa_name(isa)) + " " + std::string(gguf::type_name(t)));
+            std::mt19937 rng(1234 + static_cast<int>(t));
+            const MatmulKernels* k = matmul_kernels(t, isa);
+            const MatmulKernels* r = matmul_kernels(t, Isa::Ref);
+            ASSERT_NE(k, nullptr);
+            ASSERT_EQ(k->vec_dot_type, r->vec_dot_type);
+            const std::vector<uint8_t> w = make_weights(t, kRows, kN, rng);
+            const size_t bw = row_bytes(t, kN), ba = row_bytes(r->vec_dot_type, kN);
+            for (int ny : {1, 2, 3, 5, 17}) {
+                const std::vector<float> x = gaussian(static_cast<size_t>(ny * kN), rng);
+                std::vector<uint8_t> a(ba * ny), a_simd(ba * ny);
+                for (int i = 0; i < ny; ++i) {
+                    const float* xi = x.data() + i * kN;
+                    if (r->quantize == nullptr) {
+                        std::memcpy(a.data() + i * ba, xi, ba);
+                        std::memcpy(a_simd.data() + i * ba, xi, ba);
+                    } else {
+                        r->quantize(xi, a.data() + i * ba, kN);
+                        k->quantize(xi, a_simd.data() + i * ba, kN);
+                    }
+                }
+                EXPECT_EQ(a, a_simd) << "activation quantizer differs from ref";
+                std::vector<float> want(ny * kRows), dots(ny * kRows), tiles(ny * kRows);
+                for (int i = 0; i < ny; ++i) {
+                    for (int64_t j = 0; j < kRows; ++j) {
+                        want[i * kRows + j] = r->vec_dot(kN, w.data() + j * bw, a.data() + i * ba);
+                        dots[i * kRows + j] = k->vec_dot(kN, w.data() + j * bw, a.data() + i * ba);
+                    }
+                }
+                for (int t0 = 0; t0 < ny; t0 += k->gemm_tokens) {
+                    const int nt = std::min(k->gemm_tokens, ny - t0);
+                    k->gemm(kN, w.data(), bw, kRows, a.data() + t0 * ba, ba, nt,
+                            tiles.data() + t0 * kRows, kRows);
+                }
+                EXPECT_LT(nmse(dots, want), 1e-10) << "vec_dot, ny=" << ny;
+                EXPECT_LT(nmse(tiles, want), 1e-10) << "gemm, ny=" << ny;
+            }
+        }
+    }
+}
+
+// matmul() on quantized activations stays within the activation rounding of the exact path.
+TEST(MatmulKernels, MatmulMatchesExactPath) {
+    constexpr int64_t kN = 768, kOut = 37;
+    ThreadPool pool(2);
+    for (Isa isa : fast_isas()) {
+        for (TensorType t : kTypes) {
+            SCOPED_TRACE(std::string(isa_name(isa)) + " " + std::string(gguf::type_name(t)));
+            std::mt19937 rng(99 + static_cast<int>(t));
+            const std::vector<uint8_t> w = make_weights(t, kOut, kN, rng);
+            const WeightView view{.type = t,
+                                  .data = w.data(),
+                                  .n_in = kN,
+                                  .n_out = kOut,
+                                  .row_bytes = row_bytes(t, kN)};
+            const TensorType act = matmul_kernels(t, isa)->vec_dot_type;
+            const double tol = act == TensorType::F32    ? 1e-10
+                               : act == TensorType::F16  ? 1e-5
+                               : act == TensorType::BF16 ? 1e-4
+                                                         : 5e-4;
+            for (int64_t n_tokens : {1, 5, 17}) {
+                const std::vector<float> x = gaussian(static_cast<size_t>(n_tokens * kN), rng);
+                std::vector<float> exact(n_tokens * kOut), fast(n_tokens * kOut);
+                matmul(view, x.data(), exact.data(), n_tokens, pool, Isa::Exact);
+                matmul(view, x.data(), fast.data(), n_tokens, pool, isa);
+                EXPECT_LT(nmse(fast, exact), tol) << "n_tokens=" << n_tokens;
+            }
+        }
+    }
+}
+
+TEST(MatmulKernels, StartupSelfCheckFoundNoBadKernel) { EXPECT_EQ(self_check_failures(), 0); }
+
+TEST(MatmulKernels, ScopedIsaForcesThePath) {
+    const Isa before = current_isa();
+    {
+        ScopedIsa exact(Isa::Exact);
+        EXPECT_EQ(current_isa(), Isa::Exact);
+        {
+            ScopedIsa ref(Isa::Ref);
+            EXPECT_EQ(current_isa(), Isa::Ref);
+        }
+        EXPECT_EQ(current_isa(), Isa::Exact);
+    }
+    EXPECT_EQ(current_isa(), before);
+}
+
+}  // namespace
+}  // namespace hearth::kernels
