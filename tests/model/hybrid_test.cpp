@@ -114,6 +114,27 @@ void expect_load_error(const Spec& s, const std::string& needle) {
     expect_load_error_bytes(tiny_hybrid(s), needle);
 }
 
+TEST(HybridModel, BatchedPromptMatchesTokenByToken) {
+    const int64_t T = 100;  // two DeltaNet chunks, the second partial
+    std::vector<int32_t> tokens(T);
+    for (int64_t i = 0; i < T; ++i) tokens[i] = static_cast<int32_t>((i * 7 + 3) % kV);
+    for (const char* arch : {"qwen35", "qwen35moe"}) {
+        ThreadPool pool(2);
+        Loaded l = load({.arch = arch}, pool);
+        ASSERT_TRUE(l.model.ok()) << arch << ": " << l.model.message();
+        expect_batched_matches_stepwise(**l.model, tokens, arch);
+    }
+}
+
+TEST(HybridModel, MemoryInterface) {
+    for (const char* arch : {"qwen35", "qwen35moe"}) {
+        ThreadPool pool(2);
+        Loaded l = load({.arch = arch}, pool);
+        ASSERT_TRUE(l.model.ok()) << l.model.message();
+        check_memory_interface(**l.model, false);
+    }
+}
+
 TEST(HybridModel, LoadErrorsNameTheProblem) {
     expect_load_error({.interval = 1}, "no recurrent");
     expect_load_error({.inner_size = 60}, "ssm.inner_size 60");

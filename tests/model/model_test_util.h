@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gguf/reader.h"
 #include "model/model.h"
@@ -32,6 +35,27 @@ inline void expect_load_error_bytes(std::string bytes, const std::string& needle
     Loaded l = load_bytes(std::move(bytes), pool);
     ASSERT_FALSE(l.model.ok()) << "expected: " << needle;
     EXPECT_NE(l.model.message().find(needle), std::string::npos) << l.model.message();
+}
+
+// Evaluates `tokens` once as one batch and once a token at a time (two code paths over the
+// same memory) and expects the same logits: within 1e-4 of the largest, which must not be
+// degenerate.
+inline void expect_batched_matches_stepwise(Model& m, const std::vector<int32_t>& tokens,
+                                            const std::string& what) {
+    const int64_t T = static_cast<int64_t>(tokens.size()), V = m.config().n_vocab;
+    std::vector<float> batched(T * V), stepped(T * V);
+    auto s1 = m.new_state(T);
+    ASSERT_TRUE(m.eval(tokens, *s1, batched.data(), true).ok());
+    auto s2 = m.new_state(T);
+    for (int64_t i = 0; i < T; ++i)
+        ASSERT_TRUE(m.eval({&tokens[i], 1}, *s2, stepped.data() + i * V, true).ok());
+    double max_diff = 0, max_abs = 0;
+    for (int64_t i = 0; i < T * V; ++i) {
+        max_diff = std::max(max_diff, double(std::fabs(batched[i] - stepped[i])));
+        max_abs = std::max(max_abs, double(std::fabs(batched[i])));
+    }
+    EXPECT_GT(max_abs, 0.1) << what << ": logits should not be degenerate";
+    EXPECT_LT(max_diff, 1e-4 * max_abs) << what;
 }
 
 }  // namespace hearth::model

@@ -309,25 +309,11 @@ TEST(Qwen3Moe, ErrorsNameWhatIsWrong) {
 // Prefill groups tokens by expert, decode runs one token's experts: same sums, same order.
 TEST(Qwen3Moe, BatchedPromptMatchesTokenByToken) {
     const std::vector<int32_t> tokens = {3, 17, 42, 8, 0, 49, 21, 5, 5, 13, 30};
-    const int64_t T = static_cast<int64_t>(tokens.size());
     for (int threads : {1, 2, 3}) {
         ThreadPool pool(threads);
         Loaded l = load({}, pool);
         ASSERT_TRUE(l.model.ok()) << l.model.message();
-        Model& m = **l.model;
-        std::vector<float> batched(T * kV), stepped(T * kV);
-        auto s1 = m.new_state(T);
-        ASSERT_TRUE(m.eval(tokens, *s1, batched.data(), true).ok());
-        auto s2 = m.new_state(T);
-        for (int64_t i = 0; i < T; ++i)
-            ASSERT_TRUE(m.eval({&tokens[i], 1}, *s2, stepped.data() + i * kV, true).ok());
-        double max_diff = 0, max_abs = 0;
-        for (int64_t i = 0; i < T * kV; ++i) {
-            max_diff = std::max(max_diff, double(std::fabs(batched[i] - stepped[i])));
-            max_abs = std::max(max_abs, double(std::fabs(batched[i])));
-        }
-        EXPECT_GT(max_abs, 0.1) << "logits should not be degenerate";
-        EXPECT_LT(max_diff, 1e-4 * max_abs) << "threads " << threads;
+        expect_batched_matches_stepwise(**l.model, tokens, "threads " + std::to_string(threads));
     }
 }
 
