@@ -2,6 +2,10 @@
 // decode issues hundreds of small jobs per token, so wake-up latency matters.
 #include "base/thread_pool.h"
 
+#include <fstream>
+#include <set>
+#include <string>
+
 namespace hearth {
 
 namespace {
@@ -22,6 +26,20 @@ ThreadPool::~ThreadPool() {
 int ThreadPool::hardware_threads() {
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int ThreadPool::physical_cores() {
+    // Linux lists each logical CPU's SMT siblings; count the distinct sibling sets.
+    std::set<std::string> cores;
+    const int n = hardware_threads();
+    for (int cpu = 0; cpu < n; ++cpu) {
+        std::ifstream f("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
+                        "/topology/thread_siblings_list");
+        std::string siblings;
+        if (!(f >> siblings)) return n;  // no topology information: trust the logical count
+        cores.insert(siblings);
+    }
+    return cores.empty() ? n : static_cast<int>(cores.size());
 }
 
 void ThreadPool::run_raw(RawFn fn, void* ctx) {

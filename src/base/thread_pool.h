@@ -26,6 +26,9 @@ class ThreadPool {
 
     // Number of threads the machine offers (at least 1).
     static int hardware_threads();
+    // Physical cores (SMT siblings counted once): the default thread count, since two
+    // threads on one core only compete for the same memory bandwidth and vector units.
+    static int physical_cores();
 
    private:
     using RawFn = void (*)(void* ctx, int ith, int nth);

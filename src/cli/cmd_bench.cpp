@@ -29,7 +29,7 @@ const std::vector<FlagSpec> kFlags = {
     {"-p,--n-prompt", "N", "prompt tokens for the pp test (default 512; 0 = skip)"},
     {"-n,--n-gen", "N", "generated tokens for the tg test (default 128; 0 = skip)"},
     {"-d,--depth", "N", "tokens already in the context before each test (default 0)"},
-    {"-t,--threads", "N", "threads (default: all cores)"},
+    {"-t,--threads", "N", "threads (default: the number of physical cores)"},
     {"-r,--repetitions", "N", "repetitions of each test (default 5)"},
     {"-o,--output", "FORMAT", "md (default), json or csv"},
     {"--roofline", "", "measure memory read bandwidth; report tg against the bandwidth bound"},
@@ -265,7 +265,7 @@ int cmd_bench(int argc, char** argv) {
     auto p = args->get_int("--n-prompt", 512);
     auto n = args->get_int("--n-gen", 128);
     auto d = args->get_int("--depth", 0);
-    auto t = args->get_int("--threads", ThreadPool::hardware_threads());
+    auto t = args->get_int("--threads", ThreadPool::physical_cores());
     auto r = args->get_int("--repetitions", 5);
     for (const Status& s : {p.status(), n.status(), d.status(), t.status(), r.status()})
         if (!s.ok()) return usage_error(cmd, s.message());

@@ -19,7 +19,7 @@ const std::vector<FlagSpec> kFlags = {
     {"--tokens", "IDS", "comma-separated token ids, e.g. 1001,315,272"},
     {"--prompt-len", "P", "evaluate the first P tokens as one batch (default: all)"},
     {"-o,--output", "OUT.npy", "where to write the (n_tokens, n_vocab) float32 logits"},
-    {"-t,--threads", "N", "threads (default: all cores)"},
+    {"-t,--threads", "N", "threads (default: the number of physical cores)"},
     {"-h,--help", "", "show this help"},
 };
 
@@ -77,7 +77,7 @@ int cmd_logits(int argc, char** argv) {
     if (!ids.ok()) return usage_error(cmd, ids.message());
     const int64_t n = static_cast<int64_t>(ids->size());
     auto prompt_len = args->get_int("--prompt-len", n);
-    auto threads = args->get_int("--threads", ThreadPool::hardware_threads());
+    auto threads = args->get_int("--threads", ThreadPool::physical_cores());
     if (!prompt_len.ok()) return usage_error(cmd, prompt_len.message());
     if (!threads.ok()) return usage_error(cmd, threads.message());
     if (*prompt_len < 1 || *prompt_len > n)

@@ -21,7 +21,7 @@ const std::vector<FlagSpec> kFlags = {
     {"-f,--file", "FILE", "read the prompt from a file"},
     {"-n,--n-predict", "N", "tokens to generate (default 128; -1: until end of text)"},
     {"-c,--ctx-size", "N", "context size in tokens (default: 4096, at most the model's)"},
-    {"-t,--threads", "N", "threads (default: all cores)"},
+    {"-t,--threads", "N", "threads (default: the number of physical cores)"},
     {"--temp", "T", "temperature (default 0.8; 0 = greedy)"},
     {"--top-k", "K", "keep the K most likely tokens (default 40; 0 = off)"},
     {"--top-p", "P", "nucleus sampling threshold (default 0.95; 1 = off)"},
@@ -46,7 +46,7 @@ Result<RunOptions> read_options(const Args& a) {
     RunOptions o{};
     auto n = a.get_int("--n-predict", 128);
     auto c = a.get_int("--ctx-size", 0);
-    auto t = a.get_int("--threads", ThreadPool::hardware_threads());
+    auto t = a.get_int("--threads", ThreadPool::physical_cores());
     auto temp = a.get_float("--temp", 0.8);
     auto top_k = a.get_int("--top-k", 40);
     auto top_p = a.get_float("--top-p", 0.95);
