@@ -1,7 +1,7 @@
 // Threaded weight x activation products. The activations are converted once per call into the
 // weight type's activation layout (vec_dot_type); each thread then owns a band of weight rows
-// and runs the ISA's gemm over tiles of (kRowTile rows x gemm_tokens tokens), so every weight
-// block is decoded once per token group. HEARTH_ISA=exact keeps the float path: rows
+// and runs the ISA's gemm over tiles of (kRowTile rows x up to kMaxGemmTokens tokens), so every
+// weight block is decoded once per token group. HEARTH_ISA=exact keeps the float path: rows
 // dequantized, float activations (the path the .deq.bin golden files check).
 #include "kernels/matmul.h"
 
@@ -111,7 +111,10 @@ void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, Thr
         quantize_activations(*k, x, w.n_in, n_tokens, scratch.data(), act_row_bytes, pool);
         act = scratch.data();
     }
-    const int64_t ny = std::max(1, k->gemm_tokens);
+    // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels (their
+    // gemm takes up to kMaxGemmTokens tokens and splits them as its registers allow), so each
+    // weight block of a row tile is decoded once per 8 tokens where the kernel has a wide path.
+    const int64_t ny = k->gemm_tokens >= 4 ? kMaxGemmTokens : std::max(1, k->gemm_tokens);
     pool.run([&](int ith, int nth) {
         const Range band = split_range(w.n_out, ith, nth);
         if (n_tokens == 1) {

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -107,8 +109,10 @@ TEST(MatmulKernels, EveryTypeHasRefKernels) {
     }
 }
 
-TEST(MatmulKernels, VecDotAndGemmMatchRef) {
-    constexpr int64_t kN = 512, kRows = 7;
+// kN = 512 by default; long rows (33024 = 129 super-blocks, 1032 Q8_0 blocks) take the kernels
+// paths for rows too long for their per-call scale caches.
+void vec_dot_and_gemm_match_ref(int64_t kN, std::initializer_list<int> nys) {
+    constexpr int64_t kRows = 7;
     for (Isa isa : fast_isas()) {
         for (TensorType t : kTypes) {
             SCOPED_TRACE(std::string(isa_name(isa)) + " " + std::string(gguf::type_name(t)));
@@ -119,7 +123,7 @@ TEST(MatmulKernels, VecDotAndGemmMatchRef) {
             ASSERT_EQ(k->vec_dot_type, r->vec_dot_type);
             const std::vector<uint8_t> w = make_weights(t, kRows, kN, rng);
             const size_t bw = row_bytes(t, kN), ba = row_bytes(r->vec_dot_type, kN);
-            for (int ny : {1, 2, 3, 5, 17}) {
+            for (int ny : nys) {
                 const std::vector<float> x = gaussian(static_cast<size_t>(ny * kN), rng);
                 std::vector<uint8_t> a(ba * ny), a_simd(ba * ny);
                 for (int i = 0; i < ny; ++i) {
@@ -140,17 +144,26 @@ TEST(MatmulKernels, VecDotAndGemmMatchRef) {
                         dots[i * kRows + j] = k->vec_dot(kN, w.data() + j * bw, a.data() + i * ba);
                     }
                 }
-                for (int t0 = 0; t0 < ny; t0 += k->gemm_tokens) {
-                    const int nt = std::min(k->gemm_tokens, ny - t0);
-                    k->gemm(kN, w.data(), bw, kRows, a.data() + t0 * ba, ba, nt,
-                            tiles.data() + t0 * kRows, kRows);
-                }
                 EXPECT_LT(nmse(dots, want), 1e-10) << "vec_dot, ny=" << ny;
-                EXPECT_LT(nmse(tiles, want), 1e-10) << "gemm, ny=" << ny;
+                // Token groups of the table's gemm_tokens and of kMaxGemmTokens (what matmul()
+                // passes to SIMD kernels; their wide paths take 5..8 tokens).
+                for (int group : {k->gemm_tokens, kMaxGemmTokens}) {
+                    std::fill(tiles.begin(), tiles.end(), 0.0f);
+                    for (int t0 = 0; t0 < ny; t0 += group) {
+                        const int nt = std::min(group, ny - t0);
+                        k->gemm(kN, w.data(), bw, kRows, a.data() + t0 * ba, ba, nt,
+                                tiles.data() + t0 * kRows, kRows);
+                    }
+                    EXPECT_LT(nmse(tiles, want), 1e-10) << "gemm, ny=" << ny << " group=" << group;
+                }
             }
         }
     }
 }
+
+TEST(MatmulKernels, VecDotAndGemmMatchRef) { vec_dot_and_gemm_match_ref(512, {1, 2, 3, 5, 8, 17}); }
+
+TEST(MatmulKernels, VecDotAndGemmMatchRefLongRows) { vec_dot_and_gemm_match_ref(33024, {6, 8}); }
 
 // matmul() on quantized activations stays within the activation rounding of the exact path.
 TEST(MatmulKernels, MatmulMatchesExactPath) {

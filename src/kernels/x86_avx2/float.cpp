@@ -42,9 +42,55 @@ struct BF16 {
 
 template <typename L>
 struct GemmFloat {
+    // 4 tokens: rows in pairs, so each activation load feeds two FMAs (8 independent chains);
+    // the 4 sums of a row are reduced together.
+    static void run_pairs(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                          float* y, size_t by) {
+        using T = typename L::T;
+        const T* at[4];
+        for (int t = 0; t < 4; ++t) at[t] = x86::row<T>(a, ba, t);
+        for (int64_t r = 0; r < nr; r += 2) {
+            const T* wr[2] = {x86::row<T>(w, bw, r), x86::row<T>(w, bw, r + 1)};
+            __m256 acc[2][4];
+            for (int j = 0; j < 2; ++j)
+                for (int t = 0; t < 4; ++t) acc[j][t] = _mm256_setzero_ps();
+            int64_t k = 0;
+            for (; k + 8 <= n; k += 8) {
+                const __m256 w0 = L::load(wr[0] + k), w1 = L::load(wr[1] + k);
+                for (int t = 0; t < 4; ++t) {
+                    const __m256 av = L::load(at[t] + k);
+                    acc[0][t] = _mm256_fmadd_ps(w0, av, acc[0][t]);
+                    acc[1][t] = _mm256_fmadd_ps(w1, av, acc[1][t]);
+                }
+            }
+            for (int j = 0; j < 2; ++j) {
+                // Lane t of the 128-bit result = sum of acc[j][t].
+                const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[j][0], acc[j][1]),
+                                                _mm256_hadd_ps(acc[j][2], acc[j][3]));
+                alignas(16) float s[4];
+                _mm_store_ps(s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+                for (int t = 0; t < 4; ++t) {
+                    for (int64_t i = k; i < n; ++i)
+                        s[t] += L::scalar(wr[j][i]) * L::scalar(at[t][i]);
+                    y[t * by + r + j] = s[t];
+                }
+            }
+        }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
+        if constexpr (NY == 4) {
+            if (nr >= 2) {
+                const int64_t even = nr & ~int64_t{1};
+                run_pairs(n, w, bw, even, a, ba, y, by);
+                if (even == nr) return;
+                w = static_cast<const uint8_t*>(w) + even * bw;
+                y += even;
+                nr -= even;
+            }
+        }
         using T = typename L::T;
         const T* at[NY];
         for (int t = 0; t < NY; ++t) at[t] = x86::row<T>(a, ba, t);

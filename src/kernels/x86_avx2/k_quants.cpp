@@ -19,13 +19,107 @@ using x86::f16;
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// The activation scales of NY <= 8 tokens as one float vector per super-block (lane = token,
+// zero past NY), cached once per call for rows of up to kCachedSuperBlocks super-blocks.
+constexpr int64_t kCachedSuperBlocks = 128;
+
+template <int NY>
+struct TokenScales {
+    alignas(32) float d[8 * kCachedSuperBlocks];
+    const BlockQ8_K* const* ay;
+    bool cached;
+
+    TokenScales(const BlockQ8_K* const* rows, int64_t nb)
+        : ay(rows), cached(nb <= kCachedSuperBlocks) {
+        if (cached) {
+            for (int64_t i = 0; i < nb; ++i) fill(i, d + 8 * i);
+        }
+    }
+    void fill(int64_t i, float* dst) const {
+        for (int t = 0; t < 8; ++t) dst[t] = t < NY ? ay[t][i].d : 0.0f;
+    }
+    __m256 get(int64_t i) const {
+        if (cached) return _mm256_load_ps(d + 8 * i);
+        alignas(32) float tmp[8];
+        fill(i, tmp);
+        return _mm256_load_ps(tmp);
+    }
+};
+
 // Q4_K (kHigh = false) and Q5_K (kHigh = true): 64 elements per step j, the first 32 in the low
 // nibbles of 32 bytes and the next 32 in the high nibbles, scale/min per 32.
 template <typename Block, bool kHigh>
 struct GemmQ45K {
+    // 5..8 tokens: per super-block the 8 tokens' int32 sums (and min corrections) are reduced
+    // together into one vector (lane = token), scaled by the tokens' d in one FMA.
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                         float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const TokenScales<NY> ds(ay, nb);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<Block>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m128i sm = x86::scales_mins_k4(x[i].scales);
+                const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+                __m256i sumi[8];
+                for (int t = 0; t < 8; ++t) sumi[t] = _mm256_setzero_si256();
+                __m256i qhv;
+                if constexpr (kHigh) qhv = load256(x[i].qh);
+                for (int j = 0; j < 4; ++j) {
+                    const __m256i bits = load256(x[i].qs + 32 * j);
+                    __m256i ql = _mm256_and_si256(bits, m4);
+                    __m256i qh = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                    if constexpr (kHigh) {
+                        const __m256i h = _mm256_srli_epi16(qhv, 2 * j);
+                        ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(h, one), 4));
+                        qh = _mm256_or_si256(
+                            qh,
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+                    }
+                    const __m256i slo = _mm256_shuffle_epi8(
+                        sc16,
+                        _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8))));
+                    const __m256i shi = _mm256_shuffle_epi8(
+                        sc16,
+                        _mm256_set1_epi16(static_cast<int16_t>((4 * j + 2) | ((4 * j + 3) << 8))));
+                    for (int t = 0; t < NY; ++t) {
+                        const int8_t* aq = ay[t][i].qs + 64 * j;
+                        const __m256i pl =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(ql, load256(aq)), slo);
+                        const __m256i ph =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(qh, load256(aq + 32)), shi);
+                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(pl, ph));
+                    }
+                }
+                // Mins doubled per 16-element bsum: m0 m0 m1 m1 .. m7 m7.
+                const __m128i mn8 = _mm_srli_si128(sm, 8);
+                const __m256i mx = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+                __m256i corr[8];
+                for (int t = 0; t < 8; ++t)
+                    corr[t] = t < NY ? _mm256_madd_epi16(load256(ay[t][i].bsums), mx)
+                                     : _mm256_setzero_si256();
+                const __m256 dv = ds.get(i);
+                const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(sumi));
+                const __m256 sc = _mm256_cvtepi32_ps(x86::hsum8_epi32(corr));
+                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].d))), acc);
+                acc = _mm256_fnmadd_ps(sc, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].dmin))), acc);
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
+        if constexpr (NY >= 5) {
+            run_wide<NY>(n, w, bw, nr, a, ba, y, by);
+            return;
+        }
         const int64_t nb = n / kQK_K;
         const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
         const BlockQ8_K* ay[NY];
@@ -94,9 +188,70 @@ struct GemmQ45K {
 // elements l, l + 32, l + 64, l + 96. Levels are used unsigned (0..63); the -32 offset is
 // subtracted as 32 * sum(scale_s * bsum_s).
 struct GemmQ6K {
+    // 5..8 tokens: per 32-element run k one decoded weight vector and one scale vector serve all
+    // tokens; per super-block the tokens' int32 sums are reduced together (lane = token).
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                         float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const TokenScales<NY> ds(ay, nb);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockQ6_K>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m256i sc16 = _mm256_cvtepi8_epi16(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
+                __m256i sumi[8];
+                for (int t = 0; t < 8; ++t) sumi[t] = _mm256_setzero_si256();
+                for (int h = 0; h < 2; ++h) {
+                    // Scales 8h..8h+7 as int16 in both lanes.
+                    const __m256i sch = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                               : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+                    for (int k = 0; k < 4; ++k) {
+                        const __m256i ql = load256(x[i].ql + 64 * h + 32 * (k & 1));
+                        const __m256i qhv = load256(x[i].qh + 32 * h);
+                        const __m256i lo = k < 2 ? ql : _mm256_srli_epi16(ql, 4);
+                        const __m256i hi = k == 0   ? _mm256_slli_epi16(qhv, 4)
+                                           : k == 1 ? _mm256_slli_epi16(qhv, 2)
+                                           : k == 2 ? qhv
+                                                    : _mm256_srli_epi16(qhv, 2);
+                        const __m256i q =
+                            _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
+                        // Low lane scale 2k, high lane scale 2k + 1 (of this half's 8).
+                        const __m256i sv = _mm256_shuffle_epi8(
+                            sch, _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(
+                                                      (4 * k + 2) | ((4 * k + 3) << 8))),
+                                                  _mm_set1_epi16(static_cast<int16_t>(
+                                                      (4 * k) | ((4 * k + 1) << 8)))));
+                        for (int t = 0; t < NY; ++t) {
+                            const __m256i p =
+                                _mm256_maddubs_epi16(q, load256(ay[t][i].qs + 128 * h + 32 * k));
+                            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p, sv));
+                        }
+                    }
+                }
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), sc16);
+                    sumi[t] = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(corr, 5));
+                }
+                const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(sumi));
+                acc =
+                    _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))), acc);
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
+        if constexpr (NY >= 5) {
+            run_wide<NY>(n, w, bw, nr, a, ba, y, by);
+            return;
+        }
         const int64_t nb = n / kQK_K;
         const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
         const BlockQ8_K* ay[NY];
@@ -283,20 +438,21 @@ using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
 }  // namespace
 
-#define HEARTH_DEFINE_K(name, K)                                                            \
+// kMaxNy 8: the kernel has a wide (5..8 token) path; 4: it runs at most 4 tokens at a time.
+#define HEARTH_DEFINE_K(name, K, kMaxNy)                                                    \
     float vec_dot_##name##_q8_K(int64_t n, const void* w, const void* a) {                  \
         return x86::vec_dot_via<K>(n, w, a);                                                \
     }                                                                                       \
     void gemm_##name##_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, \
                             size_t ba, int ny, float* y, size_t by) {                       \
-        x86::gemm_dispatch<K, 4>(n, w, bw, nr, a, ba, ny, y, by);                           \
+        x86::gemm_dispatch<K, kMaxNy>(n, w, bw, nr, a, ba, ny, y, by);                      \
     }
 
-HEARTH_DEFINE_K(q4_K, GemmQ4K)
-HEARTH_DEFINE_K(q5_K, GemmQ5K)
-HEARTH_DEFINE_K(q2_K, GemmQ2K)
-HEARTH_DEFINE_K(q3_K, GemmQ3K)
-HEARTH_DEFINE_K(q6_K, GemmQ6K)
-HEARTH_DEFINE_K(iq4_xs, GemmIQ4XS)
+HEARTH_DEFINE_K(q4_K, GemmQ4K, 8)
+HEARTH_DEFINE_K(q5_K, GemmQ5K, 8)
+HEARTH_DEFINE_K(q2_K, GemmQ2K, 4)
+HEARTH_DEFINE_K(q3_K, GemmQ3K, 4)
+HEARTH_DEFINE_K(q6_K, GemmQ6K, 8)
+HEARTH_DEFINE_K(iq4_xs, GemmIQ4XS, 4)
 
 }  // namespace hearth::kernels::avx2
