@@ -161,8 +161,8 @@ int cmd_run(int argc, char** argv) {
         std::fflush(stdout);
         return true;
     });
-    std::printf("\n");
     if (!stats.ok()) return fail(cmd, stats.message());
+    std::printf("\n");
     std::fprintf(stderr, "\nload: %.2f s | prompt: %lld tokens, %.1f tokens/s | generation: %lld "
                          "tokens, %.1f tokens/s | %lld threads\n",
                  engine->load_seconds, (long long)stats->n_prompt,
