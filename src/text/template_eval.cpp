@@ -53,6 +53,10 @@ Renderer::Renderer(const Program& program, const Value& context) : program_(prog
     frame_ = root_;
 }
 
+Renderer::~Renderer() {
+    for (auto& ns : namespaces_) ns->items.clear();
+}
+
 std::string Renderer::run() {
     std::string out;
     out_ = &out;

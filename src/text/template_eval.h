@@ -32,7 +32,11 @@ struct Frame {
 class Renderer {
    public:
     Renderer(const Program& program, const Value& context);
+    ~Renderer();
     std::string run();
+    // Namespaces are the only mutable containers, so the only way to build a reference
+    // cycle (`{% set ns.x = ns %}`); the renderer empties them when it ends to break any.
+    void track_namespace(const Value& ns) { namespaces_.push_back(ns.dict); }
     int line() const { return line_; }  // of the statement or expression evaluated last
 
     Value eval(const Expr& e);
@@ -60,6 +64,7 @@ class Renderer {
     void step();
 
     const Program& program_;
+    std::vector<std::shared_ptr<Dict>> namespaces_;
     std::shared_ptr<Frame> root_;
     std::shared_ptr<Frame> frame_;
     std::string* out_ = nullptr;

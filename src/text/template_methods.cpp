@@ -367,6 +367,7 @@ Value call_global(Renderer& r, const std::string& name, const Args& a) {
             for (const auto& [k, v] : p.dict->items) ns.dict->set(k, v);
         }
         for (const auto& [k, v] : a.kw) ns.dict->set(k, v);
+        if (name == "namespace") r.track_namespace(ns);
         return ns;
     }
     if (name == "strftime_now") {
