@@ -205,7 +205,6 @@ void print_records(const ModelFacts& f, const std::vector<Test>& tests, int thre
 }
 
 Result<runtime::Engine> load(const Args& a, int threads) {
-    if (a.has("--model") == a.has("--synthetic")) return error("give exactly one of -m MODEL or --synthetic PRESET:TYPE");
     if (a.has("--model")) return runtime::load_engine(a.get("--model"), threads, false);
     const std::string arg = a.get("--synthetic");
     const size_t colon = arg.find(':');
@@ -274,6 +273,8 @@ int cmd_bench(int argc, char** argv) {
     if (*p < 0 || *n < 0 || *d < 0 || (*p == 0 && *n == 0)) return usage_error(cmd, "-p, -n, -d must be >= 0, and -p or -n > 0");
     if (*t < 1 || *t > 1024 || *r < 1 || *r > 1000) return usage_error(cmd, "-t and -r must be positive");
 
+    if (args->has("--model") == args->has("--synthetic"))
+        return usage_error(cmd, "give exactly one of -m MODEL or --synthetic PRESET:TYPE");
     auto engine = load(*args, static_cast<int>(*t));
     if (!engine.ok()) return fail(cmd, engine.message());
     const int64_t n_ctx = *d + std::max(*p, *n) + 1;

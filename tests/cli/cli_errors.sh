@@ -66,6 +66,16 @@ expect 2 "cannot read the prompt file" -- run -m "$model" -f "$tmp/none.txt"
 expect 2 "either -p or -f"       -- run -m "$model" -p a -f b
 expect 2 "--threads must be"     -- run -t 0
 expect 2 "out of range"          -- run --temp -1
+expect 2 "unknown kind 'fast'"   -- run --speculate fast
+expect 1 "no MTP layers"         -- run -m "$model" -p hi --speculate mtp
+expect 2 "exactly one of"        -- bench
+expect 2 "exactly one of"        -- bench -m "$model" --synthetic demo
+expect 1 "unknown synthetic preset 'gpt9'" -- bench --synthetic gpt9:q8_0
+expect 1 "unsupported weight type 'q3_z'" -- bench --synthetic demo:q3_z --layers 1
+expect 1 "--layers must be"      -- bench --synthetic demo --layers 99
+expect 2 "-o must be"            -- bench -m "$model" -o xml
+expect 2 "must be >= 0"          -- bench -m "$model" -p -5
+expect 1 "bad magic"             -- bench -m "$tmp/not.gguf"
 
 # And the good paths print what they should.
 if "$hearth" inspect "$model" | grep -q "bytes by type" && "$hearth" inspect --json "$model" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['architecture']=='qwen3' and len(d['tensors'])>0"; then
