@@ -50,7 +50,8 @@ float dot(const float* a, const float* b, int64_t n) {
 // One V head j over the batch, token by token. S (dk, dv).
 void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Shape& s, int64_t j) {
     const int64_t dk = s.d_k, dv = s.d_v, m = j % s.n_k_heads;
-    std::vector<float> sk(dv);
+    thread_local std::vector<float> sk;  // (dv); decode runs this per token: no allocation
+    sk.resize(dv);
     for (int64_t t = 0; t < T; ++t) {
         const float* q = in.q + t * in.row_stride + m * dk;
         const float* k = in.k + t * in.row_stride + m * dk;
