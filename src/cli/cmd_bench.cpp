@@ -31,6 +31,7 @@ const std::vector<FlagSpec> kFlags = {
     {"-d,--depth", "N", "tokens already in the context before each test (default 0)"},
     {"-t,--threads", "N", "threads (default: the number of physical cores)"},
     {"-r,--repetitions", "N", "repetitions of each test (default 5)"},
+    {"--cache-type", "TYPE", "KV cache type: f32, f16 (default) or q8_0"},
     {"-o,--output", "FORMAT", "md (default), json or csv"},
     {"--roofline", "", "measure memory read bandwidth; report tg against the bandwidth bound"},
     {"-h,--help", "", "show this help"},
@@ -86,9 +87,9 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
     return t;
 }
 
-Status run_once(model::Model& m, Test& test, bool timed) {
+Status run_once(model::Model& m, Test& test, model::CacheType cache_type, bool timed) {
     const int64_t V = m.config().n_vocab;
-    auto state = m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1);
+    auto state = m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1, cache_type);
     std::vector<float> logits(V);
     if (test.n_depth > 0)
         HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_depth, V, 1), *state, logits.data(), false));
@@ -140,10 +141,10 @@ double measure_bandwidth(ThreadPool& pool) {
 }
 
 void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int threads,
-                    double bandwidth) {
-    std::printf("| model | size | params | backend | threads | test | t/s |%s\n",
+                    const char* cache, double bandwidth) {
+    std::printf("| model | size | params | backend | threads | type_k | test | t/s |%s\n",
                 bandwidth > 0 ? " tg / bound |" : "");
-    std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |%s\n", bandwidth > 0 ? " ---: |" : "");
+    std::printf("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |%s\n", bandwidth > 0 ? " ---: |" : "");
     for (const Test& t : tests) {
         std::vector<double> ts;
         for (size_t i = 0; i < t.seconds.size(); ++i) ts.push_back(t.tokens_per_second(i));
@@ -154,16 +155,17 @@ void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int thr
         } else if (bandwidth > 0) {
             roof = " |";
         }
-        std::printf("| %s | %.2f MiB | %.2f M | CPU | %d | %s | %.2f ± %.2f |%s\n", f.name.c_str(),
-                    f.bytes / 1048576.0, f.params / 1e6, threads, t.name().c_str(), mean(ts),
-                    stddev(ts), roof.c_str());
+        std::printf("| %s | %.2f MiB | %.2f M | CPU | %d | %s | %s | %.2f ± %.2f |%s\n",
+                    f.name.c_str(), f.bytes / 1048576.0, f.params / 1e6, threads, cache,
+                    t.name().c_str(), mean(ts), stddev(ts), roof.c_str());
     }
     if (bandwidth > 0)
         std::printf("\nmemory read bandwidth %.1f GB/s; a generated token reads %.1f MB of weights\n",
                     bandwidth, f.active_bytes_per_token / 1e6);
 }
 
-nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threads) {
+nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threads,
+                                   const char* cache) {
     std::vector<double> ns, ts;
     for (size_t i = 0; i < t.seconds.size(); ++i) {
         ns.push_back(t.seconds[i] * 1e9);
@@ -174,7 +176,7 @@ nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threa
             {"model_type", f.name},      {"model_size", f.bytes},
             {"model_n_params", f.params}, {"n_batch", t.n_prompt},
             {"n_ubatch", t.n_prompt},    {"n_threads", threads},
-            {"type_k", "f32"},           {"type_v", "f32"},
+            {"type_k", cache},           {"type_v", cache},
             {"use_mmap", true},          {"n_prompt", t.n_prompt},
             {"n_gen", t.n_gen},          {"n_depth", t.n_depth},
             {"avg_ns", static_cast<uint64_t>(mean(ns))},
@@ -183,9 +185,10 @@ nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threa
             {"samples_ns", ns},          {"samples_ts", ts}};
 }
 
-void print_records(const ModelFacts& f, const std::vector<Test>& tests, int threads, bool csv) {
+void print_records(const ModelFacts& f, const std::vector<Test>& tests, int threads,
+                   const char* cache, bool csv) {
     auto arr = nlohmann::ordered_json::array();
-    for (const Test& t : tests) arr.push_back(json_record(f, t, threads));
+    for (const Test& t : tests) arr.push_back(json_record(f, t, threads, cache));
     if (!csv) {
         std::printf("%s\n", arr.dump(2).c_str());
         return;
@@ -250,7 +253,7 @@ int cmd_bench(int argc, char** argv) {
     auto args = Args::parse(kFlags, argc, argv);
     if (!args.ok()) return usage_error(cmd, args.message());
     if (args->has("--help")) {
-        print_help(cmd, "(-m MODEL | --synthetic PRESET:TYPE) [-p 512] [-n 128] [-d 0] [-t T] [-r 5] [-o md|json|csv]",
+        print_help(cmd, "(-m MODEL | --synthetic PRESET:TYPE) [-p 512] [-n 128] [-d 0] [-t T] [-r 5] [--cache-type f16] [-o md|json|csv]",
                    "Measures prompt processing (pp: the prompt as one batch) and token generation\n"
                    "(tg: one token at a time) in tokens/s, each test in a fresh context after a\n"
                    "warm-up run, as mean ± stddev over the repetitions. JSON and CSV use\n"
@@ -268,6 +271,8 @@ int cmd_bench(int argc, char** argv) {
     auto r = args->get_int("--repetitions", 5);
     for (const Status& s : {p.status(), n.status(), d.status(), t.status(), r.status()})
         if (!s.ok()) return usage_error(cmd, s.message());
+    auto cache_type = model::parse_cache_type(args->get("--cache-type", "f16"));
+    if (!cache_type.ok()) return usage_error(cmd, "--cache-type: " + cache_type.message());
     const std::string fmt = args->get("--output", "md");
     if (fmt != "md" && fmt != "json" && fmt != "csv") return usage_error(cmd, "-o must be md, json or csv");
     if (*p < 0 || *n < 0 || *d < 0 || (*p == 0 && *n == 0)) return usage_error(cmd, "-p, -n, -d must be >= 0, and -p or -n > 0");
@@ -286,16 +291,17 @@ int cmd_bench(int argc, char** argv) {
     if (*n > 0) tests.push_back({0, *n, *d, {}});
     for (Test& test : tests) {
         std::fprintf(stderr, "hearth bench: %s ", test.name().c_str());
-        Status st = run_once(*engine->model, test, false);  // warm-up: page in the weights
+        Status st = run_once(*engine->model, test, *cache_type, false);  // warm-up: page in the weights
         for (int64_t i = 0; st.ok() && i < *r; ++i, std::fprintf(stderr, "."))
-            st = run_once(*engine->model, test, true);
+            st = run_once(*engine->model, test, *cache_type, true);
         std::fprintf(stderr, "\n");
         if (!st.ok()) return fail(cmd, st.message());
     }
     const ModelFacts facts = model_facts(*engine);
     const double bandwidth = args->has("--roofline") ? measure_bandwidth(*engine->pool) : 0.0;
-    if (fmt == "md") print_markdown(facts, tests, static_cast<int>(*t), bandwidth);
-    else print_records(facts, tests, static_cast<int>(*t), fmt == "csv");
+    const char* cache = model::cache_type_name(*cache_type);
+    if (fmt == "md") print_markdown(facts, tests, static_cast<int>(*t), cache, bandwidth);
+    else print_records(facts, tests, static_cast<int>(*t), cache, fmt == "csv");
     return 0;
 }
 

@@ -20,6 +20,7 @@ const std::vector<FlagSpec> kFlags = {
     {"--prompt-len", "P", "evaluate the first P tokens as one batch (default: all)"},
     {"-o,--output", "OUT.npy", "where to write the (n_tokens, n_vocab) float32 logits"},
     {"-t,--threads", "N", "threads (default: the number of physical cores)"},
+    {"--cache-type", "TYPE", "KV cache type: f32 (default: what the golden logits used), f16, q8_0"},
     {"-h,--help", "", "show this help"},
 };
 
@@ -83,12 +84,16 @@ int cmd_logits(int argc, char** argv) {
     if (*prompt_len < 1 || *prompt_len > n)
         return usage_error(cmd, strfmt("--prompt-len must be between 1 and %lld", (long long)n));
     if (*threads < 1 || *threads > 1024) return usage_error(cmd, "--threads must be between 1 and 1024");
+    // F32 by default, unlike run and bench: the golden reference logits were computed with an
+    // F32 KV cache, and this command is how they are checked.
+    auto cache_type = model::parse_cache_type(args->get("--cache-type", "f32"));
+    if (!cache_type.ok()) return usage_error(cmd, "--cache-type: " + cache_type.message());
 
     auto engine = runtime::load_engine(args->get("--model"), static_cast<int>(*threads), false);
     if (!engine.ok()) return fail(cmd, engine.message());
     model::Model& m = *engine->model;
     const int64_t V = m.config().n_vocab;
-    auto state = m.new_state(n);
+    auto state = m.new_state(n, *cache_type);
     std::vector<float> logits(n * V);
     Status st = m.eval({ids->data(), static_cast<size_t>(*prompt_len)}, *state, logits.data(), true);
     for (int64_t i = *prompt_len; st.ok() && i < n; ++i)

@@ -14,7 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "kernels/ref/attention.h"
 #include "kernels/ref/blocks.h"
 #include "kernels/ref/convert.h"
 #include "kernels/ref/vec_dot.h"
@@ -353,6 +356,36 @@ const MatmulKernels* matmul_kernels(TensorType t, Isa isa) {
     const Table& table = isa == Isa::Avx512 ? tb.avx512 : isa == Isa::Avx2 ? tb.avx2 : tb.ref;
     const MatmulKernels& k = table[id];
     return k.vec_dot != nullptr ? &k : nullptr;
+}
+
+bool is_kv_cache_type(TensorType t) {
+    return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::Q8_0;
+}
+
+size_t kv_row_bytes(TensorType t, int64_t n) {
+    const auto tr = gguf::traits(t);
+    return static_cast<size_t>((n + tr.block_size - 1) / tr.block_size * tr.block_bytes);
+}
+
+const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
+    HEARTH_CHECK(is_kv_cache_type(t));
+    const int ti = t == TensorType::F32 ? 0 : t == TensorType::F16 ? 1 : 2;
+    static const AttentionKernels ref_k[3] = {
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::attention_chunk_f32, ref::exp_sum},
+        {ref::store_kv_row_f16, ref::load_kv_row_f16, ref::attention_chunk_f16, ref::exp_sum},
+        {ref::store_kv_row_q8_0, ref::load_kv_row_q8_0, ref::attention_chunk_q8_0, ref::exp_sum},
+    };
+#if HEARTH_X86_KERNELS
+    // AVX-512 machines use the AVX2 kernels (attention is memory-bound at depth).
+    static const AttentionKernels avx2_k[3] = {
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, avx2::attention_chunk_f32, avx2::exp_sum},
+        {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx2::attention_chunk_f16, avx2::exp_sum},
+        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx2::attention_chunk_q8_0,
+         avx2::exp_sum},
+    };
+    if ((isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa)) return avx2_k[ti];
+#endif
+    return ref_k[ti];
 }
 
 }  // namespace hearth::kernels

@@ -1,5 +1,6 @@
-// Numeric building blocks shared by the architectures: RMSNorm, RoPE, causal attention over
-// a KV cache, SwiGLU. Plain float loops over row-major buffers; shapes are in each comment.
+// Numeric building blocks shared by the architectures: RMSNorm, RoPE, SwiGLU (attention over
+// the KV cache is model/attention.h). Plain float loops over row-major buffers; shapes are in
+// each comment.
 #pragma once
 
 #include <cstdint>
@@ -33,16 +34,6 @@ Rope make_rope_multi_section(int64_t n_rot, float base, const int64_t sections[4
 // Rotates x (n_tokens, n_heads, head_dim) in place; token t sits at position pos0 + t.
 void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                 int64_t pos0);
-
-struct AttentionShape {
-    int64_t n_head, n_head_kv, head_dim;
-};
-// Causal GQA softmax attention of a batch whose first token sits at pos0.
-// q (n_tokens, n_head, head_dim); k_cache, v_cache (n_ctx, n_head_kv, head_dim) holding
-// positions [0, pos0 + n_tokens); out (n_tokens, n_head * head_dim).
-// Query head h reads KV head h / (n_head / n_head_kv).
-void attention(const float* q, const float* k_cache, const float* v_cache, float* out,
-               int64_t n_tokens, int64_t pos0, const AttentionShape& shape, ThreadPool& pool);
 
 // gate (n) = silu(gate) * up, in place.
 void swiglu(float* gate, const float* up, int64_t n);

@@ -1,10 +1,9 @@
-// Forward pass of the pre-norm decoder over a batch, with an F32 KV cache.
+// Forward pass of the pre-norm decoder over a batch, with a KV cache of the state's type.
 #include "model/decoder.h"
-
-#include <cstring>
 
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
+#include "model/attention.h"
 
 namespace hearth::model {
 
@@ -12,7 +11,7 @@ namespace {
 
 struct DecoderState : State {
     using State::State;
-    std::vector<std::vector<float>> k_cache, v_cache;  // per layer (n_ctx, Hkv, D)
+    std::vector<KvCache> kv;  // per layer
     // Scratch, grown to the largest batch seen.
     std::vector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_in;
     MoeScratch moe;
@@ -20,7 +19,7 @@ struct DecoderState : State {
     std::unique_ptr<State> clone() const override {
         auto c = std::make_unique<DecoderState>(n_ctx_);
         c->n_past_ = n_past_;
-        c->k_cache = k_cache, c->v_cache = v_cache;
+        c->kv = kv;
         return c;
     }
     // KV rows past n are simply overwritten by the next tokens.
@@ -36,8 +35,7 @@ struct DecoderState : State {
     }
     int64_t memory_bytes() const override {
         int64_t n = 0;
-        for (const auto* part : {&k_cache, &v_cache})
-            for (const auto& v : *part) n += static_cast<int64_t>(v.size() * sizeof(float));
+        for (const KvCache& c : kv) n += c.bytes();
         return n;
     }
 };
@@ -100,11 +98,9 @@ Decoder::Decoder(Config config, DecoderWeights weights, DecoderOptions options, 
         if (!l.moe) n_ff_dense_ = config_.n_ff;
 }
 
-std::unique_ptr<State> Decoder::new_state(int64_t n_ctx) const {
+std::unique_ptr<State> Decoder::make_state(int64_t n_ctx, CacheType type) const {
     auto s = std::make_unique<DecoderState>(n_ctx);
-    const int64_t kv = n_ctx * config_.n_head_kv * config_.head_dim;
-    s->k_cache.assign(config_.n_layer, std::vector<float>(kv));
-    s->v_cache.assign(config_.n_layer, std::vector<float>(kv));
+    s->kv.assign(config_.n_layer, KvCache(type, n_ctx, config_.n_head_kv, config_.head_dim));
     return s;
 }
 
@@ -136,11 +132,9 @@ void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float*
             blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
         blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
         blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
-        // Append this batch's K/V at positions pos0.. (the cache rows are (Hkv, D) each).
-        std::memcpy(s.k_cache[il].data() + pos0 * Hkv * D, s.k.data(), T * Hkv * D * sizeof(float));
-        std::memcpy(s.v_cache[il].data() + pos0 * Hkv * D, s.v.data(), T * Hkv * D * sizeof(float));
-        blocks::attention(s.q.data(), s.k_cache[il].data(), s.v_cache[il].data(), s.attn.data(), T,
-                          pos0, {H, Hkv, D}, *pool_);
+        // Append this batch's K/V at positions pos0.. in the cache's type.
+        s.kv[il].store(s.k.data(), s.v.data(), pos0, T);
+        attention(s.q.data(), s.kv[il], s.attn.data(), T, pos0, H, *pool_);
         matmul(l.wo, s.attn.data(), s.h.data(), T, *pool_);
         if (l.bo) blocks::add_bias(s.h.data(), l.bo.f32(), T, E);
         blocks::add(x, s.h.data(), T * E);

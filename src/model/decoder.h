@@ -48,9 +48,8 @@ DecoderWeights bind_decoder_weights(Binder& b, const Config& c, bool dense_ffn =
 class Decoder : public Model {
    public:
     Decoder(Config config, DecoderWeights weights, DecoderOptions options, ThreadPool& pool);
-    std::unique_ptr<State> new_state(int64_t n_ctx) const override;
-
    protected:
+    std::unique_ptr<State> make_state(int64_t n_ctx, CacheType type) const override;
     void forward(std::span<const int32_t> tokens, State& state, float* logits,
                  bool all_logits) override;
 

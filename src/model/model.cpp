@@ -30,6 +30,24 @@ std::vector<std::string> supported_architectures() {
     return names;
 }
 
+const char* cache_type_name(CacheType t) {
+    switch (t) {
+        case CacheType::F32:
+            return "f32";
+        case CacheType::F16:
+            return "f16";
+        case CacheType::Q8_0:
+            return "q8_0";
+    }
+    return "?";
+}
+
+Result<CacheType> parse_cache_type(const std::string& name) {
+    for (CacheType t : {CacheType::F32, CacheType::F16, CacheType::Q8_0})
+        if (name == cache_type_name(t)) return t;
+    return error("unknown cache type '" + name + "' (f32, f16, q8_0)");
+}
+
 Status check_attention_config(const Config& c, Hparams& hp) {
     const std::string a = c.arch;
     if (hp.status().ok()) {

@@ -30,6 +30,15 @@ struct Config {
     float rms_eps = 1e-5f;
 };
 
+// Element type of the KV cache (llama.cpp's --cache-type-k/v names: f32, f16, q8_0). F16 is the
+// default, like the reference engine's: half the bytes of F32 for ~1e-3 relative rounding of
+// K and V. Q8_0 (32-element blocks with one F16 scale, ~1/254 of a block's largest value) halves
+// it again. The golden logits were made with an F32 cache, so `hearth logits` uses F32.
+enum class CacheType { F32, F16, Q8_0 };
+const char* cache_type_name(CacheType t);
+// "f32", "f16" or "q8_0"; anything else is an error naming the choices.
+Result<CacheType> parse_cache_type(const std::string& name);
+
 // A snapshot of a sequence's position and of the memory that cannot be rewound by position
 // alone (recurrent state). KV caches only append, so their part is just the position.
 struct Checkpoint {
@@ -75,8 +84,10 @@ class Model {
     virtual ~Model() = default;
     const Config& config() const { return config_; }
 
-    // A fresh sequence able to hold n_ctx positions.
-    virtual std::unique_ptr<State> new_state(int64_t n_ctx) const = 0;
+    // A fresh sequence able to hold n_ctx positions, its KV cache (if any) of the given type.
+    std::unique_ptr<State> new_state(int64_t n_ctx, CacheType type = CacheType::F16) const {
+        return make_state(n_ctx, type);
+    }
 
     enum class LayerKind { Attention, Recurrent };
     // What each main layer is (all attention unless the architecture mixes in DeltaNet).
@@ -88,7 +99,9 @@ class Model {
     // reads the main model's final hidden states. Absent unless has_mtp().
     virtual bool has_mtp() const { return false; }
     // The MTP head's own sequence memory (a KV cache aligned with the main positions).
-    virtual std::unique_ptr<State> new_mtp_state(int64_t n_ctx) const { return nullptr; }
+    std::unique_ptr<State> new_mtp_state(int64_t n_ctx, CacheType type = CacheType::F16) const {
+        return make_mtp_state(n_ctx, type);
+    }
     // Runs the head for positions mtp_state.n_past()...: row i pairs the main model's hidden
     // state at that position (hidden, (T, n_embd)) with the token that followed it. Writes the
     // last row's logits (the guess two positions ahead) and its hidden state (n_embd), which
@@ -104,6 +117,12 @@ class Model {
     Status eval(std::span<const int32_t> tokens, State& state, float* logits, bool all_logits);
 
    protected:
+    // What new_state / new_mtp_state build (non-virtual wrappers, so the default cache type
+    // is stated once).
+    virtual std::unique_ptr<State> make_state(int64_t n_ctx, CacheType type) const = 0;
+    virtual std::unique_ptr<State> make_mtp_state(int64_t n_ctx, CacheType type) const {
+        return nullptr;
+    }
     // Moves a state forward by n positions (for eval paths beside eval(), like eval_mtp).
     static void advance(State& s, int64_t n) { s.n_past_ += n; }
     virtual void forward(std::span<const int32_t> tokens, State& state, float* logits,

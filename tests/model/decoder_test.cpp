@@ -135,13 +135,42 @@ TEST(ModelEval, BatchedPromptMatchesTokenByToken) {
     }
 }
 
+// The same for each cache type (F32 above): the batch (tiles over the
+// converted cache) and the steps (fused kernel) read the same stored rows.
+TEST(ModelEval, BatchedMatchesTokenByTokenForEachCacheType) {
+    std::vector<int32_t> tokens(40);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 11 + 4) % kV);
+    for (CacheType type : {CacheType::F32, CacheType::F16, CacheType::Q8_0}) {
+        ThreadPool pool(2);
+        Loaded l = load({}, pool);
+        ASSERT_TRUE(l.model.ok()) << l.model.message();
+        expect_batched_matches_stepwise(**l.model, tokens, cache_type_name(type), type);
+    }
+}
+
 TEST(ModelEval, MemoryInterface) {
     for (const char* arch : {"llama", "qwen3"}) {
-        ThreadPool pool(2);
-        Loaded l = load({.arch = arch}, pool);
-        ASSERT_TRUE(l.model.ok()) << l.model.message();
-        check_memory_interface(**l.model, true);
+        for (CacheType type : {CacheType::F32, CacheType::F16, CacheType::Q8_0}) {
+            ThreadPool pool(2);
+            Loaded l = load({.arch = arch}, pool);
+            ASSERT_TRUE(l.model.ok()) << l.model.message();
+            check_memory_interface(**l.model, true, type);
+        }
     }
+}
+
+// Bytes per position and layer: K and V rows of Hkv heads, head_dim 16 = half a Q8_0 block.
+TEST(ModelEval, MemoryBytesFollowTheCacheType) {
+    ThreadPool pool(1);
+    Loaded l = load({}, pool);
+    ASSERT_TRUE(l.model.ok()) << l.model.message();
+    Model& m = **l.model;
+    EXPECT_EQ(m.new_state(10, CacheType::F32)->memory_bytes(), kL * 2 * 10 * kHkv * kD * 4);
+    EXPECT_EQ(m.new_state(10, CacheType::F16)->memory_bytes(), kL * 2 * 10 * kHkv * kD * 2);
+    EXPECT_EQ(m.new_state(10, CacheType::Q8_0)->memory_bytes(), kL * 2 * 10 * kHkv * 34);
+    EXPECT_EQ(m.new_state(10)->memory_bytes(), m.new_state(10, CacheType::F16)->memory_bytes());
+    auto s = m.new_state(10, CacheType::Q8_0);
+    EXPECT_EQ(s->clone()->memory_bytes(), s->memory_bytes());
 }
 
 }  // namespace

@@ -128,10 +128,23 @@ TEST(HybridModel, BatchedPromptMatchesTokenByToken) {
 
 TEST(HybridModel, MemoryInterface) {
     for (const char* arch : {"qwen35", "qwen35moe"}) {
+        for (CacheType type : {CacheType::F32, CacheType::F16, CacheType::Q8_0}) {
+            ThreadPool pool(2);
+            Loaded l = load({.arch = arch}, pool);
+            ASSERT_TRUE(l.model.ok()) << l.model.message();
+            check_memory_interface(**l.model, false, type);
+        }
+    }
+}
+
+TEST(HybridModel, BatchedMatchesTokenByTokenWithF16AndQ8Caches) {
+    std::vector<int32_t> tokens(30);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 5 + 1) % kV);
+    for (CacheType type : {CacheType::F16, CacheType::Q8_0}) {
         ThreadPool pool(2);
-        Loaded l = load({.arch = arch}, pool);
+        Loaded l = load({.arch = "qwen35"}, pool);
         ASSERT_TRUE(l.model.ok()) << l.model.message();
-        check_memory_interface(**l.model, false);
+        expect_batched_matches_stepwise(**l.model, tokens, cache_type_name(type), type);
     }
 }
 

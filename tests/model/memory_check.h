@@ -17,14 +17,15 @@ inline std::vector<float> next_logits(Model& m, State& s, std::vector<int32_t> t
     return l;
 }
 
-inline void check_memory_interface(Model& m, bool can_truncate) {
+// With a KV cache of type `cache`.
+inline void check_memory_interface(Model& m, bool can_truncate, CacheType cache = CacheType::F16) {
     const std::vector<int32_t> prompt = {1, 5, 9, 2, 7, 3}, tail = {4, 8, 6};
-    auto fresh = m.new_state(32);
+    auto fresh = m.new_state(32, cache);
     next_logits(m, *fresh, prompt);
     const std::vector<float> want = next_logits(m, *fresh, {11});  // after prompt + [11]
 
     // clone: a fork continues exactly like the original would.
-    auto base = m.new_state(32);
+    auto base = m.new_state(32, cache);
     next_logits(m, *base, prompt);
     auto fork = base->clone();
     EXPECT_EQ(next_logits(m, *fork, {11}), want);
@@ -38,7 +39,7 @@ inline void check_memory_interface(Model& m, bool can_truncate) {
     EXPECT_EQ(next_logits(m, *base, {11}), want);
 
     // truncate: only KV-only memories can drop tokens.
-    auto t = m.new_state(32);
+    auto t = m.new_state(32, cache);
     next_logits(m, *t, prompt);
     next_logits(m, *t, tail);
     EXPECT_EQ(t->truncate(static_cast<int64_t>(prompt.size())), can_truncate);

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/attention.h"
+
 namespace hearth::kernels::avx2 {
 
 #define HEARTH_DECLARE_MATMUL(w, act)                                                     \
@@ -32,5 +34,17 @@ HEARTH_DECLARE_MATMUL(iq4_xs, q8_K)
 void quantize_row_q8_0(const float* src, void* dst, int64_t n);
 void quantize_row_q8_K(const float* src, void* dst, int64_t n);
 void quantize_row_f16(const float* src, void* dst, int64_t n);
+
+// Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
+#define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \
+    void attention_chunk_##t(const AttnRows& rows, const void* k, const void* v, size_t rb, \
+                             int64_t head_dim, int64_t j0, int64_t j1, float scale);
+HEARTH_DECLARE_ATTN_CHUNK(f32)
+HEARTH_DECLARE_ATTN_CHUNK(f16)
+HEARTH_DECLARE_ATTN_CHUNK(q8_0)
+void store_kv_row_q8_0(const float* src, void* dst, int64_t n);
+void load_kv_row_f16(const void* src, float* dst, int64_t n);
+void load_kv_row_q8_0(const void* src, float* dst, int64_t n);
+float exp_sum(float* x, int64_t n, float scale, float max);
 
 }  // namespace hearth::kernels::avx2

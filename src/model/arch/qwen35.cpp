@@ -11,6 +11,7 @@
 
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
+#include "model/attention.h"
 #include "model/blocks.h"
 #include "model/deltanet.h"
 #include "model/moe.h"
@@ -67,7 +68,7 @@ struct Weights {
 
 struct HybridState : State {
     using State::State;
-    std::vector<std::vector<float>> k_cache, v_cache;  // attention layers: (n_ctx, Hkv, D)
+    std::vector<KvCache> kv;                           // per layer; empty for recurrent ones
     std::vector<std::vector<float>> conv, ssm;         // recurrent: (Kc-1, conv_dim), (Hv, dk, dv)
     std::vector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up;
     MoeScratch moe;
@@ -75,7 +76,7 @@ struct HybridState : State {
     std::unique_ptr<State> clone() const override {
         auto c = std::make_unique<HybridState>(n_ctx_);
         c->n_past_ = n_past_;
-        c->k_cache = k_cache, c->v_cache = v_cache, c->conv = conv, c->ssm = ssm;
+        c->kv = kv, c->conv = conv, c->ssm = ssm;
         return c;
     }
     // The recurrent state summarises every token seen: it cannot drop the last few.
@@ -100,7 +101,8 @@ struct HybridState : State {
     }
     int64_t memory_bytes() const override {
         int64_t n = 0;
-        for (const auto* part : {&k_cache, &v_cache, &conv, &ssm})
+        for (const KvCache& c : kv) n += c.bytes();
+        for (const auto* part : {&conv, &ssm})
             for (const auto& v : *part) n += static_cast<int64_t>(v.size() * sizeof(float));
         return n;
     }
@@ -119,29 +121,7 @@ class Hybrid : public Model {
         rope_ = blocks::make_rope_multi_section(config_.n_rot, config_.rope_theta, hc_.sections);
     }
 
-    std::unique_ptr<State> new_state(int64_t n_ctx) const override {
-        auto s = std::make_unique<HybridState>(n_ctx);
-        const Config& c = config_;
-        const deltanet::Shape& m = hc_.ssm;
-        for (int64_t il = 0; il < c.n_layer; ++il) {
-            const bool rec = hc_.recurrent[il];
-            const int64_t kv = rec ? 0 : n_ctx * c.n_head_kv * c.head_dim;
-            s->k_cache.emplace_back(kv), s->v_cache.emplace_back(kv);
-            s->conv.emplace_back(rec ? (m.d_conv - 1) * m.conv_dim() : 0);
-            s->ssm.emplace_back(rec ? m.n_v_heads * m.d_k * m.d_v : 0);
-        }
-        return s;
-    }
-
     bool has_mtp() const override { return w_.mtp.has_value(); }
-
-    std::unique_ptr<State> new_mtp_state(int64_t n_ctx) const override {
-        if (!w_.mtp) return nullptr;
-        auto s = std::make_unique<HybridState>(n_ctx);
-        s->k_cache.emplace_back(n_ctx * config_.n_head_kv * config_.head_dim);
-        s->v_cache.emplace_back(n_ctx * config_.n_head_kv * config_.head_dim);
-        return s;
-    }
 
     Status eval_mtp(std::span<const int32_t> next_tokens, const float* hidden, State& mtp_state,
                     float* logits, float* hidden_out) override;
@@ -153,6 +133,26 @@ class Hybrid : public Model {
     }
 
    protected:
+    std::unique_ptr<State> make_state(int64_t n_ctx, CacheType type) const override {
+        auto s = std::make_unique<HybridState>(n_ctx);
+        const Config& c = config_;
+        const deltanet::Shape& m = hc_.ssm;
+        for (int64_t il = 0; il < c.n_layer; ++il) {
+            const bool rec = hc_.recurrent[il];
+            s->kv.push_back(rec ? KvCache(type, 0, 0, c.head_dim)
+                                : KvCache(type, n_ctx, c.n_head_kv, c.head_dim));
+            s->conv.emplace_back(rec ? (m.d_conv - 1) * m.conv_dim() : 0);
+            s->ssm.emplace_back(rec ? m.n_v_heads * m.d_k * m.d_v : 0);
+        }
+        return s;
+    }
+
+    std::unique_ptr<State> make_mtp_state(int64_t n_ctx, CacheType type) const override {
+        if (!w_.mtp) return nullptr;
+        auto s = std::make_unique<HybridState>(n_ctx);
+        s->kv.emplace_back(type, n_ctx, config_.n_head_kv, config_.head_dim);
+        return s;
+    }
     void forward(std::span<const int32_t> tokens, State& base, float* logits,
                  bool all_logits) override;
 
@@ -286,10 +286,8 @@ void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, int64_t
     blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
     blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
     blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
-    std::memcpy(s.k_cache[il].data() + pos0 * Hkv * D, s.k.data(), T * Hkv * D * sizeof(float));
-    std::memcpy(s.v_cache[il].data() + pos0 * Hkv * D, s.v.data(), T * Hkv * D * sizeof(float));
-    blocks::attention(s.q.data(), s.k_cache[il].data(), s.v_cache[il].data(), s.attn.data(), T,
-                      pos0, {H, Hkv, D}, *pool_);
+    s.kv[il].store(s.k.data(), s.v.data(), pos0, T);
+    attention(s.q.data(), s.kv[il], s.attn.data(), T, pos0, H, *pool_);
     for (int64_t i = 0; i < T * H * D; ++i) s.attn[i] *= 1.0f / (1.0f + std::exp(-gate[i]));
     matmul(l.wo, s.attn.data(), s.out.data(), T);
 }

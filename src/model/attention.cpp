@@ -1,0 +1,230 @@
+// KV cache storage and the two attention paths. Decode: the fused online-softmax kernel reads
+// each cached K/V row once for all query rows of its KV head; work items are (KV head, row
+// batch, position split), the splits merged at the end, so every thread has work even with one
+// KV head. Prompt: K and V of each head converted to float once, then tiles of tokens as gemms.
+#include "model/attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "kernels/dispatch.h"
+
+namespace hearth::model {
+
+namespace {
+
+gguf::TensorType tensor_type(CacheType t) {
+    switch (t) {
+        case CacheType::F32:
+            return gguf::TensorType::F32;
+        case CacheType::F16:
+            return gguf::TensorType::F16;
+        case CacheType::Q8_0:
+            return gguf::TensorType::Q8_0;
+    }
+    return gguf::TensorType::F32;
+}
+
+const kernels::AttentionKernels& attn_kernels(CacheType t) {
+    return kernels::attention_kernels(tensor_type(t), kernels::current_isa());
+}
+
+// The float dot/gemm kernels of the active ISA (scalar ones for the exact path).
+const kernels::MatmulKernels& f32_kernels() {
+    kernels::Isa isa = kernels::current_isa();
+    if (isa == kernels::Isa::Exact) isa = kernels::Isa::Ref;
+    return *kernels::matmul_kernels(gguf::TensorType::F32, isa);
+}
+
+void grow(std::vector<float>& v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+}
+
+constexpr int64_t kMinSplit = 256;  // fewest positions worth a separate work item
+
+// The partial states of the fused path: per work item (KV head, row batch, split) kR maxima,
+// kR sums and (kR, D) accumulators, items ordered (hk, rb, split).
+struct Partials {
+    const float* ml;
+    const float* acc;
+    int64_t n_rb, n_split, group, H, D;
+};
+
+// out = sum_s exp(m_s - m) acc_s / sum_s exp(m_s - m) l_s, m the largest m_s.
+void merge_splits(const Partials& p, int64_t Hkv, int64_t n_rows, float* out) {
+    constexpr int64_t kR = kernels::kMaxAttnRows;
+    const int64_t D = p.D, group = p.group, n_split = p.n_split;
+    for (int64_t hk = 0; hk < Hkv; ++hk) {
+        for (int64_t i = 0; i < n_rows; ++i) {
+            const int64_t t = i / group, h = hk * group + i % group, rb = i / kR, r = i % kR;
+            const int64_t item0 = (hk * p.n_rb + rb) * n_split;
+            float m = -INFINITY, l = 0.0f;
+            for (int64_t s = 0; s < n_split; ++s) m = std::max(m, p.ml[(item0 + s) * 2 * kR + r]);
+            float* o = out + (t * p.H + h) * D;
+            std::fill_n(o, D, 0.0f);
+            for (int64_t s = 0; s < n_split; ++s) {
+                const float ms = p.ml[(item0 + s) * 2 * kR + r];
+                if (ms == -INFINITY) continue;  // a split wholly past this row's causal limit
+                const float f = std::exp(ms - m);
+                l += f * p.ml[(item0 + s) * 2 * kR + kR + r];
+                const float* a = p.acc + ((item0 + s) * kR + r) * D;
+                for (int64_t d = 0; d < D; ++d) o[d] += f * a[d];
+            }
+            const float inv = 1.0f / l;
+            for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+        }
+    }
+}
+
+void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, int64_t pos0,
+                     int64_t H, ThreadPool& pool) {
+    const int64_t Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv, n_all = pos0 + T;
+    const int64_t n_rows = T * group,
+                  n_rb = (n_rows + kernels::kMaxAttnRows - 1) / kernels::kMaxAttnRows;
+    // Split positions until there are ~4 items per thread (or splits get too short).
+    const int64_t base = Hkv * n_rb, want = 4 * static_cast<int64_t>(pool.size());
+    int64_t n_split =
+        std::clamp<int64_t>((want + base - 1) / base, 1, std::max<int64_t>(1, n_all / kMinSplit));
+    const int64_t split_len = ((n_all + n_split - 1) / n_split + 31) / 32 * 32;
+    n_split = (n_all + split_len - 1) / split_len;
+    const int64_t n_items = base * n_split, kR = kernels::kMaxAttnRows;
+    thread_local std::vector<float> part_ml, part_acc;  // per item: (kR) m, (kR) l; (kR, D) acc
+    grow(part_ml, n_items * 2 * kR), grow(part_acc, n_items * kR * D);
+    float* ml = part_ml.data();
+    float* acc = part_acc.data();
+    const kernels::AttentionKernels& kk = attn_kernels(c.type);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    pool.run([&](int ith, int nth) {
+        thread_local std::vector<float> qbuf;
+        grow(qbuf, kR * D);
+        int64_t n_keys[kernels::kMaxAttnRows];
+        const Range work = split_range(n_items, ith, nth);
+        for (int64_t item = work.begin; item < work.end; ++item) {
+            const int64_t s = item % n_split, rb = (item / n_split) % n_rb,
+                          hk = item / (n_split * n_rb);
+            const int64_t r0 = rb * kR, nr = std::min(kR, n_rows - r0);
+            // Row i of a KV head: token i / group, query head hk * group + i % group.
+            for (int64_t r = 0; r < nr; ++r) {
+                const int64_t t = (r0 + r) / group, h = hk * group + (r0 + r) % group;
+                std::copy_n(q + (t * H + h) * D, D, qbuf.data() + r * D);
+                n_keys[r] = pos0 + t + 1;
+            }
+            float* m = ml + item * 2 * kR;
+            std::fill(m, m + kR, -INFINITY);
+            std::fill(m + kR, m + 2 * kR, 0.0f);
+            std::fill_n(acc + item * kR * D, nr * D, 0.0f);
+            const kernels::AttnRows rows{.q = qbuf.data(),
+                                         .q_stride = D,
+                                         .n_rows = static_cast<int>(nr),
+                                         .n_keys = n_keys,
+                                         .m = m,
+                                         .l = m + kR,
+                                         .acc = acc + item * kR * D};
+            kk.chunk(rows, c.k_row(hk, 0), c.v_row(hk, 0), c.row_bytes, D, s * split_len,
+                     std::min(n_all, (s + 1) * split_len), scale);
+        }
+    });
+    merge_splits({ml, acc, n_rb, n_split, group, H, D}, Hkv, n_rows, out);
+}
+
+// Softmax of the first n_valid raw scores of row at `scale`; the rest of the n entries become 0.
+void softmax_row(float* row, int64_t n_valid, int64_t n, float scale, kernels::ExpSumFn exp_sum) {
+    float max_s = -INFINITY;
+    for (int64_t j = 0; j < n_valid; ++j) max_s = std::max(max_s, row[j]);
+    const float inv = 1.0f / exp_sum(row, n_valid, scale, max_s * scale);
+    for (int64_t j = 0; j < n_valid; ++j) row[j] *= inv;
+    std::fill(row + n_valid, row + n, 0.0f);
+}
+
+// Float K (Hkv, n_all, D) and transposed V (Hkv, D, n_all) of the cached positions, converted
+// in blocks of 16 positions so the transposed writes are 16 floats long.
+void cache_to_float(const KvCache& c, int64_t n_all, float* kf, float* vt, ThreadPool& pool) {
+    const int64_t Hkv = c.n_head_kv, D = c.head_dim, n_blk = (n_all + 15) / 16;
+    const kernels::AttentionKernels& kk = attn_kernels(c.type);
+    pool.run([&](int ith, int nth) {
+        thread_local std::vector<float> tmp;
+        grow(tmp, 16 * D);
+        const Range work = split_range(Hkv * n_blk, ith, nth);
+        for (int64_t item = work.begin; item < work.end; ++item) {
+            const int64_t hk = item / n_blk, j0 = (item % n_blk) * 16,
+                          nj = std::min<int64_t>(16, n_all - j0);
+            for (int64_t j = 0; j < nj; ++j) {
+                if (kf) kk.load(c.k_row(hk, j0 + j), kf + (hk * n_all + j0 + j) * D, D);
+                kk.load(c.v_row(hk, j0 + j), tmp.data() + j * D, D);
+            }
+            for (int64_t d = 0; d < D; ++d)
+                for (int64_t j = 0; j < nj; ++j) vt[(hk * D + d) * n_all + j0 + j] = tmp[j * D + d];
+        }
+    });
+}
+
+// Prefill: tiles of tokens per head. Scores are a gemm of the tile's queries against the
+// keys; with V transposed, the outputs are a gemm against the probabilities, so both halves
+// run on the float matmul kernels. An F32 cache is read in place; other types are converted.
+void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, int64_t pos0,
+                     int64_t H, ThreadPool& pool) {
+    const int64_t Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv, n_all = pos0 + T;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    const kernels::MatmulKernels& kf = f32_kernels();
+    const kernels::ExpSumFn exp_sum = attn_kernels(c.type).exp_sum;
+    const int tile = std::min(kf.gemm_tokens, kernels::kMaxGemmTokens);
+    thread_local std::vector<float> kbuf, vt;  // (Hkv, n_all, D), (Hkv, D, n_all); grow only
+    const bool f32 = c.type == CacheType::F32;
+    if (!f32) grow(kbuf, Hkv * n_all * D);
+    grow(vt, Hkv * D * n_all);
+    cache_to_float(c, n_all, f32 ? nullptr : kbuf.data(), vt.data(), pool);
+    const float* kp = f32 ? reinterpret_cast<const float*>(c.k.data()) : kbuf.data();
+    const int64_t k_head = f32 ? c.n_ctx * D : n_all * D;  // floats between heads' K rows
+    const float* vtp = vt.data();
+    const int64_t n_tiles = (T + tile - 1) / tile;
+    pool.run([&](int ith, int nth) {
+        thread_local std::vector<float> probs;
+        const Range work = split_range(n_tiles * H, ith, nth);
+        for (int64_t item = work.begin; item < work.end; ++item) {
+            const int64_t h = item % H, hk = h / group, t0 = (item / H) * tile;
+            const int ny = static_cast<int>(std::min<int64_t>(tile, T - t0));
+            const int64_t nk = pos0 + t0 + ny;  // keys the tile's last token sees
+            grow(probs, ny * nk);
+            kf.gemm(D, kp + hk * k_head, D * sizeof(float), nk, q + (t0 * H + h) * D,
+                    H * D * sizeof(float), ny, probs.data(), nk);
+            for (int i = 0; i < ny; ++i)
+                softmax_row(probs.data() + i * nk, pos0 + t0 + i + 1, nk, scale, exp_sum);
+            kf.gemm(nk, vtp + hk * D * n_all, n_all * sizeof(float), D, probs.data(),
+                    nk * sizeof(float), ny, out + (t0 * H + h) * D, H * D);
+        }
+    });
+}
+
+}  // namespace
+
+KvCache::KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
+    : type(type),
+      n_ctx(n_ctx),
+      n_head_kv(n_head_kv),
+      head_dim(head_dim),
+      row_bytes(kernels::kv_row_bytes(tensor_type(type), head_dim)),
+      k(n_head_kv * n_ctx * row_bytes),
+      v(n_head_kv * n_ctx * row_bytes) {}
+
+void KvCache::store(const float* k_rows, const float* v_rows, int64_t pos0, int64_t n_tokens) {
+    HEARTH_CHECK(pos0 >= 0 && pos0 + n_tokens <= n_ctx);
+    const kernels::KvStoreFn put = attn_kernels(type).store;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t hk = 0; hk < n_head_kv; ++hk) {
+            const int64_t src = (t * n_head_kv + hk) * head_dim;
+            put(k_rows + src, k.data() + (hk * n_ctx + pos0 + t) * row_bytes, head_dim);
+            put(v_rows + src, v.data() + (hk * n_ctx + pos0 + t) * row_bytes, head_dim);
+        }
+    }
+}
+
+void attention(const float* q, const KvCache& cache, float* out, int64_t n_tokens, int64_t pos0,
+               int64_t n_head, ThreadPool& pool) {
+    if (n_tokens <= kFusedAttentionMaxTokens)
+        attention_fused(q, cache, out, n_tokens, pos0, n_head, pool);
+    else
+        attention_tiles(q, cache, out, n_tokens, pos0, n_head, pool);
+}
+
+}  // namespace hearth::model

@@ -1,0 +1,44 @@
+// A layer's KV cache in its element type (F32, F16, Q8_0) and causal GQA softmax attention
+// over it: fused online softmax for a few tokens (decode, speculative verification), tiles on
+// the float gemm kernels for a prompt. The SIMD inner loops are in kernels/attention.h.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "model/model.h"
+
+namespace hearth::model {
+
+// One layer's K and V: (n_head_kv, n_ctx) rows of head_dim elements in the cache type's row
+// format (kernels::kv_row_bytes), one head's positions contiguous so decode streams them.
+struct KvCache {
+    CacheType type = CacheType::F16;
+    int64_t n_ctx = 0, n_head_kv = 0, head_dim = 0;
+    size_t row_bytes = 0;
+    std::vector<uint8_t> k, v;  // (n_head_kv, n_ctx, row_bytes) each
+
+    KvCache() = default;
+    KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim);
+    // Converts k, v (n_tokens, n_head_kv, head_dim) into the rows of positions pos0...
+    void store(const float* k_rows, const float* v_rows, int64_t pos0, int64_t n_tokens);
+    const uint8_t* k_row(int64_t hk, int64_t pos) const {
+        return k.data() + (hk * n_ctx + pos) * row_bytes;
+    }
+    const uint8_t* v_row(int64_t hk, int64_t pos) const {
+        return v.data() + (hk * n_ctx + pos) * row_bytes;
+    }
+    int64_t bytes() const { return static_cast<int64_t>(k.size() + v.size()); }
+};
+
+// Batches of up to this many tokens take the fused online-softmax path; longer ones the tiles.
+inline constexpr int64_t kFusedAttentionMaxTokens = 8;
+
+// Causal GQA softmax attention of a batch whose first token sits at pos0, scale 1/sqrt(D).
+// q (n_tokens, n_head, head_dim); cache holds positions [0, pos0 + n_tokens);
+// out (n_tokens, n_head * head_dim). Query head h reads KV head h / (n_head / n_head_kv).
+void attention(const float* q, const KvCache& cache, float* out, int64_t n_tokens, int64_t pos0,
+               int64_t n_head, ThreadPool& pool);
+
+}  // namespace hearth::model

@@ -1,0 +1,165 @@
+// Attention over the typed KV cache (fused online softmax for short batches, tiles for long
+// ones) against a plain double-precision softmax attention written here, on every ISA this
+// host has: odd head sizes, GQA ratios 1..8, 1..17 tokens, depths that cross the 32-position
+// blocks and the position splits, 1..3 threads. Two checks per case: against the reference on
+// the values the cache holds (the kernels' own error: float rounding only), and against the
+// reference on the unrounded K/V (the cache type's rounding, bounded per type below).
+#include "model/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/dispatch.h"
+
+namespace hearth::model {
+namespace {
+
+struct Case {
+    int64_t n_head, n_head_kv, head_dim, n_tokens, pos0;
+};
+
+// out (T, H * D) in double: scores q·k / sqrt(D) over positions <= pos0 + t, softmax, V sum.
+std::vector<double> reference(const std::vector<float>& q, const std::vector<float>& k,
+                              const std::vector<float>& v, const Case& c) {
+    const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv;
+    std::vector<double> out(c.n_tokens * H * D, 0.0);
+    for (int64_t t = 0; t < c.n_tokens; ++t) {
+        for (int64_t h = 0; h < H; ++h) {
+            const int64_t hk = h / group, n_keys = c.pos0 + t + 1;
+            std::vector<double> s(n_keys);
+            double max_s = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < n_keys; ++j) {
+                double dot = 0;
+                for (int64_t d = 0; d < D; ++d)
+                    dot += double(q[(t * H + h) * D + d]) * k[(j * Hkv + hk) * D + d];
+                s[j] = dot / std::sqrt(double(D));
+                max_s = std::max(max_s, s[j]);
+            }
+            for (double& x : s) sum += (x = std::exp(x - max_s));
+            for (int64_t j = 0; j < n_keys; ++j)
+                for (int64_t d = 0; d < D; ++d)
+                    out[(t * H + h) * D + d] += s[j] / sum * v[(j * Hkv + hk) * D + d];
+        }
+    }
+    return out;
+}
+
+double max_abs_diff(const std::vector<float>& got, const std::vector<double>& want) {
+    double m = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        const double e = std::fabs(got[i] - want[i]);
+        if (!(e <= m)) m = e;  // NaN propagates
+    }
+    return m;
+}
+
+// What a K/V element of magnitude ~1 (Gaussian, |x| < ~4.5) can be off by in the cache. F16:
+// half an ulp, 2^-11 relative (~2e-3 at the largest values). Q8_0: half a quantization step,
+// max|x| / 254 per 32-element block (~0.018). An output is a convex mix of V rows, so its error
+// stays near one element's, plus the change of the weights from the rounded scores. Largest
+// errors seen with these seeds: F32 3e-6, F16 1.4e-3, Q8_0 2.6e-2.
+double rounding_bound(CacheType t) {
+    switch (t) {
+        case CacheType::F32:
+            return 2e-5;
+        case CacheType::F16:
+            return 4e-3;
+        case CacheType::Q8_0:
+            return 5e-2;
+    }
+    return 0;
+}
+
+void check_case(const Case& c, CacheType type, int threads, uint32_t seed) {
+    const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim, T = c.n_tokens;
+    const int64_t n_all = c.pos0 + T;
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<float> q(T * H * D), k(n_all * Hkv * D), v(n_all * Hkv * D);
+    for (auto* x : {&q, &k, &v})
+        for (float& e : *x) e = g(rng);
+    // Queries twice as large: sharper softmax, so a wrong mask or weight shows.
+    for (float& e : q) e *= 2.0f;
+
+    KvCache cache(type, n_all + 3, Hkv, D);
+    cache.store(k.data(), v.data(), 0, c.pos0);  // the context, then the batch's own rows
+    cache.store(k.data() + c.pos0 * Hkv * D, v.data() + c.pos0 * Hkv * D, c.pos0, T);
+    // The values the cache holds, back in float.
+    std::vector<float> kc(k.size()), vc(v.size());
+    const auto& ref = kernels::attention_kernels(type == CacheType::F32   ? gguf::TensorType::F32
+                                                 : type == CacheType::F16 ? gguf::TensorType::F16
+                                                                          : gguf::TensorType::Q8_0,
+                                                 kernels::Isa::Ref);
+    for (int64_t j = 0; j < n_all; ++j) {
+        for (int64_t hk = 0; hk < Hkv; ++hk) {
+            ref.load(cache.k_row(hk, j), kc.data() + (j * Hkv + hk) * D, D);
+            ref.load(cache.v_row(hk, j), vc.data() + (j * Hkv + hk) * D, D);
+        }
+    }
+
+    ThreadPool pool(threads);
+    std::vector<float> out(T * H * D, NAN);
+    attention(q.data(), cache, out.data(), T, c.pos0, H, pool);
+
+    const std::string what = "H " + std::to_string(H) + " Hkv " + std::to_string(Hkv) + " D " +
+                             std::to_string(D) + " T " + std::to_string(T) + " pos0 " +
+                             std::to_string(c.pos0) + " cache " + cache_type_name(type) +
+                             " threads " + std::to_string(threads) + " isa " +
+                             kernels::isa_name(kernels::current_isa());
+    EXPECT_LT(max_abs_diff(out, reference(q, kc, vc, c)), 2e-5) << what << " (cached values)";
+    EXPECT_LT(max_abs_diff(out, reference(q, k, v, c)), rounding_bound(type)) << what;
+}
+
+const Case kCases[] = {
+    {1, 1, 17, 1, 0},   {2, 1, 17, 3, 40}, {4, 2, 64, 1, 300},    {4, 2, 64, 4, 63},
+    {8, 1, 40, 3, 700}, {8, 8, 24, 17, 5}, {16, 2, 128, 1, 1030}, {16, 8, 128, 17, 290},
+    {6, 3, 34, 8, 257}, {8, 2, 96, 9, 33}, {4, 4, 130, 2, 513},   {16, 2, 64, 17, 100},
+};
+
+TEST(Attention, MatchesDoubleReferenceOnEveryIsaAndCacheType) {
+    for (kernels::Isa isa : kernels::available_isas()) {
+        kernels::ScopedIsa scoped(isa);
+        uint32_t seed = 1;
+        for (const Case& c : kCases)
+            for (CacheType type : {CacheType::F32, CacheType::F16, CacheType::Q8_0})
+                check_case(c, type, 1 + static_cast<int>(seed % 3), seed), ++seed;
+    }
+}
+
+// One KV head at depth: the positions must be split so that both threads work, and the
+// partial softmax states merged; same answer as one thread to float rounding.
+TEST(Attention, PositionSplitsMergeLikeOneThread) {
+    const Case c{4, 1, 64, 1, 2000};
+    for (CacheType type : {CacheType::F16, CacheType::Q8_0}) {
+        std::mt19937 rng(5);
+        std::normal_distribution<float> g(0.0f, 1.0f);
+        std::vector<float> q(4 * 64), kv(2001 * 64);
+        for (float& e : q) e = 3.0f * g(rng);
+        for (float& e : kv) e = g(rng);
+        KvCache cache(type, 2001, 1, 64);
+        cache.store(kv.data(), kv.data(), 0, 2001);
+        std::vector<float> one(4 * 64), two(4 * 64);
+        ThreadPool p1(1), p2(2);
+        attention(q.data(), cache, one.data(), 1, c.pos0, 4, p1);
+        attention(q.data(), cache, two.data(), 1, c.pos0, 4, p2);
+        for (size_t i = 0; i < one.size(); ++i) EXPECT_NEAR(one[i], two[i], 1e-5) << i;
+    }
+}
+
+TEST(Attention, CacheRowSizes) {
+    EXPECT_EQ(KvCache(CacheType::F32, 10, 2, 17).bytes(), 2 * 10 * 2 * 17 * 4);
+    EXPECT_EQ(KvCache(CacheType::F16, 10, 2, 17).bytes(), 2 * 10 * 2 * 17 * 2);
+    // 17 elements take one padded 32-element Q8_0 block (34 bytes); 128 take four.
+    EXPECT_EQ(KvCache(CacheType::Q8_0, 10, 2, 17).bytes(), 2 * 10 * 2 * 34);
+    EXPECT_EQ(KvCache(CacheType::Q8_0, 10, 2, 128).bytes(), 2 * 10 * 2 * 4 * 34);
+    EXPECT_EQ(*parse_cache_type("q8_0"), CacheType::Q8_0);
+    EXPECT_FALSE(parse_cache_type("q4_0").ok());
+}
+
+}  // namespace
+}  // namespace hearth::model
