@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "runtime/constraint.h"
 #include "runtime/engine.h"
 #include "runtime/generate.h"
 #include "runtime/synthetic.h"
@@ -22,6 +23,7 @@ const std::vector<FlagSpec> kFlags = {
     {"-n,--n-predict", "N", "tokens to generate (default 128; -1: until end of text)"},
     {"-c,--ctx-size", "N", "context size in tokens (default: 4096, at most the model's)"},
     {"-t,--threads", "N", "threads (default: the number of physical cores)"},
+    {"--cache-type", "TYPE", "KV cache type: f32, f16 (default) or q8_0"},
     {"--temp", "T", "temperature (default 0.8; 0 = greedy)"},
     {"--top-k", "K", "keep the K most likely tokens (default 40; 0 = off)"},
     {"--top-p", "P", "nucleus sampling threshold (default 0.95; 1 = off)"},
@@ -33,6 +35,10 @@ const std::vector<FlagSpec> kFlags = {
     {"--speculate", "KIND", "speculative decoding: none (default), ngram (prompt lookup) or\n"
                             "                           mtp (the model's MTP head); same output, faster"},
     {"--draft", "N", "most tokens one speculative draft proposes (default 8)"},
+    {"--json-schema", "SCHEMA",
+     "constrain the output to JSON valid against SCHEMA (JSON text,\n"
+     "                           or @FILE to read it from a file)"},
+    {"--json", "", "constrain the output to a JSON object"},
     {"-h,--help", "", "show this help"},
 };
 
@@ -98,6 +104,28 @@ Result<std::string> read_prompt(const Args& a, bool synthetic) {
     return error("missing prompt: give -p TEXT or -f FILE");
 }
 
+// --json-schema / --json as a compiled constraint; null when neither is given.
+Result<std::shared_ptr<const runtime::Constraint>> read_constraint(const Args& a) {
+    if (a.has("--json") && a.has("--json-schema"))
+        return error("give either --json or --json-schema, not both");
+    if (a.has("--json"))
+        return std::make_shared<const runtime::Constraint>(runtime::Constraint::any_json_object());
+    if (!a.has("--json-schema")) return std::shared_ptr<const runtime::Constraint>();
+    std::string text = a.get("--json-schema");
+    if (!text.empty() && text[0] == '@') {
+        std::ifstream in(text.substr(1), std::ios::binary);
+        if (!in) return error("--json-schema: cannot read " + text.substr(1));
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    const auto schema = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (schema.is_discarded()) return error("--json-schema: not valid JSON");
+    auto c = runtime::Constraint::json_schema(schema);
+    if (!c.ok()) return error("--json-schema: " + c.message());
+    return std::make_shared<const runtime::Constraint>(std::move(c.value()));
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
@@ -117,9 +145,13 @@ int cmd_run(int argc, char** argv) {
         return usage_error(cmd, "unexpected argument '" + args->positional()[0] + "' (the prompt goes after -p)");
     auto opt = read_options(*args);
     if (!opt.ok()) return usage_error(cmd, opt.message());
+    auto cache_type = model::parse_cache_type(args->get("--cache-type", "f16"));
+    if (!cache_type.ok()) return usage_error(cmd, "--cache-type: " + cache_type.message());
     const bool synthetic = !args->has("--model");
     auto prompt_text = read_prompt(*args, synthetic);
     if (!prompt_text.ok()) return usage_error(cmd, prompt_text.message());
+    auto constraint = read_constraint(*args);
+    if (!constraint.ok()) return usage_error(cmd, constraint.message());
 
     if (synthetic)
         std::fprintf(stderr, "hearth: no model given (-m): running the built-in synthetic model, a "
@@ -153,9 +185,10 @@ int cmd_run(int argc, char** argv) {
     if (static_cast<int64_t>(prompt.size()) >= n_ctx)
         return fail(cmd, strfmt("the prompt has %zu tokens but the context holds %lld (raise -c)",
                                 prompt.size(), (long long)n_ctx));
-    auto state = engine->model->new_state(n_ctx);
+    auto state = engine->model->new_state(n_ctx, *cache_type);
     runtime::GenerateParams gp{.n_predict = opt->n_predict, .sampling = opt->sampling,
-                               .speculation = opt->speculation, .n_draft = opt->n_draft};
+                               .speculation = opt->speculation, .n_draft = opt->n_draft,
+                               .constraint = *constraint};
     auto stats = runtime::generate(*engine->model, *state, tok, prompt, gp, [](std::string_view s) {
         std::fwrite(s.data(), 1, s.size(), stdout);
         std::fflush(stdout);
@@ -163,6 +196,9 @@ int cmd_run(int argc, char** argv) {
     });
     if (!stats.ok()) return fail(cmd, stats.message());
     std::printf("\n");
+    if (*constraint && !stats->constraint_complete)
+        std::fprintf(stderr, "hearth run: warning: the output stopped before the JSON was complete "
+                             "(raise -n)\n");
     std::fprintf(stderr, "\nload: %.2f s | prompt: %lld tokens, %.1f tokens/s | generation: %lld "
                          "tokens, %.1f tokens/s | %lld threads\n",
                  engine->load_seconds, (long long)stats->n_prompt,

@@ -2,6 +2,7 @@
 #include "runtime/generate.h"
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "runtime/speculative.h"
@@ -62,14 +63,20 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
                                const GenerateParams& params, const OnText& on_text) {
     GenerateStats stats;
     const int64_t n_vocab = model.config().n_vocab;
-    const int64_t n_draft = params.speculation == Speculation::None ? 0 : params.n_draft;
+    std::optional<TokenMatcher> constraint;
+    if (params.constraint) {
+        constraint.emplace(*params.constraint,
+                           params.token_index ? params.token_index : TokenIndex::build(tokenizer));
+    }
+    const Speculation speculation = constraint ? Speculation::None : params.speculation;
+    const int64_t n_draft = speculation == Speculation::None ? 0 : params.n_draft;
     std::vector<float> logits((n_draft + 1) * n_vocab);  // one row per verified position
     Sampler sampler(params.sampling);
     std::vector<int32_t> history(prompt.begin(), prompt.end());
     for (int32_t t : prompt) sampler.accept(t);
 
     std::unique_ptr<MtpDrafter> mtp;
-    if (params.speculation == Speculation::Mtp) {
+    if (speculation == Speculation::Mtp) {
         if (!model.has_mtp()) return error("--speculate mtp: this model has no MTP layers (nextn_predict_layers)");
         mtp = std::make_unique<MtpDrafter>(model, state.n_ctx());
         state.keep_hidden = true;
@@ -86,6 +93,20 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
         const int64_t by_ctx = state.n_ctx() - state.n_past();
         return params.n_predict < 0 ? by_ctx : std::min(by_ctx, params.n_predict - stats.n_generated);
     };
+    // Samples from one logits row. Under a constraint a rejected draw masks the row and draws
+    // again: keeping allowed draws and redrawing the rest from the masked distribution gives
+    // exactly the masked distribution, and most draws of a trained model need no mask.
+    // -1: no token can continue the match.
+    auto pick = [&](float* row) -> int32_t {
+        const std::span<float> r(row, size_t(n_vocab));
+        int32_t t = sampler.sample(r);
+        if (!constraint || constraint->allows(t)) return t;
+        ++stats.n_masked;
+        if (constraint->mask(r) == 0) return -1;
+        t = sampler.sample(r);
+        // Rounding in the sampler can fall through to a zero-probability candidate.
+        return constraint->allows(t) ? t : argmax(r);
+    };
     // Takes a sampled token: false when generation ends with it.
     auto take = [&](int32_t tok) {
         if (tokenizer.is_eog(tok)) {
@@ -94,11 +115,19 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
         }
         sampler.accept(tok);
         history.push_back(tok);
-        return out.emit(tok) && budget_left() > 0;
+        bool go_on = out.emit(tok) && budget_left() > 0;
+        if (constraint) {
+            constraint->accept(tok);
+            if (constraint->complete() && !constraint->can_continue()) {
+                stats.stopped_by_eog = true;  // only end of generation could follow
+                go_on = false;
+            }
+        }
+        return go_on;
     };
 
-    int32_t tok = sampler.sample({logits.data(), size_t(n_vocab)});
-    while (take(tok)) {
+    int32_t tok = pick(logits.data());
+    while (tok >= 0 && take(tok)) {
         std::vector<int32_t> draft;
         const int64_t room = std::min(n_draft, budget_left() - 1);
         if (mtp) {
@@ -111,7 +140,7 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
         if (draft.empty()) {
             HEARTH_RETURN_IF_ERROR(model.eval({&tok, 1}, state, logits.data(), false));
             if (mtp) mtp->observe({&tok, 1}, state, 1);
-            tok = sampler.sample({logits.data(), size_t(n_vocab)});
+            tok = pick(logits.data());
             continue;
         }
         // Verify [tok, d1..dk] in one pass: row i holds the model's view after batch[i].
@@ -139,6 +168,9 @@ Result<GenerateStats> generate(model::Model& model, model::State& state,
         if (!go_on) break;
     }
     out.flush();
+    if (tok < 0)
+        return error("constrained decoding: no token of the vocabulary can continue the output");
+    stats.constraint_complete = constraint && constraint->complete();
     stats.generate_seconds = seconds_since(t0);
     return stats;
 }

@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
 #include "model/model.h"
+#include "runtime/constraint.h"
 #include "runtime/sampler.h"
 #include "text/tokenizer.h"
 
@@ -27,6 +29,13 @@ struct GenerateParams {
     SamplerParams sampling;
     Speculation speculation = Speculation::None;
     int64_t n_draft = 8;      // most tokens one draft may propose
+    // Constrained decoding (null: free text): every token, the first after the prompt included,
+    // must continue the constraint's match, and end of generation comes only once it is complete
+    // (or right away when nothing else can follow). Speculation is off under a constraint.
+    std::shared_ptr<const Constraint> constraint;
+    // The vocabulary trie the constraint is applied through; built for this call when null (it
+    // takes a moment on a large vocabulary: build one per tokenizer and share it).
+    std::shared_ptr<const TokenIndex> token_index;
 };
 
 struct GenerateStats {
@@ -37,6 +46,8 @@ struct GenerateStats {
     bool stopped_by_eog = false;
     int64_t n_drafted = 0;   // draft tokens proposed
     int64_t n_accepted = 0;  // of those, kept (they matched what the model produced)
+    int64_t n_masked = 0;    // draws the constraint rejected, redrawn from the masked logits
+    bool constraint_complete = false;  // the output is a complete match of the constraint
 };
 
 // Text pieces arrive as complete UTF-8: bytes of a character split across tokens are held
