@@ -68,6 +68,22 @@ expect 2 "--threads must be"     -- run -t 0
 expect 2 "out of range"          -- run --temp -1
 expect 2 "unknown kind 'fast'"   -- run --speculate fast
 expect 1 "no MTP layers"         -- run -m "$model" -p hi --speculate mtp
+expect 2 "unknown option '--bogus'" -- chat --bogus
+expect 2 "needs a value"         -- chat --system
+expect 2 "unexpected argument 'model.gguf'" -- chat model.gguf
+expect 2 "--threads must be"     -- chat -t 0
+expect 2 "--n-predict must be"   -- chat -n 0
+expect 2 "out of range"          -- chat --temp -1
+expect 2 "cannot read the chat template" -- chat --chat-template "$tmp/none.jinja"
+expect 1 "cannot open"           -- chat -m "$tmp/nope.gguf"
+printf '{%% if %%}' >"$tmp/bad.jinja"
+expect 1 "template line 1"       -- chat -m "$model" --chat-template "$tmp/bad.jinja"
+expect 1 "bad magic"             -- chat -m "$tmp/not.gguf"
+expect 2 "--json-schema: not valid JSON" -- run -m "$model" -p hi --json-schema '{"type":'
+expect 2 "'not' is not supported" -- run -m "$model" -p hi --json-schema '{"not": {}}'
+expect 2 "points nowhere"        -- run -m "$model" -p hi --json-schema '{"$ref": "#/$defs/x"}'
+expect 2 "cannot read"           -- run -m "$model" -p hi --json-schema "@$tmp/none.json"
+expect 2 "either --json or --json-schema" -- run -m "$model" -p hi --json --json-schema '{}'
 expect 2 "exactly one of"        -- bench
 expect 2 "exactly one of"        -- bench -m "$model" --synthetic demo
 expect 1 "unknown synthetic preset 'gpt9'" -- bench --synthetic gpt9:q8_0

@@ -1,11 +1,13 @@
 // Test helper: renders a chat template with a JSON context through hearth::text::ChatTemplate
 // and prints the result byte for byte (the counterpart of shared/templates/render_template.py).
 // Usage: hearth_render_template TEMPLATE.jinja CONTEXT.json; exit 1 with the error on stderr.
+// hearth_render_template --print-builtin ARCH prints hearth's built-in template for ARCH.
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "runtime/chat_templates.h"
 #include "text/template.h"
 
 static bool read_file(const char* path, std::string& out) {
@@ -18,6 +20,15 @@ static bool read_file(const char* path, std::string& out) {
 }
 
 int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "--print-builtin") {
+        const std::string source = hearth::runtime::builtin_chat_template(argv[2]);
+        if (source.empty()) {
+            std::fprintf(stderr, "no built-in template for '%s'\n", argv[2]);
+            return 1;
+        }
+        std::fwrite(source.data(), 1, source.size(), stdout);
+        return 0;
+    }
     if (argc != 3) {
         std::fprintf(stderr, "usage: %s TEMPLATE CONTEXT.json\n", argv[0]);
         return 2;

