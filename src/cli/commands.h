@@ -9,5 +9,7 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
 
 }  // namespace hearth::cli

@@ -16,10 +16,12 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", hearth::cli::cmd_run, "generate text from a prompt (built-in demo model without -m)"},
+    {"chat", hearth::cli::cmd_chat, "chat with a model in the terminal (thinking shown folded)"},
     {"inspect", hearth::cli::cmd_inspect, "show a GGUF file: metadata, tensors, sizes"},
     {"tokenize", hearth::cli::cmd_tokenize, "turn text into token ids with a model's tokenizer"},
     {"logits", hearth::cli::cmd_logits, "evaluate tokens and write every position's logits (.npy)"},
     {"bench", hearth::cli::cmd_bench, "prompt and generation speed in tokens/s (llama-bench style)"},
+    {"serve", hearth::cli::cmd_serve, "serve the OpenAI and Anthropic APIs over HTTP (127.0.0.1)"},
 };
 
 void print_usage(FILE* out) {
