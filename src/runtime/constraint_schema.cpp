@@ -195,7 +195,8 @@ class SchemaCompiler {
 };
 
 bool SchemaCompiler::only_annotations(const json& s, std::initializer_list<const char*> also) {
-    for (const auto& [k, v] : s.items()) {
+    for (const auto& item : s.items()) {
+        const std::string& k = item.key();  // a plain name: lambdas cannot capture bindings in C++20
         if (kAnnotations.count(k)) continue;
         if (std::find_if(also.begin(), also.end(), [&](const char* a) { return k == a; }) !=
             also.end())
