@@ -84,6 +84,13 @@ expect 2 "'not' is not supported" -- run -m "$model" -p hi --json-schema '{"not"
 expect 2 "points nowhere"        -- run -m "$model" -p hi --json-schema '{"$ref": "#/$defs/x"}'
 expect 2 "cannot read"           -- run -m "$model" -p hi --json-schema "@$tmp/none.json"
 expect 2 "either --json or --json-schema" -- run -m "$model" -p hi --json --json-schema '{}'
+expect 2 "unknown option '--bogus'" -- serve --bogus
+expect 2 "--port must be"        -- serve --port 70000
+expect 2 "--parallel must be"    -- serve --parallel 0
+expect 2 "unexpected argument 'extra'" -- serve extra
+expect 1 "cannot open"           -- serve -m "$tmp/nope.gguf"
+expect 2 "unknown cache type 'q4'" -- run --cache-type q4 -p hi
+expect 2 "unknown cache type 'q4'" -- bench --synthetic demo --cache-type q4
 expect 2 "exactly one of"        -- bench
 expect 2 "exactly one of"        -- bench -m "$model" --synthetic demo
 expect 1 "unknown synthetic preset 'gpt9'" -- bench --synthetic gpt9:q8_0
