@@ -1,6 +1,8 @@
 // Forward pass of the pre-norm decoder over a batch, with a KV cache of the state's type.
 #include "model/decoder.h"
 
+#include <algorithm>
+
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
 #include "model/attention.h"
@@ -13,7 +15,7 @@ struct DecoderState : State {
     using State::State;
     std::vector<KvCache> kv;  // per layer
     // Scratch, grown to the largest batch seen.
-    std::vector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_in;
+    std::vector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_out;
     MoeScratch moe;
 
     std::unique_ptr<State> clone() const override {
@@ -104,18 +106,29 @@ std::unique_ptr<State> Decoder::make_state(int64_t n_ctx, CacheType type) const 
     return s;
 }
 
-void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float* logits,
+void Decoder::forward(std::span<const int32_t> tokens, State& state, float* logits,
                       bool all_logits) {
-    auto& s = static_cast<DecoderState&>(state_base);
+    const SeqBatch one{.tokens = tokens, .state = &state, .logits = logits};
+    run({&one, 1}, all_logits);
+}
+
+void Decoder::forward_batch(std::span<const SeqBatch> seqs) { run(seqs, false); }
+
+void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
+    auto& s = static_cast<DecoderState&>(*seqs[0].state);  // its scratch serves the whole batch
     const Config& c = config_;
-    const int64_t T = static_cast<int64_t>(tokens.size()), E = c.n_embd, D = c.head_dim;
-    const int64_t H = c.n_head, Hkv = c.n_head_kv, pos0 = s.n_past();
+    const int64_t E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
+    const int64_t n_seq = static_cast<int64_t>(seqs.size());
+    int64_t T = 0;
+    for (const SeqBatch& q : seqs) T += static_cast<int64_t>(q.tokens.size());
     grow(s.x, T * E), grow(s.h, T * E), grow(s.q, T * H * D), grow(s.k, T * Hkv * D);
     grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.ffn_out, T * E);
     grow(s.gate, T * n_ff_dense_), grow(s.up, T * n_ff_dense_);
 
     float* x = s.x.data();  // (T, E) residual stream
-    for (int64_t t = 0; t < T; ++t) kernels::get_row(w_.token_embd.view(), tokens[t], x + t * E);
+    int64_t row = 0;
+    for (const SeqBatch& q : seqs)
+        for (int32_t tok : q.tokens) kernels::get_row(w_.token_embd.view(), tok, x + row++ * E);
 
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const DecoderLayer& l = w_.layers[il];
@@ -130,11 +143,19 @@ void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float*
         if (l.q_norm) blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
         if (l.k_norm)
             blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
-        blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
-        blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
-        // Append this batch's K/V at positions pos0.. in the cache's type.
-        s.kv[il].store(s.k.data(), s.v.data(), pos0, T);
-        attention(s.q.data(), s.kv[il], s.attn.data(), T, pos0, H, *pool_);
+        // Each sequence's rows at its own positions, against its own cache.
+        row = 0;
+        for (const SeqBatch& seq : seqs) {
+            auto& sq = static_cast<DecoderState&>(*seq.state);
+            const int64_t n = static_cast<int64_t>(seq.tokens.size()), pos0 = sq.n_past();
+            float* q = s.q.data() + row * H * D;
+            float* k = s.k.data() + row * Hkv * D;
+            blocks::apply_rope(rope_, q, n, H, D, pos0);
+            blocks::apply_rope(rope_, k, n, Hkv, D, pos0);
+            sq.kv[il].store(k, s.v.data() + row * Hkv * D, pos0, n);
+            attention(q, sq.kv[il], s.attn.data() + row * H * D, n, pos0, H, *pool_);
+            row += n;
+        }
         matmul(l.wo, s.attn.data(), s.h.data(), T, *pool_);
         if (l.bo) blocks::add_bias(s.h.data(), l.bo.f32(), T, E);
         blocks::add(x, s.h.data(), T * E);
@@ -152,12 +173,30 @@ void Decoder::forward(std::span<const int32_t> tokens, State& state_base, float*
         blocks::add(x, s.ffn_out.data(), T * E);
     }
 
-    // Output head on every row or just the last.
-    const int64_t n_out = all_logits ? T : 1;
-    const float* last = x + (T - n_out) * E;
-    blocks::rmsnorm(last, w_.output_norm.f32(), s.h.data(), n_out, E, c.rms_eps);
-    matmul(w_.output, s.h.data(), logits, n_out, *pool_);
-    if (w_.output_bias) blocks::add_bias(logits, w_.output_bias.f32(), n_out, c.n_vocab);
+    // Output head on every row (one sequence only), or on each sequence's last row.
+    auto head = [&](const float* rows, int64_t n, float* logits) {
+        blocks::rmsnorm(rows, w_.output_norm.f32(), s.h.data(), n, E, c.rms_eps);
+        matmul(w_.output, s.h.data(), logits, n, *pool_);
+        if (w_.output_bias) blocks::add_bias(logits, w_.output_bias.f32(), n, c.n_vocab);
+    };
+    if (all_logits) {
+        HEARTH_CHECK(n_seq == 1);
+        head(x, T, seqs[0].logits);
+        return;
+    }
+    row = 0;
+    for (int64_t i = 0; i < n_seq; ++i) {  // gather the last rows: (n_seq, E)
+        row += static_cast<int64_t>(seqs[i].tokens.size());
+        std::copy_n(x + (row - 1) * E, E, s.ffn_out.data() + i * E);
+    }
+    if (n_seq == 1) {
+        head(s.ffn_out.data(), 1, seqs[0].logits);
+        return;
+    }
+    grow(s.logits_out, n_seq * c.n_vocab);
+    head(s.ffn_out.data(), n_seq, s.logits_out.data());
+    for (int64_t i = 0; i < n_seq; ++i)
+        std::copy_n(s.logits_out.data() + i * c.n_vocab, c.n_vocab, seqs[i].logits);
 }
 
 }  // namespace hearth::model

@@ -52,8 +52,13 @@ class Decoder : public Model {
     std::unique_ptr<State> make_state(int64_t n_ctx, CacheType type) const override;
     void forward(std::span<const int32_t> tokens, State& state, float* logits,
                  bool all_logits) override;
+    void forward_batch(std::span<const SeqBatch> seqs) override;
 
    private:
+    // The pass over the sequences' tokens laid end to end: weights apply to all rows at once;
+    // RoPE, the KV cache and attention per sequence. all_logits only for a single sequence.
+    void run(std::span<const SeqBatch> seqs, bool all_logits);
+
     DecoderWeights w_;
     blocks::Rope rope_;
     int64_t n_ff_dense_ = 0;  // n_ff if any layer has a dense FFN, else 0 (no scratch for it)

@@ -79,19 +79,43 @@ Result<std::unique_ptr<Model>> load_model(const gguf::Reader& reader, ThreadPool
                         std::string(*arch).c_str(), known.c_str()));
 }
 
-Status Model::eval(std::span<const int32_t> tokens, State& state, float* logits, bool all_logits) {
+namespace {
+
+Status check_batch(const Config& c, std::span<const int32_t> tokens, const State& state) {
     if (tokens.empty()) return error("empty batch: nothing to evaluate");
     for (size_t i = 0; i < tokens.size(); ++i) {
-        if (tokens[i] < 0 || tokens[i] >= config_.n_vocab)
+        if (tokens[i] < 0 || tokens[i] >= c.n_vocab)
             return error(strfmt("token id %d at position %zu is out of range (vocabulary has %lld)",
-                                tokens[i], i, (long long)config_.n_vocab));
+                                tokens[i], i, (long long)c.n_vocab));
     }
     const int64_t n = static_cast<int64_t>(tokens.size());
-    if (state.n_past_ + n > state.n_ctx_)
+    if (state.n_past() + n > state.n_ctx())
         return error(strfmt("context overflow: %lld tokens in context + %lld new > context size %lld",
-                            (long long)state.n_past_, (long long)n, (long long)state.n_ctx_));
+                            (long long)state.n_past(), (long long)n, (long long)state.n_ctx()));
+    return Status();
+}
+
+}  // namespace
+
+Status Model::eval(std::span<const int32_t> tokens, State& state, float* logits, bool all_logits) {
+    HEARTH_RETURN_IF_ERROR(check_batch(config_, tokens, state));
     forward(tokens, state, logits, all_logits);
-    state.n_past_ += n;
+    state.n_past_ += static_cast<int64_t>(tokens.size());
+    return Status();
+}
+
+Status Model::eval_batch(std::span<const SeqBatch> seqs) {
+    if (seqs.empty()) return error("empty batch: nothing to evaluate");
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        HEARTH_CHECK(seqs[i].state && seqs[i].logits);
+        HEARTH_RETURN_IF_ERROR(check_batch(config_, seqs[i].tokens, *seqs[i].state));
+        for (size_t j = 0; j < i; ++j)
+            if (seqs[j].state == seqs[i].state)
+                return error(strfmt("batch: sequences %zu and %zu share one state", j, i));
+    }
+    if (seqs.size() == 1) forward(seqs[0].tokens, *seqs[0].state, seqs[0].logits, false);
+    else forward_batch(seqs);
+    for (const SeqBatch& q : seqs) q.state->n_past_ += static_cast<int64_t>(q.tokens.size());
     return Status();
 }
 

@@ -79,6 +79,13 @@ class State {
     int64_t n_ctx_;
 };
 
+// One sequence's share of a multi-sequence batch (see Model::eval_batch).
+struct SeqBatch {
+    std::span<const int32_t> tokens;
+    State* state = nullptr;
+    float* logits = nullptr;  // (1, n_vocab): the logits after the sequence's last token
+};
+
 class Model {
    public:
     virtual ~Model() = default;
@@ -116,6 +123,12 @@ class Model {
     // Errors (ids out of range, context overflow, empty batch) leave the state unchanged.
     Status eval(std::span<const int32_t> tokens, State& state, float* logits, bool all_logits);
 
+    // Evaluates several sequences in one forward pass (continuous batching): every weight is
+    // read once for all of them, which is what makes N concurrent decodes cost little more
+    // than one. Each sequence goes at its own positions in its own state (all distinct).
+    // Errors (as eval's, or a state given twice) leave every state unchanged.
+    Status eval_batch(std::span<const SeqBatch> seqs);
+
    protected:
     // What new_state / new_mtp_state build (non-virtual wrappers, so the default cache type
     // is stated once).
@@ -127,6 +140,10 @@ class Model {
     static void advance(State& s, int64_t n) { s.n_past_ += n; }
     virtual void forward(std::span<const int32_t> tokens, State& state, float* logits,
                          bool all_logits) = 0;
+    // eval_batch's pass over checked sequences; by default one forward() per sequence.
+    virtual void forward_batch(std::span<const SeqBatch> seqs) {
+        for (const SeqBatch& q : seqs) forward(q.tokens, *q.state, q.logits, false);
+    }
     Config config_;
     ThreadPool* pool_ = nullptr;
 };

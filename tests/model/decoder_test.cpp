@@ -148,6 +148,26 @@ TEST(ModelEval, BatchedMatchesTokenByTokenForEachCacheType) {
     }
 }
 
+// Continuous batching: sequences at different positions in one pass equal separate passes.
+TEST(ModelEval, EvalBatchMatchesSeparateEvals) {
+    for (const char* arch : {"llama", "qwen2", "qwen3"}) {
+        for (int threads : {1, 2}) {
+            ThreadPool pool(threads);
+            Loaded l = load({.arch = arch}, pool);
+            ASSERT_TRUE(l.model.ok()) << l.model.message();
+            expect_eval_batch_matches_separate(**l.model, 11,
+                                               std::string(arch) + " threads " + std::to_string(threads));
+        }
+    }
+}
+
+TEST(ModelEval, EvalBatchRejectsBadBatchesWithoutChangingState) {
+    ThreadPool pool(1);
+    Loaded l = load({}, pool);
+    ASSERT_TRUE(l.model.ok());
+    expect_eval_batch_rejects_bad_batches(**l.model);
+}
+
 TEST(ModelEval, MemoryInterface) {
     for (const char* arch : {"llama", "qwen3"}) {
         for (CacheType type : {CacheType::F32, CacheType::F16, CacheType::Q8_0}) {

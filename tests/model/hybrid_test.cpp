@@ -126,6 +126,18 @@ TEST(HybridModel, BatchedPromptMatchesTokenByToken) {
     }
 }
 
+// Continuous batching: a 70-token prompt (a full DeltaNet chunk and a partial one) beside
+// shorter sequences at other positions, then a decode round, equal separate passes.
+TEST(HybridModel, EvalBatchMatchesSeparateEvals) {
+    for (const char* arch : {"qwen35", "qwen35moe"}) {
+        ThreadPool pool(2);
+        Loaded l = load({.arch = arch}, pool);
+        ASSERT_TRUE(l.model.ok()) << arch << ": " << l.model.message();
+        expect_eval_batch_matches_separate(**l.model, 70, arch);
+        expect_eval_batch_rejects_bad_batches(**l.model);
+    }
+}
+
 TEST(HybridModel, MemoryInterface) {
     for (const char* arch : {"qwen35", "qwen35moe"}) {
         for (CacheType type : {CacheType::F32, CacheType::F16, CacheType::Q8_0}) {

@@ -317,5 +317,12 @@ TEST(Qwen3Moe, BatchedPromptMatchesTokenByToken) {
     }
 }
 
+TEST(Qwen3Moe, EvalBatchMatchesSeparateEvals) {
+    ThreadPool pool(2);
+    Loaded l = load({}, pool);
+    ASSERT_TRUE(l.model.ok()) << l.model.message();
+    expect_eval_batch_matches_separate(**l.model, 11, "qwen3moe");
+}
+
 }  // namespace
 }  // namespace hearth::model

@@ -66,12 +66,21 @@ struct Weights {
     std::optional<MtpWeights> mtp;
 };
 
+struct HybridState;
+
+// One sequence's rows in a batch laid end to end: its memory and where its rows start.
+struct Seg {
+    HybridState* state;
+    int64_t row, n;
+};
+
 struct HybridState : State {
     using State::State;
     std::vector<KvCache> kv;                           // per layer; empty for recurrent ones
     std::vector<std::vector<float>> conv, ssm;         // recurrent: (Kc-1, conv_dim), (Hv, dk, dv)
-    std::vector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up;
+    std::vector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up, logits_out;
     MoeScratch moe;
+    std::vector<Seg> segs;
 
     std::unique_ptr<State> clone() const override {
         auto c = std::make_unique<HybridState>(n_ctx_);
@@ -155,10 +164,16 @@ class Hybrid : public Model {
     }
     void forward(std::span<const int32_t> tokens, State& base, float* logits,
                  bool all_logits) override;
+    void forward_batch(std::span<const SeqBatch> seqs) override { run(seqs, false); }
 
    private:
-    void deltanet_block(const Layer& l, int64_t il, HybridState& s, int64_t T);
-    void attention_block(const Layer& l, int64_t il, HybridState& s, int64_t T);
+    // The pass over the sequences' tokens laid end to end (scratch from the first one's
+    // state): weights apply to all rows at once; convolution, recurrence, RoPE, KV cache and
+    // attention per sequence. all_logits only for a single sequence.
+    void run(std::span<const SeqBatch> seqs, bool all_logits);
+    // h (T, E) → out (T, E); `segs` split the T rows into sequences.
+    void deltanet_block(const Layer& l, int64_t il, HybridState& s, std::span<const Seg> segs, int64_t T);
+    void attention_block(const Layer& l, int64_t il, HybridState& s, std::span<const Seg> segs, int64_t T);
     void ffn_block(const Layer& l, HybridState& s, int64_t T);
     void matmul(const Tensor& t, const float* x, float* y, int64_t T) {
         kernels::matmul(t.view(), x, y, T, *pool_);
@@ -171,24 +186,50 @@ class Hybrid : public Model {
 
 void Hybrid::forward(std::span<const int32_t> tokens, State& base, float* logits,
                      bool all_logits) {
-    auto& s = static_cast<HybridState&>(base);
+    const SeqBatch one{.tokens = tokens, .state = &base, .logits = logits};
+    run({&one, 1}, all_logits);
+}
+
+void Hybrid::run(std::span<const SeqBatch> seqs, bool all_logits) {
+    auto& s = static_cast<HybridState&>(*seqs[0].state);
     const Config& c = config_;
-    const int64_t T = static_cast<int64_t>(tokens.size()), E = c.n_embd;
+    const int64_t E = c.n_embd, n_seq = static_cast<int64_t>(seqs.size());
+    s.segs.clear();
+    int64_t T = 0;
+    for (const SeqBatch& q : seqs) {
+        const int64_t n = static_cast<int64_t>(q.tokens.size());
+        s.segs.push_back({.state = static_cast<HybridState*>(q.state), .row = T, .n = n});
+        T += n;
+    }
+    const std::span<const Seg> segs(s.segs);
     grow(s.x, T * E), grow(s.h, T * E), grow(s.out, T * E);
     float* x = s.x.data();  // (T, E) residual stream
-    for (int64_t t = 0; t < T; ++t) kernels::get_row(w_.token_embd.view(), tokens[t], x + t * E);
+    int64_t row = 0;
+    for (const SeqBatch& q : seqs)
+        for (int32_t tok : q.tokens) kernels::get_row(w_.token_embd.view(), tok, x + row++ * E);
 
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const Layer& l = w_.layers[il];
         blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
-        if (hc_.recurrent[il]) deltanet_block(l, il, s, T);
-        else attention_block(l, il, s, T);
+        if (hc_.recurrent[il]) deltanet_block(l, il, s, segs, T);
+        else attention_block(l, il, s, segs, T);
         blocks::add(x, s.out.data(), T * E);
         blocks::rmsnorm(x, l.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
         ffn_block(l, s, T);
         blocks::add(x, s.out.data(), T * E);
     }
 
+    if (n_seq > 1) {  // each sequence's last row: gather (n_seq, E), one head matmul, scatter
+        for (int64_t i = 0; i < n_seq; ++i)
+            std::copy_n(x + (segs[i].row + segs[i].n - 1) * E, E, s.out.data() + i * E);
+        blocks::rmsnorm(s.out.data(), w_.output_norm.f32(), s.h.data(), n_seq, E, c.rms_eps);
+        grow(s.logits_out, n_seq * c.n_vocab);
+        matmul(w_.output, s.h.data(), s.logits_out.data(), n_seq);
+        for (int64_t i = 0; i < n_seq; ++i)
+            std::copy_n(s.logits_out.data() + i * c.n_vocab, c.n_vocab, seqs[i].logits);
+        return;
+    }
+    float* logits = seqs[0].logits;
     const int64_t n_out = all_logits ? T : 1;
     if (s.keep_hidden) {  // every row normed and kept for the MTP head
         s.hidden.resize(T * E);
@@ -221,7 +262,8 @@ Status Hybrid::eval_mtp(std::span<const int32_t> next_tokens, const float* hidde
     float* x = s.x.data();
     matmul(m.eh_proj, s.h.data(), x, T);
     blocks::rmsnorm(x, m.layer.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
-    attention_block(m.layer, 0, s, T);
+    const Seg one{.state = &s, .row = 0, .n = T};
+    attention_block(m.layer, 0, s, {&one, 1}, T);
     blocks::add(x, s.out.data(), T * E);
     blocks::rmsnorm(x, m.layer.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
     ffn_block(m.layer, s, T);
@@ -233,7 +275,8 @@ Status Hybrid::eval_mtp(std::span<const int32_t> next_tokens, const float* hidde
 }
 
 // h (T, E) → out (T, E) through one Gated DeltaNet layer, advancing its conv and ssm state.
-void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, int64_t T) {
+void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, std::span<const Seg> segs,
+                            int64_t T) {
     const deltanet::Shape& m = hc_.ssm;
     const int64_t Hv = m.n_v_heads, dv = m.d_v;
     grow(s.mixed, T * m.conv_dim()), grow(s.z, T * m.value_dim()), grow(s.beta, T * Hv);
@@ -248,17 +291,25 @@ void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, int64_t 
         const float softplus = a > 20.0f ? a : std::log1p(std::exp(a));
         s.g[i] = softplus * l.ssm_a.f32()[i % Hv];  // log decay <= 0
     }
-    deltanet::conv1d_silu(s.mixed.data(), l.conv1d.f32(), s.conv[il].data(), T, m);
+    for (const Seg& sg : segs)
+        deltanet::conv1d_silu(s.mixed.data() + sg.row * m.conv_dim(), l.conv1d.f32(),
+                              sg.state->conv[il].data(), sg.n, m);
     float* q = s.mixed.data();
     float* k = q + m.key_dim();
     const float eps = config_.rms_eps;
     deltanet::l2_normalize(q, T, m.n_k_heads, m.d_k, m.conv_dim(), eps, 1.0f / std::sqrt(float(m.d_k)));
     deltanet::l2_normalize(k, T, m.n_k_heads, m.d_k, m.conv_dim(), eps, 1.0f);
-    const deltanet::Inputs in{.q = q, .k = k, .v = k + m.key_dim(), .g = s.g.data(),
-                              .beta = s.beta.data(), .row_stride = m.conv_dim()};
-    // A prompt goes through the chunked form; single decode steps through the recurrence.
-    if (T == 1) deltanet::recurrent(in, s.ssm[il].data(), s.o.data(), T, m, *pool_);
-    else deltanet::chunked(in, s.ssm[il].data(), s.o.data(), T, m, *pool_);
+    for (const Seg& sg : segs) {
+        const int64_t at = sg.row * m.conv_dim();
+        const deltanet::Inputs in{.q = q + at, .k = k + at, .v = k + at + m.key_dim(),
+                                  .g = s.g.data() + sg.row * Hv, .beta = s.beta.data() + sg.row * Hv,
+                                  .row_stride = m.conv_dim()};
+        float* state = sg.state->ssm[il].data();
+        float* o = s.o.data() + sg.row * m.value_dim();
+        // A prompt goes through the chunked form; single decode steps through the recurrence.
+        if (sg.n == 1) deltanet::recurrent(in, state, o, sg.n, m, *pool_);
+        else deltanet::chunked(in, state, o, sg.n, m, *pool_);
+    }
     // Gated RMSNorm per head: rmsnorm(o_j; ssm_norm) * silu(z_j).
     blocks::rmsnorm(s.o.data(), l.ssm_norm.f32(), s.o.data(), T * Hv, dv, eps);
     for (int64_t i = 0; i < T * Hv * dv; ++i) {
@@ -269,9 +320,10 @@ void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, int64_t 
 }
 
 // h (T, E) → out (T, E) through one gated softmax-attention layer over the KV cache.
-void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, int64_t T) {
+void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, std::span<const Seg> segs,
+                             int64_t T) {
     const Config& c = config_;
-    const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim, pos0 = s.n_past();
+    const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
     grow(s.gate, T * 2 * H * D), grow(s.q, T * H * D), grow(s.k, T * Hkv * D);
     grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.up, T * H * D);
     matmul(l.wq, s.h.data(), s.gate.data(), T);  // (T, H, 2D): query then gate per head
@@ -284,10 +336,15 @@ void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, int64_t
     matmul(l.wv, s.h.data(), s.v.data(), T);
     blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
     blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
-    blocks::apply_rope(rope_, s.q.data(), T, H, D, pos0);
-    blocks::apply_rope(rope_, s.k.data(), T, Hkv, D, pos0);
-    s.kv[il].store(s.k.data(), s.v.data(), pos0, T);
-    attention(s.q.data(), s.kv[il], s.attn.data(), T, pos0, H, *pool_);
+    for (const Seg& sg : segs) {  // each sequence at its own positions, in its own cache
+        const int64_t pos0 = sg.state->n_past();
+        float* q = s.q.data() + sg.row * H * D;
+        float* k = s.k.data() + sg.row * Hkv * D;
+        blocks::apply_rope(rope_, q, sg.n, H, D, pos0);
+        blocks::apply_rope(rope_, k, sg.n, Hkv, D, pos0);
+        sg.state->kv[il].store(k, s.v.data() + sg.row * Hkv * D, pos0, sg.n);
+        attention(q, sg.state->kv[il], s.attn.data() + sg.row * H * D, sg.n, pos0, H, *pool_);
+    }
     for (int64_t i = 0; i < T * H * D; ++i) s.attn[i] *= 1.0f / (1.0f + std::exp(-gate[i]));
     matmul(l.wo, s.attn.data(), s.out.data(), T);
 }
