@@ -32,6 +32,8 @@ const std::vector<FlagSpec> kFlags = {
     {"-t,--threads", "N", "threads (default: the number of physical cores)"},
     {"-r,--repetitions", "N", "repetitions of each test (default 5)"},
     {"--cache-type", "TYPE", "KV cache type: f32, f16 (default) or q8_0"},
+    {"-np,--parallel", "N", "also run tg with N sequences decoding together in one batch, as\n"
+                            "                           `hearth serve --parallel N` does (t/s counts all N)"},
     {"-o,--output", "FORMAT", "md (default), json or csv"},
     {"--roofline", "", "measure memory read bandwidth; report tg against the bandwidth bound"},
     {"-h,--help", "", "show this help"},
@@ -39,10 +41,12 @@ const std::vector<FlagSpec> kFlags = {
 
 struct Test {
     int64_t n_prompt, n_gen, n_depth;
+    int64_t n_parallel = 1;       // tg: sequences decoding together
     std::vector<double> seconds;  // one per repetition
-    double tokens_per_second(size_t i) const { return (n_prompt + n_gen) / seconds[i]; }
+    double tokens_per_second(size_t i) const { return (n_prompt + n_gen * n_parallel) / seconds[i]; }
     std::string name() const {
         std::string s = n_prompt > 0 ? "pp" + std::to_string(n_prompt) : "tg" + std::to_string(n_gen);
+        if (n_parallel > 1) s += " x" + std::to_string(n_parallel);
         return n_depth > 0 ? s + " @ d" + std::to_string(n_depth) : s;
     }
 };
@@ -88,17 +92,24 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
 }
 
 Status run_once(model::Model& m, Test& test, model::CacheType cache_type, bool timed) {
-    const int64_t V = m.config().n_vocab;
-    auto state = m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1, cache_type);
-    std::vector<float> logits(V);
-    if (test.n_depth > 0)
-        HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_depth, V, 1), *state, logits.data(), false));
+    const int64_t V = m.config().n_vocab, N = test.n_parallel;
+    std::vector<std::unique_ptr<model::State>> states;
+    std::vector<float> logits(N * V);
+    for (int64_t i = 0; i < N; ++i) {
+        states.push_back(m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1, cache_type));
+        if (test.n_depth > 0)
+            HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_depth, V, 1), *states[i], logits.data(), false));
+    }
     const auto t0 = std::chrono::steady_clock::now();
     if (test.n_prompt > 0)
-        HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_prompt, V, 2), *state, logits.data(), false));
-    const auto tokens = random_tokens(test.n_gen, V, 3);
-    for (int64_t i = 0; i < test.n_gen; ++i)
-        HEARTH_RETURN_IF_ERROR(m.eval({&tokens[i], 1}, *state, logits.data(), false));
+        HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_prompt, V, 2), *states[0], logits.data(), false));
+    const auto tokens = random_tokens(test.n_gen * N, V, 3);
+    std::vector<model::SeqBatch> batch(N);
+    for (int64_t t = 0; t < test.n_gen; ++t) {
+        for (int64_t i = 0; i < N; ++i)
+            batch[i] = {.tokens = {&tokens[t * N + i], 1}, .state = states[i].get(), .logits = &logits[i * V]};
+        HEARTH_RETURN_IF_ERROR(m.eval_batch(batch));
+    }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (timed) test.seconds.push_back(s);
     return Status();
@@ -149,7 +160,7 @@ void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int thr
         std::vector<double> ts;
         for (size_t i = 0; i < t.seconds.size(); ++i) ts.push_back(t.tokens_per_second(i));
         std::string roof;
-        if (bandwidth > 0 && t.n_prompt == 0) {
+        if (bandwidth > 0 && t.n_prompt == 0 && t.n_parallel == 1) {
             const double bound = bandwidth * 1e9 / f.active_bytes_per_token;
             roof = strfmt(" %.0f%% of %.1f |", 100.0 * mean(ts) / bound, bound);
         } else if (bandwidth > 0) {
@@ -179,6 +190,7 @@ nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threa
             {"type_k", cache},           {"type_v", cache},
             {"use_mmap", true},          {"n_prompt", t.n_prompt},
             {"n_gen", t.n_gen},          {"n_depth", t.n_depth},
+            {"n_parallel", t.n_parallel},
             {"avg_ns", static_cast<uint64_t>(mean(ns))},
             {"stddev_ns", static_cast<uint64_t>(stddev(ns))},
             {"avg_ts", mean(ts)},        {"stddev_ts", stddev(ts)},
@@ -253,7 +265,7 @@ int cmd_bench(int argc, char** argv) {
     auto args = Args::parse(kFlags, argc, argv);
     if (!args.ok()) return usage_error(cmd, args.message());
     if (args->has("--help")) {
-        print_help(cmd, "(-m MODEL | --synthetic PRESET:TYPE) [-p 512] [-n 128] [-d 0] [-t T] [-r 5] [--cache-type f16] [-o md|json|csv]",
+        print_help(cmd, "(-m MODEL | --synthetic PRESET:TYPE) [-p 512] [-n 128] [-d 0] [-t T] [-r 5] [--cache-type f16] [-np N] [-o md|json|csv]",
                    "Measures prompt processing (pp: the prompt as one batch) and token generation\n"
                    "(tg: one token at a time) in tokens/s, each test in a fresh context after a\n"
                    "warm-up run, as mean ± stddev over the repetitions. JSON and CSV use\n"
@@ -269,7 +281,8 @@ int cmd_bench(int argc, char** argv) {
     auto d = args->get_int("--depth", 0);
     auto t = args->get_int("--threads", ThreadPool::physical_cores());
     auto r = args->get_int("--repetitions", 5);
-    for (const Status& s : {p.status(), n.status(), d.status(), t.status(), r.status()})
+    auto np = args->get_int("--parallel", 1);
+    for (const Status& s : {p.status(), n.status(), d.status(), t.status(), r.status(), np.status()})
         if (!s.ok()) return usage_error(cmd, s.message());
     auto cache_type = model::parse_cache_type(args->get("--cache-type", "f16"));
     if (!cache_type.ok()) return usage_error(cmd, "--cache-type: " + cache_type.message());
@@ -277,6 +290,7 @@ int cmd_bench(int argc, char** argv) {
     if (fmt != "md" && fmt != "json" && fmt != "csv") return usage_error(cmd, "-o must be md, json or csv");
     if (*p < 0 || *n < 0 || *d < 0 || (*p == 0 && *n == 0)) return usage_error(cmd, "-p, -n, -d must be >= 0, and -p or -n > 0");
     if (*t < 1 || *t > 1024 || *r < 1 || *r > 1000) return usage_error(cmd, "-t and -r must be positive");
+    if (*np < 1 || *np > 256) return usage_error(cmd, "--parallel must be between 1 and 256");
 
     if (args->has("--model") == args->has("--synthetic"))
         return usage_error(cmd, "give exactly one of -m MODEL or --synthetic PRESET:TYPE");
@@ -287,8 +301,9 @@ int cmd_bench(int argc, char** argv) {
         return fail(cmd, strfmt("depth + test length %lld exceeds the model's context %lld", (long long)n_ctx,
                                 (long long)engine->model->config().n_ctx_train));
     std::vector<Test> tests;
-    if (*p > 0) tests.push_back({*p, 0, *d, {}});
-    if (*n > 0) tests.push_back({0, *n, *d, {}});
+    if (*p > 0) tests.push_back({*p, 0, *d});
+    if (*n > 0) tests.push_back({0, *n, *d});
+    if (*n > 0 && *np > 1) tests.push_back({0, *n, *d, *np});
     for (Test& test : tests) {
         std::fprintf(stderr, "hearth bench: %s ", test.name().c_str());
         Status st = run_once(*engine->model, test, *cache_type, false);  // warm-up: page in the weights

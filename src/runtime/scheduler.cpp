@@ -17,9 +17,10 @@ double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Prompt tokens evaluated per model call: long prompts go in chunks so that other slots keep
-// decoding in between and the activation buffers stay bounded.
-constexpr int64_t kPrefillChunk = 512;
+// Tokens per forward pass: every decoding slot's next token, then prompt chunks up to this
+// total, so that long prompts go in pieces while the other slots keep decoding and the
+// activation buffers stay bounded.
+constexpr int64_t kBatchTokens = 512;
 // Recurrent memories keep this many restorable positions per slot (besides position 0).
 constexpr size_t kMaxCheckpoints = 4;
 
@@ -92,6 +93,7 @@ struct Scheduler::Slot {
     size_t n_forced = 0;       // think_close tokens already forced
     std::string tail;          // the last few bytes of output, to see <think> and </think>
     std::unique_ptr<TokenMatcher> matcher;  // the job's constraint, if any
+    int32_t next = 0;          // the token step() chose, evaluated in the next pass
     Clock::time_point t_start, t_decode;
     double prompt_seconds = 0;
 };
@@ -212,20 +214,12 @@ void Scheduler::admit(std::shared_ptr<Job> job, Slot& slot) {
     slot.n_cached = int64_t(keep);
 }
 
-void Scheduler::prefill(Slot& slot) {
+void Scheduler::prefilled(Slot& slot, size_t n, double seconds) {
     const std::vector<int32_t>& prompt = slot.job->spec().prompt;
-    const size_t n = std::min<size_t>(kPrefillChunk, prompt.size() - slot.n_prompt_done);
-    const std::span<const int32_t> chunk(prompt.data() + slot.n_prompt_done, n);
-    const auto t0 = Clock::now();
-    Status st = model_.eval(chunk, *slot.state, slot.logits.data(), false);
-    slot.prompt_seconds += seconds_since(t0);
-    if (!st.ok()) {
-        // The state is unchanged on error, but what it holds no longer matters: start over.
-        finish(slot, FinishReason::Error, st.message());
-        return;
-    }
-    slot.tokens.insert(slot.tokens.end(), chunk.begin(), chunk.end());
+    slot.tokens.insert(slot.tokens.end(), prompt.begin() + slot.n_prompt_done,
+                       prompt.begin() + slot.n_prompt_done + n);
     slot.n_prompt_done += n;
+    slot.prompt_seconds += seconds;
     if (slot.n_prompt_done == prompt.size()) {
         if (recurrent_) {
             slot.checkpoints.push_back(slot.state->checkpoint());
@@ -236,7 +230,7 @@ void Scheduler::prefill(Slot& slot) {
     }
 }
 
-void Scheduler::step(Slot& slot) {
+bool Scheduler::step(Slot& slot) {
     const JobSpec& spec = slot.job->spec();
     const bool force = slot.in_think && spec.thinking_budget >= 0 && slot.n_think >= spec.thinking_budget &&
                        slot.n_forced < spec.think_close.size();
@@ -247,7 +241,7 @@ void Scheduler::step(Slot& slot) {
             if (slot.matcher->mask(slot.logits) == 0) {
                 finish(slot, slot.matcher->complete() ? FinishReason::Eog : FinishReason::Error,
                        "the constraint allows no token here");
-                return;
+                return false;
             }
             tok = slot.sampler->sample({slot.logits.data(), slot.logits.size()});
             // The sampler's last resort can land on a masked token through rounding.
@@ -257,7 +251,7 @@ void Scheduler::step(Slot& slot) {
     }
     if (tokenizer_.is_eog(tok)) {
         finish(slot, FinishReason::Eog);
-        return;
+        return false;
     }
     slot.sampler->accept(tok);
     ++slot.n_generated;
@@ -277,7 +271,7 @@ void Scheduler::step(Slot& slot) {
         if (at == std::string::npos) continue;
         slot.pending.resize(at);
         finish(slot, FinishReason::Stop, s);
-        return;
+        return false;
     }
     size_t ready = slot.pending.size() - stop_hold(slot.pending, spec.stop);
     ready = complete_utf8_prefix(std::string_view(slot.pending).substr(0, ready));
@@ -287,19 +281,15 @@ void Scheduler::step(Slot& slot) {
     }
     if (slot.matcher && slot.matcher->complete() && !slot.matcher->can_continue()) {
         finish(slot, FinishReason::Eog);  // the constrained output is whole: nothing may follow
-        return;
+        return false;
     }
     const bool budget_done = spec.max_tokens >= 0 && slot.n_generated >= spec.max_tokens;
     if (budget_done || slot.state->n_past() + 1 >= n_ctx_) {
         finish(slot, FinishReason::Length);
-        return;
+        return false;
     }
-    Status st = model_.eval({&tok, 1}, *slot.state, slot.logits.data(), false);
-    if (!st.ok()) {
-        finish(slot, FinishReason::Error, st.message());
-        return;
-    }
-    slot.tokens.push_back(tok);
+    slot.next = tok;
+    return true;
 }
 
 void Scheduler::finish(Slot& slot, FinishReason reason, std::string detail) {
@@ -374,13 +364,60 @@ void Scheduler::run() {
             stats_.active = 0;
             for (auto& s : slots_) stats_.active += s->job ? 1 : 0;
         }
-        for (auto& s : slots_) {
-            Slot& slot = *s;
-            if (!slot.job) continue;
-            if (slot.job->cancelled()) finish(slot, FinishReason::Cancelled);
-            else if (slot.n_prompt_done < slot.job->spec().prompt.size()) prefill(slot);
-            else step(slot);
+        advance();
+    }
+}
+
+// One forward pass for every active slot: the next token of each decoding slot, and prompt
+// chunks of the others within what is left of the token budget.
+void Scheduler::advance() {
+    struct Part {
+        Slot* slot;
+        bool prompt;
+    };
+    std::vector<Part> parts;
+    std::vector<model::SeqBatch> batch;
+    int64_t budget = kBatchTokens;
+    for (auto& s : slots_) {  // decoding slots first: each costs one token of the budget
+        Slot& slot = *s;
+        if (!slot.job) continue;
+        if (slot.job->cancelled()) finish(slot, FinishReason::Cancelled);
+        else if (slot.n_prompt_done == slot.job->spec().prompt.size() && step(slot)) {
+            parts.push_back({&slot, false});
+            batch.push_back({.tokens = {&slot.next, 1}, .state = slot.state.get(), .logits = slot.logits.data()});
+            --budget;
         }
+    }
+    for (auto& s : slots_) {
+        Slot& slot = *s;
+        if (!slot.job || budget <= 0) continue;
+        const std::vector<int32_t>& prompt = slot.job->spec().prompt;
+        if (slot.n_prompt_done == prompt.size()) continue;
+        const size_t n = std::min<size_t>(size_t(budget), prompt.size() - slot.n_prompt_done);
+        parts.push_back({&slot, true});
+        batch.push_back({.tokens = {prompt.data() + slot.n_prompt_done, n},
+                         .state = slot.state.get(),
+                         .logits = slot.logits.data()});
+        budget -= int64_t(n);
+    }
+    if (batch.empty()) return;
+
+    const auto t0 = Clock::now();
+    Status st = model_.eval_batch(batch);
+    const double seconds = seconds_since(t0);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        Slot& slot = *parts[i].slot;
+        if (!st.ok()) {
+            // A batch fails as a whole and leaves every state unchanged: evaluate each sequence
+            // alone, so that only the one at fault ends with the error.
+            Status one = model_.eval(batch[i].tokens, *slot.state, slot.logits.data(), false);
+            if (!one.ok()) {
+                finish(slot, FinishReason::Error, one.message());
+                continue;
+            }
+        }
+        if (parts[i].prompt) prefilled(slot, batch[i].tokens.size(), seconds);
+        else slot.tokens.push_back(slot.next);
     }
 }
 

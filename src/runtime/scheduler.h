@@ -1,7 +1,8 @@
 // The server's engine room: one worker thread owns the model and a fixed set of sequence slots,
 // admits queued jobs into free slots (reusing the slot whose memory shares the longest prefix
-// with the new prompt), and decodes the active slots in turns, one token each, so concurrent
-// requests all make progress. Jobs stream their text back through a thread-safe queue and can
+// with the new prompt), and runs all active slots together in one forward pass per step
+// (continuous batching): each decoding slot's next token beside chunks of new prompts, so
+// concurrent requests all make progress and the weights are read once for all of them. Jobs stream their text back through a thread-safe queue and can
 // be cancelled at any time from another thread.
 #pragma once
 
@@ -113,8 +114,12 @@ class Scheduler {
     struct Slot;
     void run();
     void admit(std::shared_ptr<Job> job, Slot& slot);
-    void prefill(Slot& slot);
-    void step(Slot& slot);
+    void advance();
+    // Records n more prompt tokens evaluated in `seconds`.
+    void prefilled(Slot& slot, size_t n, double seconds);
+    // Chooses a decoding slot's next token and hands out its text; false when that ended the
+    // job, else the token waits in the slot to be evaluated.
+    bool step(Slot& slot);
     void finish(Slot& slot, FinishReason reason, std::string detail = {});
     Slot* pick_slot(const std::vector<int32_t>& prompt);
 

@@ -98,6 +98,7 @@ expect 1 "unsupported weight type 'q3_z'" -- bench --synthetic demo:q3_z --layer
 expect 1 "--layers must be"      -- bench --synthetic demo --layers 99
 expect 2 "-o must be"            -- bench -m "$model" -o xml
 expect 2 "must be >= 0"          -- bench -m "$model" -p -5
+expect 2 "--parallel must be"     -- bench -m "$model" -np 0
 expect 1 "bad magic"             -- bench -m "$tmp/not.gguf"
 
 # And the good paths print what they should.

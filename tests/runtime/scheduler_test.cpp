@@ -42,7 +42,7 @@ SamplerParams sampling(float temp, uint64_t seed) {
 
 // The reference: a fresh state and the plain generation loop.
 std::string solo(Engine& e, const std::vector<int32_t>& prompt, const SamplerParams& s, int64_t n) {
-    auto state = e.model->new_state(512);
+    auto state = e.model->new_state(1024);
     GenerateParams p;
     p.n_predict = n;
     p.sampling = s;
@@ -99,24 +99,30 @@ TEST_P(SchedulerTest, ReusedPrefixGivesTheSameAnswer) {
     }
 }
 
+// Slots run together in one forward pass: decode steps beside prompt chunks, with one prompt
+// longer than a pass's token budget, so it goes in pieces while the others decode.
 TEST_P(SchedulerTest, ConcurrentJobsMatchTheirSoloRuns) {
     Engine e = load(GetParam());
-    Scheduler sched(*e.model, *e.tokenizer, 2, 512);
+    Scheduler sched(*e.model, *e.tokenizer, 3, 1024);
     std::vector<std::vector<int32_t>> prompts;
     std::vector<std::shared_ptr<Job>> jobs;
-    for (int i = 0; i < 5; ++i) {
-        prompts.push_back(tokens(e, "request number " + std::to_string(i) + " asks for some code"));
+    for (int i = 0; i < 6; ++i) {
+        std::string text = "request number " + std::to_string(i) + " asks for some code";
+        if (i == 2)
+            for (int k = 0; k < 60; ++k) text += " and then more code " + std::to_string(k);
+        prompts.push_back(tokens(e, text));
         jobs.push_back(sched.submit({prompts.back(), sampling(0.8f, uint64_t(i)), 20, {}}));
     }
+    ASSERT_GT(prompts[2].size(), 600u);
     std::vector<Result> results;
     for (auto& job : jobs) results.push_back(collect(*job));
     // The references only after every job is done: one model runs one evaluation at a time.
-    for (int i = 0; i < 5; ++i) {
+    for (int i = 0; i < 6; ++i) {
         EXPECT_EQ(results[i].text, solo(e, prompts[i], sampling(0.8f, uint64_t(i)), 20)) << GetParam() << " job " << i;
         EXPECT_TRUE(results[i].end.finish == FinishReason::Eog || results[i].end.finish == FinishReason::Length);
     }
     const SchedulerStats st = sched.stats();
-    EXPECT_EQ(st.requests, 5);
+    EXPECT_EQ(st.requests, 6);
     EXPECT_EQ(st.active, 0);
     EXPECT_EQ(st.queued, 0);
 }
