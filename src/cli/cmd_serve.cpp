@@ -31,6 +31,8 @@ const std::vector<FlagSpec> kFlags = {
     {"--parallel", "N", "requests generated at once, each in its own slot (default 1);\n"
                         "                           more requests wait in a queue"},
     {"-c,--ctx-size", "N", "context size of each slot in tokens (default: 8192, at most the model's)"},
+    {"-n,--max-tokens", "N", "the most tokens one answer may have, whatever a request asks for\n"
+                             "                           (default: no limit but the context)"},
     {"-t,--threads", "N", "threads (default: the number of physical cores)"},
     {"--alias", "NAME", "the model name clients see (default: the file name)"},
     {"--chat-template", "FILE", "a Jinja chat template to use instead of the file's own"},
@@ -71,12 +73,14 @@ int cmd_serve(int argc, char** argv) {
     auto parallel = args->get_int("--parallel", 1);
     auto ctx = args->get_int("--ctx-size", 0);
     auto threads = args->get_int("--threads", ThreadPool::physical_cores());
-    for (const Status& s : {port.status(), parallel.status(), ctx.status(), threads.status()})
+    auto max_tokens = args->get_int("--max-tokens", -1);
+    for (const Status& s : {port.status(), parallel.status(), ctx.status(), threads.status(), max_tokens.status()})
         if (!s.ok()) return usage_error(cmd, s.message());
     if (*port < 0 || *port > 65535) return usage_error(cmd, "--port must be between 0 and 65535");
     if (*parallel < 1 || *parallel > 256) return usage_error(cmd, "--parallel must be between 1 and 256");
     if (*ctx < 0 || (*ctx > 0 && *ctx < 16)) return usage_error(cmd, "--ctx-size must be at least 16");
     if (*threads < 1 || *threads > 1024) return usage_error(cmd, "--threads must be between 1 and 1024");
+    if (args->has("--max-tokens") && *max_tokens < 1) return usage_error(cmd, "--max-tokens must be at least 1");
     server::ServerOptions options;
     options.host = args->get("--host", "127.0.0.1");
     options.port = int(*port);
@@ -133,7 +137,8 @@ int cmd_serve(int argc, char** argv) {
                             .tokenizer = engine->tokenizer.get(),
                             .scheduler = &scheduler,
                             .model_name = name,
-                            .n_ctx = n_ctx};
+                            .n_ctx = n_ctx,
+                            .max_tokens = *max_tokens};
     server::Server server(backend, options);
     if (Status st = server.bind(); !st.ok()) return fail(cmd, st.message());
 

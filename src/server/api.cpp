@@ -166,7 +166,7 @@ ChatStream::ChatStream(const Backend& b, const ChatRequest& request) : parser_(t
         spec.think_close = b.tokenizer->encode("\n</think>\n\n", true);
     }
     spec.sampling = r.sampling;
-    spec.max_tokens = r.max_tokens;
+    spec.max_tokens = b.cap_tokens(r.max_tokens);
     spec.stop = r.stop;
     job_ = b.scheduler->submit(std::move(spec));
 }

@@ -2,6 +2,7 @@
 // chat events a request produces, and the request-validation helpers the adapters share.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +66,13 @@ struct Backend {
     runtime::Scheduler* scheduler = nullptr;
     std::string model_name;
     int64_t n_ctx = 0;
+    int64_t max_tokens = -1;  // the most tokens an answer may have (< 0: up to the context)
+
+    // What a request asking for `requested` tokens (< 0: no limit) gets.
+    int64_t cap_tokens(int64_t requested) const {
+        if (max_tokens < 0) return requested;
+        return requested < 0 ? max_tokens : std::min(requested, max_tokens);
+    }
 };
 
 // A running chat generation: renders the request, submits it, and turns the job's text into

@@ -248,7 +248,7 @@ Reply completions(const Backend& b, const ojson& body) {
         throw ApiError{400, strfmt("the prompt has %zu tokens but the context holds %lld", spec.prompt.size(), (long long)b.n_ctx),
                        "prompt", "context_length_exceeded"};
     parse_sampling(body, spec.sampling);
-    spec.max_tokens = opt_int(body, "max_tokens", 1, INT64_MAX).value_or(16);
+    spec.max_tokens = b.cap_tokens(opt_int(body, "max_tokens", 1, INT64_MAX).value_or(16));
     spec.stop = parse_stop(body, "stop");
     const bool stream = opt_bool(body, "stream").value_or(false);
     opt_string(body, "model");

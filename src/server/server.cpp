@@ -47,6 +47,7 @@ struct Server::Impl {
 
     void send_error(Api api, const ApiError& e, httplib::Response& res) {
         ++http_errors;
+        std::fprintf(stderr, "hearth serve: error %d: %s\n", e.status, e.message.c_str());
         res.status = e.status;
         res.set_content(error_json(api, e), "application/json");
     }

@@ -87,6 +87,7 @@ expect 2 "either --json or --json-schema" -- run -m "$model" -p hi --json --json
 expect 2 "unknown option '--bogus'" -- serve --bogus
 expect 2 "--port must be"        -- serve --port 70000
 expect 2 "--parallel must be"    -- serve --parallel 0
+expect 2 "--max-tokens must be"  -- serve --max-tokens 0
 expect 2 "unexpected argument 'extra'" -- serve extra
 expect 1 "cannot open"           -- serve -m "$tmp/nope.gguf"
 expect 2 "unknown cache type 'q4'" -- run --cache-type q4 -p hi
