@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/chat_terminal.h"
 #include "cli/commands.h"
+#include "cli/sampling_flags.h"
 #include "runtime/chat.h"
 #include "runtime/chat_session.h"
 #include "runtime/engine.h"
@@ -25,24 +26,23 @@ namespace {
 
 using runtime::ojson;
 
-const std::vector<FlagSpec> kFlags = {
-    {"-m,--model", "FILE", "GGUF model file (default: the built-in synthetic demo model)"},
-    {"--system", "TEXT", "system prompt (change it later with /system)"},
-    {"--no-think", "", "ask the model not to think (enable_thinking=false; /think on|off)"},
-    {"--chat-template", "FILE", "Jinja chat template to use instead of the model's"},
-    {"-n,--n-predict", "N", "most tokens per answer (default -1: until the answer ends)"},
-    {"-c,--ctx-size", "N", "context size in tokens (default: 4096, at most the model's)"},
-    {"-t,--threads", "N", "threads (default: the number of physical cores)"},
-    {"--temp", "T", "temperature (default 0.8; 0 = greedy)"},
-    {"--top-k", "K", "keep the K most likely tokens (default 40; 0 = off)"},
-    {"--top-p", "P", "nucleus sampling threshold (default 0.95; 1 = off)"},
-    {"--min-p", "P", "drop tokens below P x the top probability (default 0.05; 0 = off)"},
-    {"--repeat-penalty", "X", "penalty for recent tokens (default 1.0 = off)"},
-    {"--presence-penalty", "X", "subtracted once from recent tokens' logits (default 0)"},
-    {"--frequency-penalty", "X", "subtracted per occurrence in recent tokens (default 0)"},
-    {"--seed", "S", "random seed (default 0); answer k samples with seed S+k"},
-    {"-h,--help", "", "show this help"},
-};
+const std::vector<FlagSpec> kFlags = [] {
+    std::vector<FlagSpec> f = {
+        {"-m,--model", "FILE", "GGUF model file (default: the built-in synthetic demo model)"},
+        {"--system", "TEXT", "system prompt (change it later with /system)"},
+        {"--no-think", "", "ask the model not to think (enable_thinking=false; /think on|off)"},
+        {"--chat-template", "FILE", "Jinja chat template to use instead of the model's"},
+        {"-n,--n-predict", "N", "most tokens per answer (default -1: until the answer ends)"},
+        {"-c,--ctx-size", "N", "context size in tokens (default: 4096, at most the model's)"},
+        {"-t,--threads", "N", "threads (default: the number of physical cores)"},
+    };
+    const std::vector<FlagSpec> sampling = sampling_flags("random seed (default 0); answer k samples with seed S+k");
+    f.insert(f.end(), sampling.begin(), sampling.end());
+    f.insert(f.end(), std::initializer_list<FlagSpec>{
+        {"-h,--help", "", "show this help"},
+    });
+    return f;
+}();
 
 constexpr const char* kHelp =
     "commands:\n"
@@ -68,39 +68,18 @@ Result<ChatOptions> read_options(const Args& a) {
     auto n = a.get_int("--n-predict", -1);
     auto c = a.get_int("--ctx-size", 0);
     auto t = a.get_int("--threads", ThreadPool::physical_cores());
-    auto temp = a.get_float("--temp", 0.8);
-    auto top_k = a.get_int("--top-k", 40);
-    auto top_p = a.get_float("--top-p", 0.95);
-    auto min_p = a.get_float("--min-p", 0.05);
-    auto rep = a.get_float("--repeat-penalty", 1.0);
-    auto pres = a.get_float("--presence-penalty", 0.0);
-    auto freq = a.get_float("--frequency-penalty", 0.0);
-    auto seed = a.get_int("--seed", 0);
-    for (const Status& s :
-         {n.status(), c.status(), t.status(), temp.status(), top_k.status(), top_p.status(),
-          min_p.status(), rep.status(), pres.status(), freq.status(), seed.status()}) {
+    auto sampling = read_sampling(a);
+    for (const Status& s : {n.status(), c.status(), t.status(), sampling.status()}) {
         if (!s.ok()) return s;
     }
     if (*t < 1 || *t > 1024) return error("--threads must be between 1 and 1024");
     if (*c < 0) return error("--ctx-size must be positive");
     if (*n < -1 || *n == 0) return error("--n-predict must be -1 or more than 0");
-    if (*temp < 0 || *top_p < 0 || *top_p > 1 || *min_p < 0 || *min_p > 1 || *rep <= 0)
-        return error(
-            "sampling values out of range (temp >= 0, top-p and min-p in [0,1], repeat-penalty > "
-            "0)");
     ChatOptions o;
     o.n_predict = *n;
     o.n_ctx = *c;
     o.threads = *t;
-    o.sampling = {.temperature = float(*temp),
-                  .top_k = int(*top_k),
-                  .top_p = float(*top_p),
-                  .min_p = float(*min_p),
-                  .repeat_penalty = float(*rep),
-                  .presence_penalty = float(*pres),
-                  .frequency_penalty = float(*freq),
-                  .penalty_last_n = 64,
-                  .seed = uint64_t(*seed)};
+    o.sampling = *sampling;
     return o;
 }
 

@@ -74,6 +74,9 @@ expect 2 "unexpected argument 'model.gguf'" -- chat model.gguf
 expect 2 "--threads must be"     -- chat -t 0
 expect 2 "--n-predict must be"   -- chat -n 0
 expect 2 "out of range"          -- chat --temp -1
+expect 2 "out of range"          -- chat --top-p 1.5
+expect 2 "out of range"          -- run --repeat-penalty 0
+expect 2 "expects an integer"    -- chat --seed x
 expect 2 "cannot read the chat template" -- chat --chat-template "$tmp/none.jinja"
 expect 1 "cannot open"           -- chat -m "$tmp/nope.gguf"
 printf '{%% if %%}' >"$tmp/bad.jinja"
