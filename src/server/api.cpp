@@ -175,6 +175,16 @@ ChatStream::~ChatStream() {
     if (job_) job_->cancel();  // no effect on a finished job; frees the slot of an abandoned one
 }
 
+runtime::JobOutput ChatStream::collect(const std::function<void(const text::ChatEvent&)>& add) {
+    for (;;) {
+        Piece p = next(-1);
+        for (const auto& e : p.events) add(e);
+        if (!p.done) continue;
+        if (p.end.finish == runtime::FinishReason::Error) throw ApiError{500, "generation failed: " + p.end.error};
+        return p.end;
+    }
+}
+
 ChatStream::Piece ChatStream::next(int wait_ms) {
     Piece piece;
     auto out = job_->next(wait_ms);

@@ -92,6 +92,9 @@ class ChatStream {
     // Blocks until the next output arrives, or returns an empty piece after `wait_ms` without
     // output (so a streaming writer can check its connection).
     Piece next(int wait_ms);
+    // The whole answer at once (non-streaming requests): hands every event to `add` and
+    // returns how the job ended; a failed generation throws ApiError 500.
+    runtime::JobOutput collect(const std::function<void(const text::ChatEvent&)>& add);
     void cancel() { job_->cancel(); }
     int64_t n_prompt() const { return n_prompt_; }
 

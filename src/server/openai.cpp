@@ -178,23 +178,17 @@ Reply chat_completions(const Backend& b, const ojson& body) {
 
     if (!r.stream) {
         runtime::ChatReply reply;
-        for (;;) {
-            ChatStream::Piece p = stream->next(-1);
-            for (const auto& e : p.events) reply.add(e);
-            if (!p.done) continue;
-            if (p.end.finish == runtime::FinishReason::Error)
-                throw ApiError{500, "generation failed: " + p.end.error};
-            ojson message = reply.to_message();
-            if (message.contains("tool_calls"))  // ids unique across the conversation
-                for (auto& call : message["tool_calls"]) call["id"] = new_id("call_");
-            ojson choice = {{"index", 0},
-                            {"message", message},
-                            {"logprobs", nullptr},
-                            {"finish_reason", finish_reason(p.end, !reply.tool_calls.empty())}};
-            ojson out = {{"id", id},       {"object", "chat.completion"},     {"created", created},
-                         {"model", model}, {"choices", ojson::array({choice})}, {"usage", usage(p.end)}};
-            return Reply{200, dump(out), nullptr};
-        }
+        const runtime::JobOutput end = stream->collect([&](const text::ChatEvent& e) { reply.add(e); });
+        ojson message = reply.to_message();
+        if (message.contains("tool_calls"))  // ids unique across the conversation
+            for (auto& call : message["tool_calls"]) call["id"] = new_id("call_");
+        ojson choice = {{"index", 0},
+                        {"message", message},
+                        {"logprobs", nullptr},
+                        {"finish_reason", finish_reason(end, !reply.tool_calls.empty())}};
+        ojson out = {{"id", id},       {"object", "chat.completion"},     {"created", created},
+                     {"model", model}, {"choices", ojson::array({choice})}, {"usage", usage(end)}};
+        return Reply{200, dump(out), nullptr};
     }
 
     Reply reply;

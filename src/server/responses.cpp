@@ -275,15 +275,10 @@ Reply responses(const Backend& b, const ojson& body) {
 
     if (!r.stream) {
         OutputBuilder out(nullptr);
-        for (;;) {
-            ChatStream::Piece p = stream->next(-1);
-            for (const auto& e : p.events) out.add(e);
-            if (!p.done) continue;
-            if (p.end.finish == runtime::FinishReason::Error) throw ApiError{500, "generation failed: " + p.end.error};
-            out.close();
-            finish(resp, out, p.end);
-            return Reply{200, dump(resp), nullptr};
-        }
+        const runtime::JobOutput end = stream->collect([&](const text::ChatEvent& e) { out.add(e); });
+        out.close();
+        finish(resp, out, end);
+        return Reply{200, dump(resp), nullptr};
     }
     Reply reply;
     reply.streamer = [stream, resp, finish](const SseWrite& write) mutable {
