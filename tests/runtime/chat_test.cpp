@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "runtime/chat_templates.h"
-#include "runtime/synthetic.h"
+#include "tiny_model.h"
 
 namespace hearth::runtime {
 namespace {
@@ -122,21 +122,7 @@ TEST(ChatFormat, BuiltinTemplates) {
               std::string::npos);
 }
 
-Engine tiny_engine(const std::string& arch) {
-    SyntheticSpec s;
-    s.arch = arch;
-    s.n_embd = 64, s.n_layer = 2, s.n_head = 2, s.n_head_kv = 1, s.head_dim = 32, s.n_ff = 96;
-    s.quant = "f32";
-    if (arch != "qwen3") {
-        s.n_rot = 8, s.ssm_k_heads = 2, s.ssm_v_heads = 4, s.ssm_state = 16;
-        s.full_attention_interval = 2;
-    }
-    auto bytes = synthetic_model_gguf(s, 7);
-    HEARTH_CHECK(bytes.ok());
-    auto e = load_engine_from_bytes(std::move(bytes.value()), arch, 1);
-    HEARTH_CHECK(e.ok());
-    return std::move(e.value());
-}
+Engine tiny_engine(const std::string& arch) { return tiny_engine(tiny_spec(arch, 2, false), 7, 1); }
 
 TEST(ChatFormat, FromEngine) {
     // A file without tokenizer.chat_template gets the built-in template of its architecture.

@@ -7,31 +7,12 @@
 
 #include "runtime/engine.h"
 #include "runtime/generate.h"
-#include "runtime/synthetic.h"
+#include "tiny_model.h"
 
 namespace hearth::runtime {
 namespace {
 
-SyntheticSpec tiny(const std::string& arch) {
-    SyntheticSpec s;
-    s.arch = arch;
-    s.n_embd = 64, s.n_layer = 4, s.n_head = 2, s.n_head_kv = 1, s.head_dim = 32, s.n_ff = 96;
-    s.quant = "f32";
-    s.words_only_head = true;
-    if (arch != "qwen3") {
-        s.n_rot = 8, s.ssm_k_heads = 2, s.ssm_v_heads = 4, s.ssm_state = 16;
-        s.full_attention_interval = 2;
-    }
-    return s;
-}
-
-Engine load(const std::string& arch) {
-    auto bytes = synthetic_model_gguf(tiny(arch), 42);
-    EXPECT_TRUE(bytes.ok()) << bytes.message();
-    auto e = load_engine_from_bytes(std::move(bytes.value()), arch, 2);
-    EXPECT_TRUE(e.ok()) << e.message();
-    return std::move(e.value());
-}
+Engine load(const std::string& arch) { return tiny_engine(tiny_spec(arch, 4), 42, 2); }
 
 SamplerParams sampling(float temp, uint64_t seed) {
     SamplerParams p;

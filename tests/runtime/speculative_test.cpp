@@ -6,7 +6,7 @@
 #include "runtime/engine.h"
 #include "runtime/generate.h"
 #include "runtime/speculative.h"
-#include "runtime/synthetic.h"
+#include "tiny_model.h"
 
 namespace hearth::runtime {
 namespace {
@@ -19,20 +19,6 @@ TEST(DraftNgram, ProposesWhatFollowedTheLatestMatch) {
     EXPECT_TRUE(draft_ngram(std::vector<int32_t>{5}, 4).empty());
     // A single repeated token is below the minimum n-gram.
     EXPECT_TRUE(draft_ngram(std::vector<int32_t>{4, 1, 4}, 4).empty());
-}
-
-SyntheticSpec tiny(const std::string& arch) {
-    SyntheticSpec s;
-    s.arch = arch;
-    s.n_embd = 64, s.n_layer = 4, s.n_head = 2, s.n_head_kv = 1, s.head_dim = 32, s.n_ff = 96;
-    s.quant = "f32";
-    s.words_only_head = true;
-    if (arch != "qwen3") {
-        s.n_rot = 8, s.ssm_k_heads = 2, s.ssm_v_heads = 4, s.ssm_state = 16;
-        s.full_attention_interval = 2;
-    }
-    if (arch == "qwen35moe") s.n_ff = 0, s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 32, s.n_ff_shexp = 32;
-    return s;
 }
 
 struct Output {
@@ -60,42 +46,34 @@ Output run(Engine& e, float temp, Speculation spec) {
 
 TEST(Speculative, MtpHeadDraftsWithoutChangingTheOutput) {
     for (const char* arch : {"qwen35", "qwen35moe"}) {
-        SyntheticSpec spec = tiny(arch);
+        SyntheticSpec spec = tiny_spec(arch, 4);
         spec.mtp = true;
-        auto bytes = synthetic_model_gguf(spec, 43);
-        ASSERT_TRUE(bytes.ok()) << bytes.message();
-        auto e = load_engine_from_bytes(std::move(bytes.value()), arch, 2);
-        ASSERT_TRUE(e.ok()) << e.message();
-        ASSERT_TRUE(e->model->has_mtp());
+        Engine e = tiny_engine(spec, 43, 2);
+        ASSERT_TRUE(e.model->has_mtp());
         for (float temp : {0.0f, 0.9f}) {
-            const Output plain = run(*e, temp, Speculation::None);
-            const Output spec_out = run(*e, temp, Speculation::Mtp);
+            const Output plain = run(e, temp, Speculation::None);
+            const Output spec_out = run(e, temp, Speculation::Mtp);
             EXPECT_EQ(plain.text, spec_out.text) << arch << " temp " << temp;
             EXPECT_GT(spec_out.stats.n_drafted, 0);
         }
     }
     // A model without MTP layers says so.
-    auto bytes = synthetic_model_gguf(tiny("qwen35"), 43);
-    auto e = load_engine_from_bytes(std::move(bytes.value()), "plain", 1);
-    ASSERT_TRUE(e.ok());
-    auto state = e->model->new_state(64);
+    Engine e = tiny_engine(tiny_spec("qwen35", 4), 43, 1);
+    auto state = e.model->new_state(64);
     GenerateParams p;
     p.speculation = Speculation::Mtp;
     const std::vector<int32_t> prompt = {1, 2, 3};
-    auto st = generate(*e->model, *state, *e->tokenizer, prompt, p, [](std::string_view) { return true; });
+    auto st = generate(*e.model, *state, *e.tokenizer, prompt, p, [](std::string_view) { return true; });
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.message().find("no MTP layers"), std::string::npos);
 }
 
 TEST(Speculative, SameOutputWithAndWithoutDrafts) {
     for (const char* arch : {"qwen3", "qwen35", "qwen35moe"}) {
-        auto bytes = synthetic_model_gguf(tiny(arch), 42);
-        ASSERT_TRUE(bytes.ok()) << bytes.message();
-        auto e = load_engine_from_bytes(std::move(bytes.value()), arch, 2);
-        ASSERT_TRUE(e.ok()) << e.message();
+        Engine e = tiny_engine(tiny_spec(arch, 4), 42, 2);
         for (float temp : {0.0f, 0.9f}) {
-            const Output plain = run(*e, temp, Speculation::None);
-            const Output spec = run(*e, temp, Speculation::Ngram);
+            const Output plain = run(e, temp, Speculation::None);
+            const Output spec = run(e, temp, Speculation::Ngram);
             EXPECT_FALSE(plain.text.empty());
             EXPECT_EQ(plain.text, spec.text) << arch << " temp " << temp;
             EXPECT_EQ(plain.stats.n_generated, spec.stats.n_generated);
