@@ -6,8 +6,10 @@ namespace hearth::runtime {
 
 namespace {
 
-// The text of a message's content: a string, or the text parts of an array joined as they are.
-constexpr std::string_view kTextOfMacro = R"TPL({%- macro text_of(content) %}
+// The macros both templates use. text_of: the text of a message's content, a string or the
+// text parts of an array joined as they are. arguments_of: a tool call's arguments as JSON
+// text, whether they came as a string (OpenAI) or an object.
+constexpr std::string_view kMacros = R"TPL({%- macro text_of(content) %}
     {%- if content is string %}
         {{- content }}
     {%- elif content is iterable and content is not mapping %}
@@ -16,6 +18,15 @@ constexpr std::string_view kTextOfMacro = R"TPL({%- macro text_of(content) %}
                 {{- part.text }}
             {%- endif %}
         {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+{%- macro arguments_of(fn) %}
+    {%- if fn.arguments is string %}
+        {{- fn.arguments }}
+    {%- elif fn.arguments is defined %}
+        {{- fn.arguments | tojson }}
+    {%- else %}
+        {{- '{}' }}
     {%- endif %}
 {%- endmacro %}
 )TPL";
@@ -79,13 +90,7 @@ constexpr std::string_view kChatMlBody = R"TPL({%- if not messages %}
                     {{- '\n' }}
                 {%- endif %}
                 {{- '<tool_call>\n{"name": ' + (fn.name | tojson) + ', "arguments": ' }}
-                {%- if fn.arguments is string %}
-                    {{- fn.arguments }}
-                {%- elif fn.arguments is defined %}
-                    {{- fn.arguments | tojson }}
-                {%- else %}
-                    {{- '{}' }}
-                {%- endif %}
+                {{- arguments_of(fn) }}
                 {{- '}\n</tool_call>' }}
             {%- endfor %}
         {%- endif %}
@@ -148,13 +153,7 @@ constexpr std::string_view kLlama3 = R"TPL({{- bos_token }}
                     {{- '\n' }}
                 {%- endif %}
                 {{- '{"name": ' + (fn.name | tojson) + ', "parameters": ' }}
-                {%- if fn.arguments is string %}
-                    {{- fn.arguments }}
-                {%- elif fn.arguments is defined %}
-                    {{- fn.arguments | tojson }}
-                {%- else %}
-                    {{- '{}' }}
-                {%- endif %}
+                {{- arguments_of(fn) }}
                 {{- '}' }}
             {%- endfor %}
         {%- endif %}
@@ -183,11 +182,11 @@ std::string builtin_chat_template(std::string_view arch) {
     } else if (arch == "qwen2") {
         flags = "{%- set thinking = false %}\n{%- set think_in_prompt = false %}\n";
     } else if (arch == "llama") {
-        return std::string(kTextOfMacro) + std::string(kLlama3);
+        return std::string(kMacros) + std::string(kLlama3);
     } else {
         return "";
     }
-    return std::string(kTextOfMacro) + flags + std::string(kChatMlBody);
+    return std::string(kMacros) + flags + std::string(kChatMlBody);
 }
 
 }  // namespace hearth::runtime
