@@ -1,0 +1,161 @@
+// The gated delta rule, token by token and chunked, written once and compiled twice: for the
+// baseline x86-64 target (deltanet.cpp) and with AVX2 + FMA (deltanet_avx2.cpp), where the
+// compiler turns the inner loops into 8-wide fused multiply-adds. Everything here is in an
+// unnamed namespace so that each file keeps its own copy: inline code compiled with different
+// ISA flags must not be merged by the linker.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "model/deltanet.h"
+
+namespace hearth::model::deltanet {
+namespace {
+
+// Eight partial sums: independent chains the compiler turns into vector lanes (a single
+// running sum is one long dependency chain that cannot be vectorised without reassociation).
+float dot(const float* a, const float* b, int64_t n) {
+    float acc[8] = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+// One V head j over the batch, token by token. S (dk, dv).
+void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Shape& s, int64_t j) {
+    const int64_t dk = s.d_k, dv = s.d_v, m = j % s.n_k_heads;
+    thread_local std::vector<float> sk;  // (dv); decode runs this per token: no allocation
+    sk.resize(dv);
+    for (int64_t t = 0; t < T; ++t) {
+        const float* q = in.q + t * in.row_stride + m * dk;
+        const float* k = in.k + t * in.row_stride + m * dk;
+        const float* v = in.v + t * in.row_stride + j * dv;
+        const float decay = std::exp(in.g[t * s.n_v_heads + j]);
+        const float beta = in.beta[t * s.n_v_heads + j];
+        std::fill(sk.begin(), sk.end(), 0.0f);
+        for (int64_t i = 0; i < dk; ++i) {
+            float* row = S + i * dv;
+            for (int64_t c = 0; c < dv; ++c) {
+                row[c] *= decay;
+                sk[c] += row[c] * k[i];
+            }
+        }
+        for (int64_t c = 0; c < dv; ++c) sk[c] = beta * (v[c] - sk[c]);  // sk now holds d
+        float* o = out + (t * s.n_v_heads + j) * dv;
+        std::fill(o, o + dv, 0.0f);
+        for (int64_t i = 0; i < dk; ++i) {
+            float* row = S + i * dv;
+            for (int64_t c = 0; c < dv; ++c) {
+                row[c] += k[i] * sk[c];
+                o[c] += row[c] * q[i];
+            }
+        }
+    }
+}
+
+struct ChunkScratch {
+    std::vector<float> G, A, w, u, vnew, decay;
+};
+
+// One chunk of n tokens starting at t0 for V head j, advancing S (dk, dv).
+void chunk_head(const Inputs& in, float* S, float* out, int64_t t0, int64_t n, const Shape& s,
+                int64_t j, ChunkScratch& z) {
+    const int64_t dk = s.d_k, dv = s.d_v, m = j % s.n_k_heads, Hv = s.n_v_heads;
+    auto q = [&](int64_t i) { return in.q + (t0 + i) * in.row_stride + m * dk; };
+    auto k = [&](int64_t i) { return in.k + (t0 + i) * in.row_stride + m * dk; };
+    auto v = [&](int64_t i) { return in.v + (t0 + i) * in.row_stride + j * dv; };
+    auto beta = [&](int64_t i) { return in.beta[(t0 + i) * Hv + j]; };
+    z.G.resize(n), z.A.assign(n * n, 0.0f), z.w.assign(n * dk, 0.0f), z.u.assign(n * dv, 0.0f);
+    z.vnew.resize(n * dv), z.decay.resize(n * n);
+    float acc = 0;
+    for (int64_t i = 0; i < n; ++i) z.G[i] = acc += in.g[(t0 + i) * Hv + j];  // log decay to i
+    // decay[i][c] = e^{G_i-G_c} for c <= i, used by A and by the outputs.
+    float* decay = z.decay.data();
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t c = 0; c <= i; ++c) decay[i * n + c] = std::exp(z.G[i] - z.G[c]);
+    // A = -strictly_lower(β_i k_i·k_j e^{G_i-G_j}), then (I - A)⁻¹-style forward substitution.
+    float* A = z.A.data();
+    for (int64_t i = 0; i < n; ++i) {
+        for (int64_t c = 0; c < i; ++c)
+            A[i * n + c] = -beta(i) * dot(k(i), k(c), dk) * decay[i * n + c];
+        for (int64_t c = 0; c < i; ++c) {
+            float sum = A[i * n + c];
+            for (int64_t p = c + 1; p < i; ++p) sum += A[i * n + p] * A[p * n + c];
+            A[i * n + c] = sum;
+        }
+    }
+    for (int64_t i = 0; i < n; ++i) A[i * n + i] = 1.0f;
+    // w = A (β k e^G), u = A (β v): the chunk's keys and values with the in-chunk deltas solved.
+    for (int64_t i = 0; i < n; ++i) {
+        for (int64_t c = 0; c <= i; ++c) {
+            const float a = A[i * n + c] * beta(c), ae = a * std::exp(z.G[c]);
+            for (int64_t d = 0; d < dk; ++d) z.w[i * dk + d] += ae * k(c)[d];
+            for (int64_t d = 0; d < dv; ++d) z.u[i * dv + d] += a * v(c)[d];
+        }
+    }
+    // v_new = u - w S: each token's correction against the carried-in state.
+    for (int64_t i = 0; i < n; ++i) {
+        float* vn = z.vnew.data() + i * dv;
+        std::copy(z.u.begin() + i * dv, z.u.begin() + (i + 1) * dv, vn);
+        for (int64_t d = 0; d < dk; ++d) {
+            const float wd = z.w[i * dk + d];
+            for (int64_t c = 0; c < dv; ++c) vn[c] -= wd * S[d * dv + c];
+        }
+    }
+    // o_i = e^{G_i} Sᵀq_i + Σ_{c<=i} (q_i·k_c) e^{G_i-G_c} v_new_c
+    for (int64_t i = 0; i < n; ++i) {
+        float* o = out + ((t0 + i) * Hv + j) * dv;
+        std::fill(o, o + dv, 0.0f);
+        const float eg = std::exp(z.G[i]);
+        for (int64_t d = 0; d < dk; ++d) {
+            const float qd = q(i)[d] * eg;
+            for (int64_t c = 0; c < dv; ++c) o[c] += qd * S[d * dv + c];
+        }
+        for (int64_t c = 0; c <= i; ++c) {
+            const float a = dot(q(i), k(c), dk) * decay[i * n + c];
+            const float* vn = z.vnew.data() + c * dv;
+            for (int64_t e = 0; e < dv; ++e) o[e] += a * vn[e];
+        }
+    }
+    // S ← e^{G_last} S + Σ_i (k_i e^{G_last-G_i}) v_new_iᵀ
+    const float g_last = z.G[n - 1], e_last = std::exp(g_last);
+    for (int64_t d = 0; d < dk * dv; ++d) S[d] *= e_last;
+    for (int64_t i = 0; i < n; ++i) {
+        const float f = std::exp(g_last - z.G[i]);
+        const float* vn = z.vnew.data() + i * dv;
+        for (int64_t d = 0; d < dk; ++d) {
+            const float kd = k(i)[d] * f;
+            for (int64_t c = 0; c < dv; ++c) S[d * dv + c] += kd * vn[c];
+        }
+    }
+}
+
+void run_recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
+                   ThreadPool& pool) {
+    pool.run([&](int ith, int nth) {
+        Range heads = split_range(s.n_v_heads, ith, nth);
+        for (int64_t j = heads.begin; j < heads.end; ++j)
+            recurrent_head(in, state + j * s.d_k * s.d_v, out, T, s, j);
+    });
+}
+
+void run_chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
+                 ThreadPool& pool) {
+    pool.run([&](int ith, int nth) {
+        thread_local ChunkScratch scratch;
+        Range heads = split_range(s.n_v_heads, ith, nth);
+        for (int64_t j = heads.begin; j < heads.end; ++j) {
+            for (int64_t t0 = 0; t0 < T; t0 += kChunk)
+                chunk_head(in, state + j * s.d_k * s.d_v, out, t0, std::min(kChunk, T - t0), s, j,
+                           scratch);
+        }
+    });
+}
+
+}  // namespace
+}  // namespace hearth::model::deltanet
