@@ -19,12 +19,20 @@ void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const S
     window.resize((K - 1 + T) * C);
     std::copy(conv_state, conv_state + (K - 1) * C, window.begin());
     std::copy(x, x + T * C, window.begin() + (K - 1) * C);
+    // Taps by position (K, C), so that the loops below run along channels and vectorise.
+    thread_local std::vector<float> taps;
+    taps.resize(K * C);
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t j = 0; j < K; ++j) taps[j * C + c] = w[c * K + j];
     for (int64_t t = 0; t < T; ++t) {
-        for (int64_t c = 0; c < C; ++c) {
-            float acc = 0;
-            for (int64_t j = 0; j < K; ++j) acc += w[c * K + j] * window[(t + j) * C + c];
-            x[t * C + c] = acc / (1.0f + std::exp(-acc));
+        float* y = x + t * C;
+        std::fill(y, y + C, 0.0f);
+        for (int64_t j = 0; j < K; ++j) {
+            const float* tap = taps.data() + j * C;
+            const float* in = window.data() + (t + j) * C;
+            for (int64_t c = 0; c < C; ++c) y[c] += tap[c] * in[c];
         }
+        for (int64_t c = 0; c < C; ++c) y[c] = y[c] / (1.0f + std::exp(-y[c]));
     }
     std::copy(window.begin() + T * C, window.begin() + (T + K - 1) * C, conv_state);
 }
