@@ -6,6 +6,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "base/status.h"
@@ -115,15 +116,20 @@ void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, Thr
     // gemm takes up to kMaxGemmTokens tokens and splits them as its registers allow), so each
     // weight block of a row tile is decoded once per 8 tokens where the kernel has a wide path.
     const int64_t ny = k->gemm_tokens >= 4 ? kMaxGemmTokens : std::max(1, k->gemm_tokens);
+    // Decode streams each thread's equal share of rows. Batches hand out row tiles from a shared
+    // counter instead, so a thread that was slowed down (a busy neighbour, a descheduled vCPU)
+    // takes fewer tiles rather than holding the others up at the end.
+    std::atomic<int64_t> next_tile{0};
+    const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
     pool.run([&](int ith, int nth) {
-        const Range band = split_range(w.n_out, ith, nth);
         if (n_tokens == 1) {
+            const Range band = split_range(w.n_out, ith, nth);
             k->gemm(w.n_in, w.data + band.begin * w.row_bytes, w.row_bytes, band.end - band.begin,
                     act, act_row_bytes, 1, y + band.begin, static_cast<size_t>(w.n_out));
             return;
         }
-        for (int64_t r0 = band.begin; r0 < band.end; r0 += kRowTile) {
-            const int64_t nr = std::min(kRowTile, band.end - r0);
+        for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
+            const int64_t r0 = tile * kRowTile, nr = std::min(kRowTile, w.n_out - r0);
             for (int64_t t0 = 0; t0 < n_tokens; t0 += ny) {
                 const int nt = static_cast<int>(std::min(ny, n_tokens - t0));
                 k->gemm(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, nr,
