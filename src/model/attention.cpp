@@ -5,6 +5,7 @@
 #include "model/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -177,11 +178,13 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     const float* kp = f32 ? reinterpret_cast<const float*>(c.k.data()) : kbuf.data();
     const int64_t k_head = f32 ? c.n_ctx * D : n_all * D;  // floats between heads' K rows
     const float* vtp = vt.data();
-    const int64_t n_tiles = (T + tile - 1) / tile;
-    pool.run([&](int ith, int nth) {
+    const int64_t n_tiles = (T + tile - 1) / tile, n_items = n_tiles * H;
+    // A tile's cost grows with its position (causal: later tokens see more keys), so equal
+    // shares of items would leave the first thread idle; threads take items from a counter.
+    std::atomic<int64_t> next_item{0};
+    pool.run([&](int, int) {
         thread_local std::vector<float> probs;
-        const Range work = split_range(n_tiles * H, ith, nth);
-        for (int64_t item = work.begin; item < work.end; ++item) {
+        for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
             const int64_t h = item % H, hk = h / group, t0 = (item / H) * tile;
             const int ny = static_cast<int>(std::min<int64_t>(tile, T - t0));
             const int64_t nk = pos0 + t0 + ny;  // keys the tile's last token sees
