@@ -10,8 +10,17 @@
 
 #include "kernels/attention.h"
 #include "kernels/dispatch.h"
+#include "model/attention_tile.h"
 
 namespace hearth::model {
+
+#if HEARTH_X86_KERNELS
+namespace avx2 {  // attention_avx2.cpp
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, int64_t kt_stride,
+                 const float* v, int64_t nk, int64_t n_first, int64_t D, float scale,
+                 kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
+}  // namespace avx2
+#endif
 
 namespace {
 
@@ -29,13 +38,6 @@ gguf::TensorType tensor_type(CacheType t) {
 
 const kernels::AttentionKernels& attn_kernels(CacheType t) {
     return kernels::attention_kernels(tensor_type(t), kernels::current_isa());
-}
-
-// The float dot/gemm kernels of the active ISA (scalar ones for the exact path).
-const kernels::MatmulKernels& f32_kernels() {
-    kernels::Isa isa = kernels::current_isa();
-    if (isa == kernels::Isa::Exact) isa = kernels::Isa::Ref;
-    return *kernels::matmul_kernels(gguf::TensorType::F32, isa);
 }
 
 void grow(std::vector<float>& v, int64_t n) {
@@ -129,18 +131,10 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
     merge_splits({ml, acc, n_rb, n_split, group, H, D}, Hkv, n_rows, out);
 }
 
-// Softmax of the first n_valid raw scores of row at `scale`; the rest of the n entries become 0.
-void softmax_row(float* row, int64_t n_valid, int64_t n, float scale, kernels::ExpSumFn exp_sum) {
-    float max_s = -INFINITY;
-    for (int64_t j = 0; j < n_valid; ++j) max_s = std::max(max_s, row[j]);
-    const float inv = 1.0f / exp_sum(row, n_valid, scale, max_s * scale);
-    for (int64_t j = 0; j < n_valid; ++j) row[j] *= inv;
-    std::fill(row + n_valid, row + n, 0.0f);
-}
-
-// Float K (Hkv, n_all, D) and transposed V (Hkv, D, n_all) of the cached positions, converted
-// in blocks of 16 positions so the transposed writes are 16 floats long.
-void cache_to_float(const KvCache& c, int64_t n_all, float* kf, float* vt, ThreadPool& pool) {
+// Float K transposed (Hkv, D, n_all) and V (Hkv, n_all, D) of the cached positions, converted
+// in blocks of 16 positions so the transposed writes are 16 floats long. vf null: V is read
+// in place (an F32 cache).
+void cache_to_float(const KvCache& c, int64_t n_all, float* kt, float* vf, ThreadPool& pool) {
     const int64_t Hkv = c.n_head_kv, D = c.head_dim, n_blk = (n_all + 15) / 16;
     const kernels::AttentionKernels& kk = attn_kernels(c.type);
     pool.run([&](int ith, int nth) {
@@ -151,50 +145,50 @@ void cache_to_float(const KvCache& c, int64_t n_all, float* kf, float* vt, Threa
             const int64_t hk = item / n_blk, j0 = (item % n_blk) * 16,
                           nj = std::min<int64_t>(16, n_all - j0);
             for (int64_t j = 0; j < nj; ++j) {
-                if (kf) kk.load(c.k_row(hk, j0 + j), kf + (hk * n_all + j0 + j) * D, D);
-                kk.load(c.v_row(hk, j0 + j), tmp.data() + j * D, D);
+                kk.load(c.k_row(hk, j0 + j), tmp.data() + j * D, D);
+                if (vf) kk.load(c.v_row(hk, j0 + j), vf + (hk * n_all + j0 + j) * D, D);
             }
             for (int64_t d = 0; d < D; ++d)
-                for (int64_t j = 0; j < nj; ++j) vt[(hk * D + d) * n_all + j0 + j] = tmp[j * D + d];
+                for (int64_t j = 0; j < nj; ++j) kt[(hk * D + d) * n_all + j0 + j] = tmp[j * D + d];
         }
     });
 }
 
-// Prefill: tiles of tokens per head. Scores are a gemm of the tile's queries against the
-// keys; with V transposed, the outputs are a gemm against the probabilities, so both halves
-// run on the float matmul kernels. An F32 cache is read in place; other types are converted.
+// Prefill: items of (token tile, query head). Scores are a product of the tile's queries with
+// the transposed keys, the outputs a product of the probabilities with the values
+// (attend_tile); the cache is converted to float once per call (V read in place from F32).
 void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, int64_t pos0,
                      int64_t H, ThreadPool& pool) {
     const int64_t Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv, n_all = pos0 + T;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    const kernels::MatmulKernels& kf = f32_kernels();
     const kernels::ExpSumFn exp_sum = attn_kernels(c.type).exp_sum;
-    const int tile = std::min(kf.gemm_tokens, kernels::kMaxGemmTokens);
-    thread_local std::vector<float> kbuf, vt;  // (Hkv, n_all, D), (Hkv, D, n_all); grow only
+    auto* tile_fn = &attend_tile;
+#if HEARTH_X86_KERNELS
+    const kernels::Isa isa = kernels::current_isa();
+    if (isa == kernels::Isa::Avx2 || isa == kernels::Isa::Avx512) tile_fn = &avx2::attend_tile;
+#endif
+    constexpr int64_t kTile = 16;  // tokens per item
+    thread_local std::vector<float> kt, vbuf;  // (Hkv, D, n_all), (Hkv, n_all, D); grow only
     const bool f32 = c.type == CacheType::F32;
-    if (!f32) grow(kbuf, Hkv * n_all * D);
-    grow(vt, Hkv * D * n_all);
-    cache_to_float(c, n_all, f32 ? nullptr : kbuf.data(), vt.data(), pool);
-    const float* kp = f32 ? reinterpret_cast<const float*>(c.k.data()) : kbuf.data();
-    const int64_t k_head = f32 ? c.n_ctx * D : n_all * D;  // floats between heads' K rows
-    const float* vtp = vt.data();
-    const int64_t n_tiles = (T + tile - 1) / tile, n_items = n_tiles * H;
+    grow(kt, Hkv * D * n_all);
+    if (!f32) grow(vbuf, Hkv * n_all * D);
+    cache_to_float(c, n_all, kt.data(), f32 ? nullptr : vbuf.data(), pool);
+    // Plain pointers for the workers: the name of a thread_local means each thread's own.
+    const float* ktp = kt.data();
+    const float* vp = f32 ? reinterpret_cast<const float*>(c.v.data()) : vbuf.data();
+    const int64_t v_head = f32 ? c.n_ctx * D : n_all * D;  // floats between heads' V rows
+    const int64_t n_tiles = (T + kTile - 1) / kTile, n_items = n_tiles * H;
     // A tile's cost grows with its position (causal: later tokens see more keys), so equal
     // shares of items would leave the first thread idle; threads take items from a counter.
     std::atomic<int64_t> next_item{0};
     pool.run([&](int, int) {
         thread_local std::vector<float> probs;
         for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
-            const int64_t h = item % H, hk = h / group, t0 = (item / H) * tile;
-            const int ny = static_cast<int>(std::min<int64_t>(tile, T - t0));
+            const int64_t h = item % H, hk = h / group, t0 = (item / H) * kTile;
+            const int64_t ny = std::min(kTile, T - t0);
             const int64_t nk = pos0 + t0 + ny;  // keys the tile's last token sees
-            grow(probs, ny * nk);
-            kf.gemm(D, kp + hk * k_head, D * sizeof(float), nk, q + (t0 * H + h) * D,
-                    H * D * sizeof(float), ny, probs.data(), nk);
-            for (int i = 0; i < ny; ++i)
-                softmax_row(probs.data() + i * nk, pos0 + t0 + i + 1, nk, scale, exp_sum);
-            kf.gemm(nk, vtp + hk * D * n_all, n_all * sizeof(float), D, probs.data(),
-                    nk * sizeof(float), ny, out + (t0 * H + h) * D, H * D);
+            tile_fn(q + (t0 * H + h) * D, H * D, ny, ktp + hk * D * n_all, n_all, vp + hk * v_head, nk,
+                    pos0 + t0 + 1, D, scale, exp_sum, probs, out + (t0 * H + h) * D, H * D);
         }
     });
 }

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "model/deltanet.h"
+#include "model/tile_gemm.h"
 
 namespace hearth::model::deltanet {
 namespace {
@@ -56,64 +56,6 @@ void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Sha
                 o[c] += row[c] * q[i];
             }
         }
-    }
-}
-
-// One SIMD register of floats as a value (GCC/Clang vector extension): 8 in the AVX2 build,
-// 4 (SSE2) in the baseline one. Named variables of this type stay in registers, where a float
-// array of accumulators would be kept in memory.
-#ifdef __AVX__
-constexpr int64_t kW = 8;
-#else
-constexpr int64_t kW = 4;
-#endif
-typedef float Vec __attribute__((vector_size(kW * sizeof(float))));
-
-// c[0..kW) += scale * v.
-inline void add_scaled(float* c, const Vec& v, float scale) {
-    for (int64_t l = 0; l < kW; ++l) c[l] += scale * v[l];
-}
-
-// C (M, N) += A (M, K) · B (K, N), row-major with leading dimensions lda, ldb, ldc; with
-// row_scale, row i of A counts row_scale[i] times. Tiles of 4 rows x 2 vectors of columns stay
-// in eight vector registers while K streams through.
-void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-              float* C, int64_t ldc, const float* row_scale = nullptr) {
-    constexpr int64_t kR = 4, kC = 2 * kW;
-    for (int64_t i0 = 0; i0 < M; i0 += kR) {
-        const int64_t nr = std::min(kR, M - i0);
-        float scale[kR];
-        for (int64_t r = 0; r < kR; ++r) scale[r] = r < nr ? (row_scale ? row_scale[i0 + r] : 1.0f) : 0.0f;
-        // Rows past M repeat the last one; their sums are dropped.
-        const float* a0 = A + i0 * lda;
-        const float* a1 = A + (i0 + std::min<int64_t>(1, nr - 1)) * lda;
-        const float* a2 = A + (i0 + std::min<int64_t>(2, nr - 1)) * lda;
-        const float* a3 = A + (i0 + std::min<int64_t>(3, nr - 1)) * lda;
-        int64_t c0 = 0;
-        for (; c0 + kC <= N; c0 += kC) {
-            Vec c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
-            for (int64_t d = 0; d < K; ++d) {
-                Vec b0, b1;
-                std::memcpy(&b0, B + d * ldb + c0, sizeof b0);
-                std::memcpy(&b1, B + d * ldb + c0 + kW, sizeof b1);
-                c00 += a0[d] * b0, c01 += a0[d] * b1;
-                c10 += a1[d] * b0, c11 += a1[d] * b1;
-                c20 += a2[d] * b0, c21 += a2[d] * b1;
-                c30 += a3[d] * b0, c31 += a3[d] * b1;
-            }
-            const Vec tile[kR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-            for (int64_t r = 0; r < nr; ++r) {
-                add_scaled(C + (i0 + r) * ldc + c0, tile[r][0], scale[r]);
-                add_scaled(C + (i0 + r) * ldc + c0 + kW, tile[r][1], scale[r]);
-            }
-        }
-        const float* arow[kR] = {a0, a1, a2, a3};
-        for (; c0 < N; ++c0)  // columns past the last full tile
-            for (int64_t r = 0; r < nr; ++r) {
-                float sum = 0;
-                for (int64_t d = 0; d < K; ++d) sum += arow[r][d] * B[d * ldb + c0];
-                C[(i0 + r) * ldc + c0] += scale[r] * sum;
-            }
     }
 }
 

@@ -1,0 +1,81 @@
+// The model's non-matmul hot paths on real shapes, with 2 threads, reported as GFLOP/s (the
+// useful multiply-adds x 2; compare with the machine's float peak, 2 FMA x 8 lanes x 2 per
+// cycle and core with AVX2):
+//   attention: qwen3-0.6b shape (16 query heads, 8 KV heads, D = 128), F16 cache: a prompt
+//     of T tokens (tiles path), and decode of one token at depth T (fused path);
+//   deltanet: qwen3.5-0.8b shape (16 heads, dk = dv = 128): chunked over T tokens, recurrent
+//     for one token.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "model/attention.h"
+#include "model/deltanet.h"
+
+namespace hearth::model {
+namespace {
+
+ThreadPool& pool() {
+    static ThreadPool p(2);
+    return p;
+}
+
+std::vector<float> noise(int64_t n, float sigma) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> g(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = g(rng);
+    return v;
+}
+
+constexpr int64_t kH = 16, kHkv = 8, kD = 128;
+
+// A prompt of T tokens against an empty cache, or (decode) one token at depth T.
+void attention_bench(benchmark::State& state, bool decode) {
+    const int64_t T = state.range(0), n_new = decode ? 1 : T, pos0 = decode ? T : 0;
+    KvCache cache(CacheType::F16, T + 1, kHkv, kD);
+    const auto kv = noise((T + 1) * kHkv * kD, 1.0f);
+    cache.store(kv.data(), kv.data(), 0, T + 1);
+    const auto q = noise(n_new * kH * kD, 1.0f);
+    std::vector<float> out(n_new * kH * kD);
+    for (auto _ : state) {
+        attention(q.data(), cache, out.data(), n_new, pos0, kH, pool());
+        benchmark::DoNotOptimize(out.data());
+    }
+    // QK^T and PV: 2 x D multiply-adds per (query head, visible key); causal for the prompt.
+    const double keys = decode ? double(T + 1) : double(T) * double(T + 1) / 2;
+    state.counters["GFLOP/s"] = benchmark::Counter(
+        double(state.iterations()) * 2 * 2 * kD * kH * keys / 1e9, benchmark::Counter::kIsRate);
+}
+
+// Chunked over T tokens, or (T = 1) the recurrent form for one token.
+void deltanet_bench(benchmark::State& state) {
+    const int64_t T = state.range(0);
+    const deltanet::Shape s{16, 16, 128, 128, 4};
+    auto x = noise(T * s.conv_dim(), 0.1f);
+    std::vector<float> g(T * s.n_v_heads, -0.05f), beta(T * s.n_v_heads, 0.5f);
+    std::vector<float> out(T * s.value_dim()), st(s.n_v_heads * s.d_k * s.d_v, 0.0f);
+    const deltanet::Inputs in{x.data(), x.data() + s.key_dim(), x.data() + 2 * s.key_dim(),
+                              g.data(), beta.data(), s.conv_dim()};
+    for (auto _ : state) {
+        if (T == 1) deltanet::recurrent(in, st.data(), out.data(), 1, s, pool());
+        else deltanet::chunked(in, st.data(), out.data(), T, s, pool());
+        benchmark::DoNotOptimize(out.data());
+    }
+    // The recurrence's own work per token and head: decay, S^T k, the update and S^T q, each
+    // dk x dv multiply-adds (the chunked form does more, in matrix products).
+    state.counters["GFLOP/s"] = benchmark::Counter(
+        double(state.iterations()) * 2 * 3 * double(s.d_k * s.d_v) * double(s.n_v_heads * T) / 1e9,
+        benchmark::Counter::kIsRate);
+}
+
+BENCHMARK_CAPTURE(attention_bench, prompt, false)->Arg(512)->Arg(2048)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(attention_bench, decode, true)->Arg(512)->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(deltanet_bench)->Arg(1)->Arg(512)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace hearth::model
+
+BENCHMARK_MAIN();

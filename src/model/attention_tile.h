@@ -1,0 +1,43 @@
+// One work item of the prompt attention path, written once and compiled twice, like the delta
+// rule (deltanet_impl.h): for the baseline target in attention.cpp and with AVX2 + FMA in
+// attention_avx2.cpp. Unnamed namespace: each file keeps its own copy.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "model/tile_gemm.h"
+
+namespace hearth::model {
+namespace {
+
+// Softmax of the first n_valid raw scores of row at `scale`; the rest of the n entries become 0.
+void softmax_row(float* row, int64_t n_valid, int64_t n, float scale, kernels::ExpSumFn exp_sum) {
+    float max_s = -INFINITY;
+    for (int64_t j = 0; j < n_valid; ++j) max_s = std::max(max_s, row[j]);
+    const float inv = 1.0f / exp_sum(row, n_valid, scale, max_s * scale);
+    for (int64_t j = 0; j < n_valid; ++j) row[j] *= inv;
+    std::fill(row + n_valid, row + n, 0.0f);
+}
+
+// ny query rows (q_stride floats apart) of one head against nk keys: scores = Q Kᵀ with K
+// transposed (kT: D rows of kt_stride floats), a causal softmax where row i sees the first
+// n_first + i keys, then out = P V (v: nk rows of D floats). The products are gemm_acc's outer
+// products, which need no horizontal sums.
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, int64_t kt_stride,
+                 const float* v, int64_t nk, int64_t n_first, int64_t D, float scale,
+                 kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride) {
+    probs.assign(ny * nk, 0.0f);
+    gemm_acc(ny, nk, D, q, q_stride, kT, kt_stride, probs.data(), nk);
+    for (int64_t i = 0; i < ny; ++i) {
+        softmax_row(probs.data() + i * nk, n_first + i, nk, scale, exp_sum);
+        std::fill_n(out + i * out_stride, D, 0.0f);
+    }
+    gemm_acc(ny, D, nk, probs.data(), nk, v, D, out, out_stride);
+}
+
+}  // namespace
+}  // namespace hearth::model
