@@ -199,33 +199,39 @@ Reply messages(const Backend& b, const ojson& body) {
     const std::string model = b.model_name;
 
     if (!r.stream) {
-        runtime::ChatReply reply;
-        const runtime::JobOutput end = stream->collect([&](const text::ChatEvent& e) { reply.add(e); });
-        ojson content = ojson::array();
-        if (!reply.reasoning.empty())
-            content.push_back({{"type", "thinking"}, {"thinking", reply.reasoning}, {"signature", ""}});
-        std::string text = reply.content;
-        ojson tool_uses = ojson::array();
-        for (const auto& call : reply.tool_calls) {
-            ojson input = ojson::parse(call.arguments, nullptr, false);
-            if (!input.is_object()) {  // malformed arguments: show them as text, not an error
-                text += "<tool_call>" + call.arguments + "</tool_call>";
-                continue;
-            }
-            tool_uses.push_back({{"type", "tool_use"}, {"id", new_id("toolu_")}, {"name", call.name}, {"input", input}});
-        }
-        if (!text.empty() || (tool_uses.empty() && content.empty()))
-            content.push_back({{"type", "text"}, {"text", text}});
-        for (auto& t : tool_uses) content.push_back(std::move(t));
-        ojson msg = {{"id", id},
-                     {"type", "message"},
-                     {"role", "assistant"},
-                     {"model", model},
-                     {"content", content},
-                     {"stop_reason", stop_reason(end, !tool_uses.empty())},
-                     {"stop_sequence", end.finish == runtime::FinishReason::Stop ? ojson(end.stop_string) : ojson()},
-                     {"usage", usage(end)}};
-        return Reply{200, dump(msg), nullptr};
+        return deferred_json(
+            [stream, id, model](const AliveFn& alive) -> std::optional<ojson> {
+                runtime::ChatReply reply;
+                const auto collected = stream->collect([&](const text::ChatEvent& e) { reply.add(e); }, alive);
+                if (!collected) return std::nullopt;
+                const runtime::JobOutput& end = *collected;
+                ojson content = ojson::array();
+                if (!reply.reasoning.empty())
+                    content.push_back({{"type", "thinking"}, {"thinking", reply.reasoning}, {"signature", ""}});
+                std::string text = reply.content;
+                ojson tool_uses = ojson::array();
+                for (const auto& call : reply.tool_calls) {
+                    ojson input = ojson::parse(call.arguments, nullptr, false);
+                    if (!input.is_object()) {  // malformed arguments: show them as text, not an error
+                        text += "<tool_call>" + call.arguments + "</tool_call>";
+                        continue;
+                    }
+                    tool_uses.push_back({{"type", "tool_use"}, {"id", new_id("toolu_")}, {"name", call.name}, {"input", input}});
+                }
+                if (!text.empty() || (tool_uses.empty() && content.empty()))
+                    content.push_back({{"type", "text"}, {"text", text}});
+                for (auto& t : tool_uses) content.push_back(std::move(t));
+                ojson msg = {{"id", id},
+                             {"type", "message"},
+                             {"role", "assistant"},
+                             {"model", model},
+                             {"content", content},
+                             {"stop_reason", stop_reason(end, !tool_uses.empty())},
+                             {"stop_sequence", end.finish == runtime::FinishReason::Stop ? ojson(end.stop_string) : ojson()},
+                             {"usage", usage(end)}};
+                return msg;
+            },
+            error_body);
     }
 
     Reply reply;

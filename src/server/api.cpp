@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <random>
 
 namespace hearth::server {
@@ -175,14 +176,49 @@ ChatStream::~ChatStream() {
     if (job_) job_->cancel();  // no effect on a finished job; frees the slot of an abandoned one
 }
 
-runtime::JobOutput ChatStream::collect(const std::function<void(const text::ChatEvent&)>& add) {
+std::optional<runtime::JobOutput> ChatStream::collect(const std::function<void(const text::ChatEvent&)>& add,
+                                                     const std::function<bool()>& alive) {
     for (;;) {
-        Piece p = next(-1);
+        Piece p = next(100);
         for (const auto& e : p.events) add(e);
-        if (!p.done) continue;
-        if (p.end.finish == runtime::FinishReason::Error) throw ApiError{500, "generation failed: " + p.end.error};
-        return p.end;
+        if (p.done) {
+            if (p.end.finish == runtime::FinishReason::Error)
+                throw ApiError{500, "generation failed: " + p.end.error};
+            return p.end;
+        }
+        if (!alive()) {
+            cancel();
+            return std::nullopt;
+        }
     }
+}
+
+Reply deferred_json(std::function<std::optional<ojson>(const AliveFn&)> make,
+                    ojson (*error_shape)(const ApiError&)) {
+    Reply reply;
+    // Not plain "application/json": the HTTP library would compress that type, and a
+    // compressor holds the heartbeat spaces back instead of sending them.
+    reply.content_type = "application/json; charset=utf-8";
+    reply.streamer = [make = std::move(make), error_shape](const SseWrite& write) {
+        using Clock = std::chrono::steady_clock;
+        auto last = Clock::now();
+        bool gone = false;
+        const AliveFn alive = [&] {
+            if (!gone && Clock::now() - last >= std::chrono::milliseconds(100)) {
+                gone = !write(" ");
+                last = Clock::now();
+            }
+            return !gone;
+        };
+        std::optional<ojson> body;
+        try {
+            body = make(alive);
+        } catch (const ApiError& e) {
+            body = error_shape(e);
+        }
+        if (body && !gone) write(dump(*body));
+    };
+    return reply;
 }
 
 ChatStream::Piece ChatStream::next(int wait_ms) {

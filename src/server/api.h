@@ -93,8 +93,10 @@ class ChatStream {
     // output (so a streaming writer can check its connection).
     Piece next(int wait_ms);
     // The whole answer at once (non-streaming requests): hands every event to `add` and
-    // returns how the job ended; a failed generation throws ApiError 500.
-    runtime::JobOutput collect(const std::function<void(const text::ChatEvent&)>& add);
+    // returns how the job ended, or nullopt (the job cancelled) once `alive` says the client
+    // has gone. A failed generation throws ApiError 500.
+    std::optional<runtime::JobOutput> collect(const std::function<void(const text::ChatEvent&)>& add,
+                                              const std::function<bool()>& alive);
     void cancel() { job_->cancel(); }
     int64_t n_prompt() const { return n_prompt_; }
 
@@ -116,7 +118,18 @@ struct Reply {
     int status = 200;
     std::string body;                                // JSON, when not streaming
     std::function<void(const SseWrite&)> streamer;  // set when streaming
+    std::string content_type = "text/event-stream";  // of what the streamer writes
 };
+
+// A non-streaming answer that is generated after the handler returns, so that the server can
+// notice a client that leaves: `make` builds the JSON body, calling `alive()` as it goes,
+// which writes a space ahead of the body every 100 ms (JSON allows leading whitespace) and
+// returns false once that write fails; `make` then cancels its job and returns nullopt. An
+// ApiError thrown by `make` becomes the body `error_shape` gives it (the status is sent
+// already).
+using AliveFn = std::function<bool()>;
+Reply deferred_json(std::function<std::optional<ojson>(const AliveFn&)> make,
+                    ojson (*error_shape)(const ApiError&));
 
 namespace openai {
 ojson error_body(const ApiError& e);

@@ -177,18 +177,22 @@ Reply chat_completions(const Backend& b, const ojson& body) {
     const std::string model = b.model_name;
 
     if (!r.stream) {
-        runtime::ChatReply reply;
-        const runtime::JobOutput end = stream->collect([&](const text::ChatEvent& e) { reply.add(e); });
-        ojson message = reply.to_message();
-        if (message.contains("tool_calls"))  // ids unique across the conversation
-            for (auto& call : message["tool_calls"]) call["id"] = new_id("call_");
-        ojson choice = {{"index", 0},
-                        {"message", message},
-                        {"logprobs", nullptr},
-                        {"finish_reason", finish_reason(end, !reply.tool_calls.empty())}};
-        ojson out = {{"id", id},       {"object", "chat.completion"},     {"created", created},
-                     {"model", model}, {"choices", ojson::array({choice})}, {"usage", usage(end)}};
-        return Reply{200, dump(out), nullptr};
+        return deferred_json(
+            [stream, id, created, model](const AliveFn& alive) -> std::optional<ojson> {
+                runtime::ChatReply reply;
+                const auto end = stream->collect([&](const text::ChatEvent& e) { reply.add(e); }, alive);
+                if (!end) return std::nullopt;
+                ojson message = reply.to_message();
+                if (message.contains("tool_calls"))  // ids unique across the conversation
+                    for (auto& call : message["tool_calls"]) call["id"] = new_id("call_");
+                ojson choice = {{"index", 0},
+                                {"message", message},
+                                {"logprobs", nullptr},
+                                {"finish_reason", finish_reason(*end, !reply.tool_calls.empty())}};
+                return ojson{{"id", id},       {"object", "chat.completion"},     {"created", created},
+                             {"model", model}, {"choices", ojson::array({choice})}, {"usage", usage(*end)}};
+            },
+            error_body);
     }
 
     Reply reply;
@@ -263,16 +267,28 @@ Reply completions(const Backend& b, const ojson& body) {
     auto reason = [](const runtime::JobOutput& o) { return o.finish == runtime::FinishReason::Length ? "length" : "stop"; };
 
     if (!stream) {
-        std::string text;
-        for (;;) {
-            runtime::JobOutput out = *owned->job->next(-1);
-            text += out.text;
-            if (!out.done) continue;
-            if (out.finish == runtime::FinishReason::Error) throw ApiError{500, "generation failed: " + out.error};
-            ojson r = choice(text, reason(out));
-            r["usage"] = usage(out);
-            return Reply{200, dump(r), nullptr};
-        }
+        return deferred_json(
+            [owned, choice, reason](const AliveFn& alive) -> std::optional<ojson> {
+                std::string text;
+                for (;;) {
+                    const auto out = owned->job->next(100);
+                    if (!out) {
+                        if (!alive()) return std::nullopt;  // ~Owned cancels the job
+                        continue;
+                    }
+                    text += out->text;
+                    if (!out->done) {
+                        if (!alive()) return std::nullopt;
+                        continue;
+                    }
+                    if (out->finish == runtime::FinishReason::Error)
+                        throw ApiError{500, "generation failed: " + out->error};
+                    ojson r = choice(text, reason(*out));
+                    r["usage"] = usage(*out);
+                    return r;
+                }
+            },
+            error_body);
     }
     Reply reply;
     reply.streamer = [owned, choice, reason](const SseWrite& write) {

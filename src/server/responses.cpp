@@ -274,11 +274,16 @@ Reply responses(const Backend& b, const ojson& body) {
     };
 
     if (!r.stream) {
-        OutputBuilder out(nullptr);
-        const runtime::JobOutput end = stream->collect([&](const text::ChatEvent& e) { out.add(e); });
-        out.close();
-        finish(resp, out, end);
-        return Reply{200, dump(resp), nullptr};
+        return deferred_json(
+            [stream, resp, finish](const AliveFn& alive) mutable -> std::optional<ojson> {
+                OutputBuilder out(nullptr);
+                const auto end = stream->collect([&](const text::ChatEvent& e) { out.add(e); }, alive);
+                if (!end) return std::nullopt;
+                out.close();
+                finish(resp, out, *end);
+                return resp;
+            },
+            openai::error_body);
     }
     Reply reply;
     reply.streamer = [stream, resp, finish](const SseWrite& write) mutable {

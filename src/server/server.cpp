@@ -76,10 +76,10 @@ struct Server::Impl {
                 return;
             }
             res.set_header("Cache-Control", "no-cache");
-            // Exactly "text/event-stream": any other type lets the HTTP library compress the
-            // stream, and the client then gets it all at once at the end.
+            // Streams are "text/event-stream" exactly: most other types let the HTTP library
+            // compress the stream, and the client then gets it all at once at the end.
             res.set_chunked_content_provider(
-                "text/event-stream", [streamer = std::move(reply.streamer)](size_t, httplib::DataSink& sink) {
+                reply.content_type, [streamer = std::move(reply.streamer)](size_t, httplib::DataSink& sink) {
                     try {
                         streamer([&sink](const std::string& chunk) { return sink.write(chunk.data(), chunk.size()); });
                     } catch (const std::exception& e) {  // never let one stream take the server down

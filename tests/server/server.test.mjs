@@ -452,6 +452,39 @@ test("a client that disconnects stops its generation", async () => {
   const generated = after.hearth_generated_tokens_total - before.hearth_generated_tokens_total;
   assert.ok(generated < fullTokens / 2, `generated ${generated} of ${fullTokens} tokens after the disconnect`);
   assert.equal(after.hearth_active_slots, 0);
+
+  // Not streaming: the server sends spaces ahead of the JSON body to see that the client left.
+  const before2 = await metrics();
+  const controller2 = new AbortController();
+  const t0 = performance.now();
+  const pending = openai.chat.completions.create({ ...params, seed }, { signal: controller2.signal }).catch((e) => e);
+  while ((await metrics()).hearth_active_slots === 0 && performance.now() - t0 < 5000) {}
+  controller2.abort();
+  const err = await pending;
+  assert.ok(err.name === "APIUserAbortError" || err.name === "AbortError", String(err));
+  let after2 = await metrics();
+  for (let i = 0; i < 50 && after2.hearth_requests_total <= before2.hearth_requests_total; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after2 = await metrics();
+  }
+  assert.ok(after2.hearth_requests_total > before2.hearth_requests_total, "the request finished");
+  const generated2 = after2.hearth_generated_tokens_total - before2.hearth_generated_tokens_total;
+  assert.ok(generated2 < fullTokens / 2, `generated ${generated2} of ${fullTokens} tokens after the disconnect`);
+  assert.equal(after2.hearth_active_slots, 0);
+});
+
+test("a non-streaming answer arrives whole after the heartbeat spaces", async () => {
+  // A long answer keeps the request open past several heartbeats; the body must still parse.
+  const r = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ model: "m", messages: user("Go on and on"), temperature: 1.5, max_tokens: 1500, seed: 3 }),
+  });
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  const body = JSON.parse(text);
+  assert.equal(body.object, "chat.completion");
+  assert.ok(body.usage.completion_tokens > 0);
 });
 
 test("the next turn of a conversation reuses the prefix", async () => {
