@@ -141,7 +141,7 @@ struct Server::Impl {
         post("/v1/messages/count_tokens", anthropic::count_tokens);
 
         // Unrouted paths, oversized bodies and the like: give them an API-shaped body too.
-        http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
             if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
             std::string msg = res.status == 404   ? "no route for " + req.method + " " + req.path
                               : res.status == 413 ? "the request body is too large"
@@ -149,7 +149,7 @@ struct Server::Impl {
             res.set_content(error_json(api_of(req.path), {res.status, msg}), "application/json");
             return httplib::Server::HandlerResponse::Handled;
         }));
-        http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
             res.status = 500;
             res.set_content(error_json(api_of(req.path), {500, "internal error"}), "application/json");
         });
