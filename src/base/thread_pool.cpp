@@ -2,6 +2,7 @@
 // decode issues hundreds of small jobs per token, so wake-up latency matters.
 #include "base/thread_pool.h"
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
@@ -9,8 +10,28 @@
 namespace hearth {
 
 namespace {
-constexpr int kSpinIterations = 20000;
+// How long a worker spins for the next job before it sleeps, and how long the caller spins
+// for the workers before it yields its core: longer than the serial work between two jobs
+// of a decode step (norms, RoPE, sampling), so a token's jobs never pay a futex wake-up.
+constexpr auto kSpinTime = std::chrono::microseconds(2000);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
 }
+
+// Spins while busy() holds, for at most kSpinTime; returns whether it still holds.
+template <typename Busy>
+bool spin_while(Busy busy) {
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 1;; ++i) {
+        if (!busy()) return false;
+        cpu_relax();
+        if (i % 256 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) return busy();
+    }
+}
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
     for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
@@ -53,18 +74,15 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
     generation_.fetch_add(1, std::memory_order_acq_rel);
     generation_.notify_all();
     fn(ctx, 0, n_threads_);
-    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-        if (spin > kSpinIterations) std::this_thread::yield();
-    }
+    auto busy = [this] { return pending_.load(std::memory_order_acquire) != 0; };
+    while (spin_while(busy)) std::this_thread::yield();
 }
 
 void ThreadPool::worker(int ith) {
     uint32_t seen = 0;
     for (;;) {
-        uint32_t g = generation_.load(std::memory_order_acquire);
-        for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
-            g = generation_.load(std::memory_order_acquire);
-        }
+        uint32_t g = seen;
+        spin_while([&] { return (g = generation_.load(std::memory_order_acquire)) == seen; });
         if (g == seen) {
             generation_.wait(seen, std::memory_order_acquire);
             continue;

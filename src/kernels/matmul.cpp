@@ -95,47 +95,115 @@ void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, Thr
 
 void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool,
             Isa isa) {
-    const MatmulKernels* k = matmul_kernels(w.type, isa);
-    if (k == nullptr) {
-        matmul_exact(w, x, y, n_tokens, pool);
-        return;
+    const MatmulOut out{w, y};
+    matmul_group({&out, 1}, x, n_tokens, pool, isa);
+}
+
+void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool& pool) {
+    matmul_group(outs, x, n_tokens, pool, current_isa());
+}
+
+void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool& pool, Isa isa) {
+    const int n_outs = static_cast<int>(outs.size());
+    HEARTH_CHECK(n_outs >= 1 && n_outs <= kMaxMatmulGroup);
+    const int64_t n_in = outs[0].w.n_in;
+    // One product at a time where a weight type has no kernels here: the exact float path.
+    for (const MatmulOut& o : outs) {
+        HEARTH_CHECK(o.w.n_in == n_in);
+        if (matmul_kernels(o.w.type, isa) == nullptr) {
+            for (const MatmulOut& e : outs) {
+                if (matmul_kernels(e.w.type, isa) == nullptr) {
+                    matmul_exact(e.w, x, e.y, n_tokens, pool);
+                } else {
+                    matmul_group({&e, 1}, x, n_tokens, pool, isa);
+                }
+            }
+            return;
+        }
     }
-    const gguf::TypeTraits at = gguf::traits(k->vec_dot_type);
-    HEARTH_CHECK(w.n_in % at.block_size == 0);
-    const size_t act_row_bytes = static_cast<size_t>(w.n_in / at.block_size * at.block_bytes);
-    const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-    if (k->quantize != nullptr) {
-        // Grows only: after the first calls of a model's largest shapes, no allocation.
-        thread_local std::vector<uint8_t> scratch;
-        const size_t need = act_row_bytes * static_cast<size_t>(n_tokens);
-        if (scratch.size() < need) scratch.resize(need);
-        quantize_activations(*k, x, w.n_in, n_tokens, scratch.data(), act_row_bytes, pool);
-        act = scratch.data();
+
+    // Per product: its kernels and activations. Products whose weight types share an
+    // activation layout share one quantized copy. Buffers grow only: after the first calls of
+    // a model's largest shapes, no allocation.
+    struct Part {
+        const MatmulKernels* k;
+        const uint8_t* act;
+        size_t act_row_bytes;
+        int64_t ny;           // tokens per gemm call
+        int64_t first_tile;   // index of its first row tile among all the group's tiles
+        uint64_t first_byte;  // offset of its first weight byte among all the group's bytes
+    };
+    Part parts[kMaxMatmulGroup];
+    thread_local std::vector<uint8_t> scratch[kMaxMatmulGroup];
+    int64_t n_tiles = 0;
+    uint64_t n_bytes = 0;
+    for (int i = 0; i < n_outs; ++i) {
+        const MatmulKernels* k = matmul_kernels(outs[i].w.type, isa);
+        const gguf::TypeTraits at = gguf::traits(k->vec_dot_type);
+        HEARTH_CHECK(n_in % at.block_size == 0);
+        Part& p = parts[i];
+        p.k = k;
+        p.act_row_bytes = static_cast<size_t>(n_in / at.block_size * at.block_bytes);
+        p.act = reinterpret_cast<const uint8_t*>(x);
+        if (k->quantize != nullptr) {
+            p.act = nullptr;
+            for (int j = 0; j < i && p.act == nullptr; ++j)
+                if (parts[j].k->quantize == k->quantize) p.act = parts[j].act;
+            if (p.act == nullptr) {
+                const size_t need = p.act_row_bytes * static_cast<size_t>(n_tokens);
+                if (scratch[i].size() < need) scratch[i].resize(need);
+                quantize_activations(*k, x, n_in, n_tokens, scratch[i].data(), p.act_row_bytes,
+                                     pool);
+                p.act = scratch[i].data();
+            }
+        }
+        // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels
+        // (their gemm takes up to kMaxGemmTokens tokens and splits them as its registers
+        // allow), so each weight block of a row tile is decoded once per 8 tokens where the
+        // kernel has a wide path.
+        p.ny = k->gemm_tokens >= 4 ? kMaxGemmTokens : std::max(1, k->gemm_tokens);
+        p.first_tile = n_tiles;
+        p.first_byte = n_bytes;
+        n_tiles += (outs[i].w.n_out + kRowTile - 1) / kRowTile;
+        n_bytes += outs[i].w.row_bytes * static_cast<uint64_t>(outs[i].w.n_out);
     }
-    // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels (their
-    // gemm takes up to kMaxGemmTokens tokens and splits them as its registers allow), so each
-    // weight block of a row tile is decoded once per 8 tokens where the kernel has a wide path.
-    const int64_t ny = k->gemm_tokens >= 4 ? kMaxGemmTokens : std::max(1, k->gemm_tokens);
-    // Decode streams each thread's equal share of rows. Batches hand out row tiles from a shared
-    // counter instead, so a thread that was slowed down (a busy neighbour, a descheduled vCPU)
-    // takes fewer tiles rather than holding the others up at the end.
+
+    // Rows [r0, r1) of product i for tokens [0, n_tokens).
+    auto run_rows = [&](int i, int64_t r0, int64_t r1) {
+        const WeightView& w = outs[i].w;
+        const Part& p = parts[i];
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += p.ny) {
+            const int nt = static_cast<int>(std::min(p.ny, n_tokens - t0));
+            p.k->gemm(n_in, w.data + r0 * w.row_bytes, w.row_bytes, r1 - r0,
+                      p.act + t0 * p.act_row_bytes, p.act_row_bytes, nt,
+                      outs[i].y + t0 * w.n_out + r0, static_cast<size_t>(w.n_out));
+        }
+    };
+    // Decode streams each thread's equal share of the group's weight bytes. Batches hand out
+    // row tiles from a shared counter instead, so a thread that was slowed down (a busy
+    // neighbour, a descheduled vCPU) takes fewer tiles rather than holding the others up.
     std::atomic<int64_t> next_tile{0};
-    const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
     pool.run([&](int ith, int nth) {
         if (n_tokens == 1) {
-            const Range band = split_range(w.n_out, ith, nth);
-            k->gemm(w.n_in, w.data + band.begin * w.row_bytes, w.row_bytes, band.end - band.begin,
-                    act, act_row_bytes, 1, y + band.begin, static_cast<size_t>(w.n_out));
+            const uint64_t b0 = n_bytes * ith / nth, b1 = n_bytes * (ith + 1) / nth;
+            for (int i = 0; i < n_outs; ++i) {
+                const uint64_t rb = outs[i].w.row_bytes, first = parts[i].first_byte;
+                const uint64_t end = first + rb * outs[i].w.n_out;
+                if (b1 <= first || b0 >= end) continue;
+                // A row belongs to the thread whose byte range holds the row's first byte.
+                const int64_t r0 = static_cast<int64_t>((std::max(b0, first) - first + rb - 1) / rb);
+                const int64_t r1 = static_cast<int64_t>((std::min(b1, end) - first + rb - 1) / rb);
+                if (r0 < r1) run_rows(i, r0, r1);
+            }
             return;
         }
         for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
-            const int64_t r0 = tile * kRowTile, nr = std::min(kRowTile, w.n_out - r0);
-            for (int64_t t0 = 0; t0 < n_tokens; t0 += ny) {
-                const int nt = static_cast<int>(std::min(ny, n_tokens - t0));
-                k->gemm(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, nr,
-                        act + t0 * act_row_bytes, act_row_bytes, nt, y + t0 * w.n_out + r0,
-                        static_cast<size_t>(w.n_out));
-            }
+            int i = n_outs - 1;
+            while (parts[i].first_tile > tile) --i;
+            const int64_t r0 = (tile - parts[i].first_tile) * kRowTile;
+            run_rows(i, r0, std::min(r0 + kRowTile, outs[i].w.n_out));
         }
     });
 }

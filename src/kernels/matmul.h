@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "base/thread_pool.h"
 #include "gguf/types.h"
@@ -25,6 +26,21 @@ void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, Thr
 // The same on a chosen ISA (tests and benchmarks; isa must be available).
 void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool,
             Isa isa);
+
+// One product of a group: y (n_tokens, w.n_out) = x · wᵀ.
+struct MatmulOut {
+    WeightView w;
+    float* y = nullptr;
+};
+inline constexpr int kMaxMatmulGroup = 4;
+
+// Up to kMaxMatmulGroup products of the same x (n_tokens, n_in) in one threaded pass: x is
+// quantized once per activation layout and the threads share out the rows of all the weights,
+// so a decode step's q/k/v or gate/up products cost one job instead of several.
+void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool& pool);
+void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool& pool, Isa isa);
 
 // Dequantizes row r of w into dst (n_in floats): the embedding lookup.
 void get_row(const WeightView& w, int64_t r, float* dst);

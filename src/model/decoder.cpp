@@ -134,9 +134,9 @@ void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
         const DecoderLayer& l = w_.layers[il];
         // Attention block.
         blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
-        matmul(l.wq, s.h.data(), s.q.data(), T, *pool_);
-        matmul(l.wk, s.h.data(), s.k.data(), T, *pool_);
-        matmul(l.wv, s.h.data(), s.v.data(), T, *pool_);
+        const kernels::MatmulOut qkv[] = {
+            {l.wq.view(), s.q.data()}, {l.wk.view(), s.k.data()}, {l.wv.view(), s.v.data()}};
+        kernels::matmul_group(qkv, s.h.data(), T, *pool_);
         if (l.bq) blocks::add_bias(s.q.data(), l.bq.f32(), T, H * D);
         if (l.bk) blocks::add_bias(s.k.data(), l.bk.f32(), T, Hkv * D);
         if (l.bv) blocks::add_bias(s.v.data(), l.bv.f32(), T, Hkv * D);
@@ -165,8 +165,9 @@ void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
         if (l.moe) {
             moe_ffn(*l.moe, s.h.data(), s.ffn_out.data(), T, s.moe, *pool_);
         } else {
-            matmul(l.ffn_gate, s.h.data(), s.gate.data(), T, *pool_);
-            matmul(l.ffn_up, s.h.data(), s.up.data(), T, *pool_);
+            const kernels::MatmulOut gate_up[] = {{l.ffn_gate.view(), s.gate.data()},
+                                                  {l.ffn_up.view(), s.up.data()}};
+            kernels::matmul_group(gate_up, s.h.data(), T, *pool_);
             blocks::swiglu(s.gate.data(), s.up.data(), T * c.n_ff);
             matmul(l.ffn_down, s.gate.data(), s.ffn_out.data(), T, *pool_);
         }

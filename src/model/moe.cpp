@@ -46,8 +46,8 @@ ExpertViews expert_views(const MoeWeights& w, int64_t e) {
 void swiglu_ffn(const ExpertViews& v, const float* xs, float* ys, int64_t n, MoeScratch& s,
                 ThreadPool& pool) {
     const int64_t n_ff = v.gate.n_out;
-    kernels::matmul(v.gate, xs, s.gate.data(), n, pool);
-    kernels::matmul(v.up, xs, s.up.data(), n, pool);
+    const kernels::MatmulOut gate_up[] = {{v.gate, s.gate.data()}, {v.up, s.up.data()}};
+    kernels::matmul_group(gate_up, xs, n, pool);
     blocks::swiglu(s.gate.data(), s.up.data(), n * n_ff);
     kernels::matmul(v.down, s.gate.data(), ys, n, pool);
 }

@@ -195,6 +195,52 @@ TEST(MatmulKernels, MatmulMatchesExactPath) {
     }
 }
 
+// A group of products of one x, of different weight types and row counts, gives each product
+// bit for bit what it gives alone, on every ISA and thread count (rows split across products).
+TEST(MatmulKernels, MatmulGroupEqualsSeparateProducts) {
+    constexpr int64_t kN = 512;
+    struct Spec {
+        TensorType type;
+        int64_t n_out;
+    };
+    const Spec specs[] = {{TensorType::Q4_K, 37}, {TensorType::Q6_K, 5}, {TensorType::Q8_0, 70},
+                          {TensorType::F16, 3}};
+    std::mt19937 rng(7);
+    std::vector<std::vector<uint8_t>> weights;
+    std::vector<WeightView> views;
+    for (const Spec& sp : specs) {
+        weights.push_back(make_weights(sp.type, sp.n_out, kN, rng));
+        views.push_back({.type = sp.type,
+                         .data = weights.back().data(),
+                         .n_in = kN,
+                         .n_out = sp.n_out,
+                         .row_bytes = row_bytes(sp.type, kN)});
+    }
+    for (int n_threads : {1, 2, 3}) {
+        ThreadPool pool(n_threads);
+        for (Isa isa : available_isas()) {
+            for (int64_t n_tokens : {1, 3, 17}) {
+                SCOPED_TRACE(std::string(isa_name(isa)) + " threads=" + std::to_string(n_threads) +
+                             " n_tokens=" + std::to_string(n_tokens));
+                const std::vector<float> x = gaussian(static_cast<size_t>(n_tokens * kN), rng);
+                std::vector<std::vector<float>> alone, grouped;
+                std::vector<MatmulOut> outs;
+                for (const WeightView& v : views) {
+                    alone.emplace_back(n_tokens * v.n_out);
+                    grouped.emplace_back(n_tokens * v.n_out, std::nanf(""));
+                    matmul(v, x.data(), alone.back().data(), n_tokens, pool, isa);
+                }
+                for (size_t i = 0; i < views.size(); ++i)
+                    outs.push_back({views[i], grouped[i].data()});
+                matmul_group(outs, x.data(), n_tokens, pool, isa);
+                for (size_t i = 0; i < views.size(); ++i)
+                    for (size_t j = 0; j < alone[i].size(); ++j)
+                        ASSERT_EQ(grouped[i][j], alone[i][j]) << "product " << i << " at " << j;
+            }
+        }
+    }
+}
+
 TEST(MatmulKernels, StartupSelfCheckFoundNoBadKernel) { EXPECT_EQ(self_check_failures(), 0); }
 
 TEST(MatmulKernels, ScopedIsaForcesThePath) {

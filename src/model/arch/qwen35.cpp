@@ -281,10 +281,13 @@ void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, std::spa
     const int64_t Hv = m.n_v_heads, dv = m.d_v;
     grow(s.mixed, T * m.conv_dim()), grow(s.z, T * m.value_dim()), grow(s.beta, T * Hv);
     grow(s.g, T * Hv), grow(s.o, T * m.value_dim());
-    matmul(l.qkv, s.h.data(), s.mixed.data(), T);  // (T, conv_dim) = [q | k | v]
-    matmul(l.gate, s.h.data(), s.z.data(), T);     // (T, Hv, dv)
-    matmul(l.beta, s.h.data(), s.beta.data(), T);  // (T, Hv)
-    matmul(l.alpha, s.h.data(), s.g.data(), T);    // (T, Hv)
+    const kernels::MatmulOut in_proj[] = {
+        {l.qkv.view(), s.mixed.data()},  // (T, conv_dim) = [q | k | v]
+        {l.gate.view(), s.z.data()},     // (T, Hv, dv)
+        {l.beta.view(), s.beta.data()},  // (T, Hv)
+        {l.alpha.view(), s.g.data()},    // (T, Hv)
+    };
+    kernels::matmul_group(in_proj, s.h.data(), T, *pool_);
     for (int64_t i = 0; i < T * Hv; ++i) {
         s.beta[i] = 1.0f / (1.0f + std::exp(-s.beta[i]));
         const float a = s.g[i] + l.dt_bias.f32()[i % Hv];
@@ -326,14 +329,17 @@ void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, std::sp
     const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
     grow(s.gate, T * 2 * H * D), grow(s.q, T * H * D), grow(s.k, T * Hkv * D);
     grow(s.v, T * Hkv * D), grow(s.attn, T * H * D), grow(s.up, T * H * D);
-    matmul(l.wq, s.h.data(), s.gate.data(), T);  // (T, H, 2D): query then gate per head
-    float* gate = s.up.data();                   // (T, H, D)
+    const kernels::MatmulOut qkv[] = {
+        {l.wq.view(), s.gate.data()},  // (T, H, 2D): query then gate per head
+        {l.wk.view(), s.k.data()},
+        {l.wv.view(), s.v.data()},
+    };
+    kernels::matmul_group(qkv, s.h.data(), T, *pool_);
+    float* gate = s.up.data();  // (T, H, D)
     for (int64_t r = 0; r < T * H; ++r) {
         std::memcpy(s.q.data() + r * D, s.gate.data() + r * 2 * D, D * sizeof(float));
         std::memcpy(gate + r * D, s.gate.data() + r * 2 * D + D, D * sizeof(float));
     }
-    matmul(l.wk, s.h.data(), s.k.data(), T);
-    matmul(l.wv, s.h.data(), s.v.data(), T);
     blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
     blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
     for (const Seg& sg : segs) {  // each sequence at its own positions, in its own cache
@@ -356,8 +362,9 @@ void Hybrid::ffn_block(const Layer& l, HybridState& s, int64_t T) {
     }
     const int64_t n_ff = config_.n_ff;
     grow(s.gate, T * n_ff), grow(s.up, T * n_ff);
-    matmul(l.ffn_gate, s.h.data(), s.gate.data(), T);
-    matmul(l.ffn_up, s.h.data(), s.up.data(), T);
+    const kernels::MatmulOut gate_up[] = {{l.ffn_gate.view(), s.gate.data()},
+                                          {l.ffn_up.view(), s.up.data()}};
+    kernels::matmul_group(gate_up, s.h.data(), T, *pool_);
     blocks::swiglu(s.gate.data(), s.up.data(), T * n_ff);
     matmul(l.ffn_down, s.gate.data(), s.out.data(), T);
 }
