@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/attention.h"
 #include "kernels/ref/blocks.h"
 #include "kernels/ref/convert.h"
@@ -386,6 +388,15 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
     if ((isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa)) return avx2_k[ti];
 #endif
     return ref_k[ti];
+}
+
+const ActivationKernels& activation_kernels(Isa isa) {
+    static const ActivationKernels ref_k{ref::swiglu, ref::sum_squares};
+#if HEARTH_X86_KERNELS
+    static const ActivationKernels avx2_k{avx2::swiglu, avx2::sum_squares};
+    if ((isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa)) return avx2_k;
+#endif
+    return ref_k;
 }
 
 }  // namespace hearth::kernels

@@ -1,21 +1,27 @@
 // Reference-accurate float implementations; accumulation in double where a long sum over
-// the embedding would otherwise drift (norms), float elsewhere. Attention is in attention.cpp.
+// the embedding would otherwise drift (norms), float elsewhere. SwiGLU and the norms' sums of
+// squares run on the ISA's kernels (kernels/activation.h). Attention is in attention.cpp.
 #include "model/blocks.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/activation.h"
 
 namespace hearth::model::blocks {
 
 void rmsnorm(const float* x, const float* w, float* out, int64_t n_rows, int64_t dim, float eps) {
+    const auto sum_squares = kernels::activation_kernels(kernels::current_isa()).sum_squares;
     for (int64_t r = 0; r < n_rows; ++r) {
         const float* xr = x + r * dim;
         float* o = out + r * dim;
-        double ss = 0;
-        for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+        const double ss = sum_squares(xr, dim);
         const float scale = static_cast<float>(1.0 / std::sqrt(ss / dim + eps));
-        for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * scale * (w ? w[i] : 1.0f);
+        if (w) {
+            for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * scale * w[i];
+        } else {
+            for (int64_t i = 0; i < dim; ++i) o[i] = xr[i] * scale;
+        }
     }
 }
 
@@ -64,10 +70,7 @@ void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, i
 }
 
 void swiglu(float* gate, const float* up, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
+    kernels::activation_kernels(kernels::current_isa()).swiglu(gate, up, n);
 }
 
 void add_bias(float* x, const float* b, int64_t n_rows, int64_t dim) {

@@ -47,4 +47,8 @@ void load_kv_row_f16(const void* src, float* dst, int64_t n);
 void load_kv_row_q8_0(const void* src, float* dst, int64_t n);
 float exp_sum(float* x, int64_t n, float scale, float max);
 
+// Element-wise kernels (contracts in kernels/activation.h).
+void swiglu(float* gate, const float* up, int64_t n);
+double sum_squares(const float* x, int64_t n);
+
 }  // namespace hearth::kernels::avx2

@@ -315,11 +315,8 @@ void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, std::spa
     }
     // Gated RMSNorm per head: rmsnorm(o_j; ssm_norm) * silu(z_j).
     blocks::rmsnorm(s.o.data(), l.ssm_norm.f32(), s.o.data(), T * Hv, dv, eps);
-    for (int64_t i = 0; i < T * Hv * dv; ++i) {
-        const float zi = s.z[i];
-        s.o[i] *= zi / (1.0f + std::exp(-zi));
-    }
-    matmul(l.ssm_out, s.o.data(), s.out.data(), T);
+    blocks::swiglu(s.z.data(), s.o.data(), T * Hv * dv);  // z = silu(z) * o
+    matmul(l.ssm_out, s.z.data(), s.out.data(), T);
 }
 
 // h (T, E) → out (T, E) through one gated softmax-attention layer over the KV cache.

@@ -1,0 +1,41 @@
+// AVX2 + FMA element-wise kernels: SwiGLU through the vector exp, the sum of squares in four
+// double accumulators of four lanes each.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/x86_avx2/common.h"
+#include "kernels/x86_avx2/kernels_avx2.h"
+
+namespace hearth::kernels::avx2 {
+
+void swiglu(float* gate, const float* up, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 e = x86::exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+double sum_squares(const float* x, int64_t n) {
+    __m256d a[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                    _mm256_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        for (int k = 0; k < 4; ++k) {
+            const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * k));
+            a[k] = _mm256_fmadd_pd(v, v, a[k]);
+        }
+    }
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(a[0], a[1]), _mm256_add_pd(a[2], a[3]));
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    double ss = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    return ss;
+}
+
+}  // namespace hearth::kernels::avx2
