@@ -57,6 +57,33 @@ struct ModelFacts {
     double active_bytes_per_token = 0;  // weights one generated token reads
 };
 
+// llama-quantize's names of the general.file_type values it writes; "" for others.
+std::string file_type_name(uint32_t ft) {
+    switch (ft) {
+        case 0: return "all F32";
+        case 1: return "F16";
+        case 2: return "Q4_0";
+        case 3: return "Q4_1";
+        case 7: return "Q8_0";
+        case 8: return "Q5_0";
+        case 9: return "Q5_1";
+        case 10: return "Q2_K - Medium";
+        case 11: return "Q3_K - Small";
+        case 12: return "Q3_K - Medium";
+        case 13: return "Q3_K - Large";
+        case 14: return "Q4_K - Small";
+        case 15: return "Q4_K - Medium";
+        case 16: return "Q5_K - Small";
+        case 17: return "Q5_K - Medium";
+        case 18: return "Q6_K";
+        case 21: return "Q2_K - Small";
+        case 25: return "IQ4_NL - 4.5 bpw";
+        case 30: return "IQ4_XS - 4.25 bpw";
+        case 32: return "BF16";
+        default: return "";
+    }
+}
+
 ModelFacts model_facts(const runtime::Engine& e) {
     ModelFacts f;
     const gguf::Reader& r = *e.reader;
@@ -76,9 +103,13 @@ ModelFacts model_facts(const runtime::Engine& e) {
         const bool expert = name.find("_exps.") != std::string::npos;
         f.active_bytes_per_token += expert ? t.n_bytes * expert_share : t.n_bytes;
     }
-    // The type that holds most bytes names the file, as "Q4_K" for a Q4_K_M mix.
-    f.type = std::max_element(by_type.begin(), by_type.end(),
-                              [](auto& a, auto& b) { return a.second < b.second; })->first;
+    // The file type llama-quantize recorded names the file ("Q4_K - Medium" for a mix of Q4_K
+    // and Q6_K), else the type that holds most bytes.
+    const auto ft = r.get_uint("general.file_type");
+    f.type = ft.ok() ? file_type_name(static_cast<uint32_t>(*ft)) : "";
+    if (f.type.empty())
+        f.type = std::max_element(by_type.begin(), by_type.end(),
+                                  [](auto& a, auto& b) { return a.second < b.second; })->first;
     f.name = strfmt("%s %.2fB %s", c.arch.c_str(), f.params / 1e9, f.type.c_str());
     return f;
 }
@@ -236,7 +267,8 @@ Result<runtime::Engine> load(const Args& a, int threads) {
     const char* home = std::getenv("HOME");
     const std::string dir = xdg && *xdg ? std::string(xdg) + "/hearth/synthetic"
                                         : std::string(home ? home : "/tmp") + "/.cache/hearth/synthetic";
-    std::string name = arg.substr(0, colon) + "-" + spec->quant + "-L" + std::to_string(spec->n_layer) + "-s1234.gguf";
+    // "-v2": files that record general.file_type.
+    std::string name = arg.substr(0, colon) + "-" + spec->quant + "-L" + std::to_string(spec->n_layer) + "-s1234-v2.gguf";
     const std::string path = dir + "/" + name;
     if (std::filesystem::exists(path)) {
         std::fprintf(stderr, "hearth bench: using %s\n", path.c_str());

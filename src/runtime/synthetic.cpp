@@ -189,6 +189,7 @@ namespace {
 struct TypePlan {
     gguf::TensorType base, head, embd;
     bool mix = false;  // q4_k_m: more bits for some attn_v / attn_qkv / ffn_down layers
+    int file_type = -1;  // general.file_type as llama-quantize writes it; -1: none fits
     gguf::TensorType for_layer(int64_t il, int64_t n_layer) const {
         // llama-quantize's "use more bits": the first and last eighth, and every third between.
         const bool more = il < n_layer / 8 || il >= 7 * n_layer / 8 || (il - n_layer / 8) % 3 == 2;
@@ -199,23 +200,30 @@ struct TypePlan {
 Result<TypePlan> plan_types(const SyntheticSpec& s) {
     using gguf::TensorType;
     if (s.quant == "q4_k_m")
-        return TypePlan{TensorType::Q4_K, TensorType::Q6_K, s.tied ? TensorType::Q6_K : TensorType::Q4_K, true};
-    static const std::pair<const char*, TensorType> kTypes[] = {
-        {"f32", TensorType::F32},   {"f16", TensorType::F16},   {"bf16", TensorType::BF16},
-        {"q8_0", TensorType::Q8_0}, {"q4_0", TensorType::Q4_0}, {"q4_k", TensorType::Q4_K},
-        {"q5_k", TensorType::Q5_K}, {"q6_k", TensorType::Q6_K},
+        return TypePlan{TensorType::Q4_K, TensorType::Q6_K,
+                        s.tied ? TensorType::Q6_K : TensorType::Q4_K, true, 15};
+    // Pure Q4_K and Q5_K files match no llama-quantize scheme, so they carry no file type.
+    static const struct {
+        const char* name;
+        TensorType type;
+        int file_type;
+    } kTypes[] = {
+        {"f32", TensorType::F32, 0},   {"f16", TensorType::F16, 1},   {"bf16", TensorType::BF16, 32},
+        {"q8_0", TensorType::Q8_0, 7}, {"q4_0", TensorType::Q4_0, 2}, {"q4_k", TensorType::Q4_K, -1},
+        {"q5_k", TensorType::Q5_K, -1}, {"q6_k", TensorType::Q6_K, 18},
     };
-    for (const auto& [name, t] : kTypes) {
-        if (s.quant == name) return TypePlan{t, t, t, false};
+    for (const auto& k : kTypes) {
+        if (s.quant == k.name) return TypePlan{k.type, k.type, k.type, false, k.file_type};
     }
     return error("synthetic: unsupported weight type '" + s.quant +
                  "' (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m)");
 }
 
-void add_header(gguf::Writer& w, const SyntheticSpec& s, const Vocab& v) {
+void add_header(gguf::Writer& w, const SyntheticSpec& s, const TypePlan& tp, const Vocab& v) {
     const std::string a = s.arch;
     w.add_string("general.architecture", a);
     w.add_string("general.name", "hearth synthetic " + a + " (random weights)");
+    if (tp.file_type >= 0) w.add_u32("general.file_type", static_cast<uint32_t>(tp.file_type));
     w.add_u32(a + ".block_count", static_cast<uint32_t>(s.n_layer + (s.mtp ? 1 : 0)));
     if (s.mtp) w.add_u32(a + ".nextn_predict_layers", 1);
     w.add_u32(a + ".context_length", static_cast<uint32_t>(s.n_ctx));
@@ -315,7 +323,7 @@ Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, 
     const Vocab vocab = build_vocab(s.n_vocab);
     const int64_t V = static_cast<int64_t>(vocab.tokens.size()), E = s.n_embd;
     Builder b(seed, n_threads);
-    add_header(b.w, s, vocab);
+    add_header(b.w, s, *tp, vocab);
     HEARTH_RETURN_IF_ERROR(b.add_matrix("token_embd.weight", {E, V}, tp->embd, 1.0f));
     if (!s.tied) {
         // The demo's head only scores whole words (see words_only_head).
