@@ -16,8 +16,8 @@ namespace hearth::model {
 
 #if HEARTH_X86_KERNELS
 namespace avx2 {  // attention_avx2.cpp
-void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, int64_t kt_stride,
-                 const float* v, int64_t nk, int64_t n_first, int64_t D, float scale,
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, const float* v,
+                 int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
                  kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
 }  // namespace avx2
 #endif
@@ -131,32 +131,52 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
     merge_splits({ml, acc, n_rb, n_split, group, H, D}, Hkv, n_rows, out);
 }
 
-// Float K transposed (Hkv, D, n_all) and V (Hkv, n_all, D) of the cached positions, converted
-// in blocks of 16 positions so the transposed writes are 16 floats long. vf null: V is read
-// in place (an F32 cache).
-void cache_to_float(const KvCache& c, int64_t n_all, float* kt, float* vf, ThreadPool& pool) {
-    const int64_t Hkv = c.n_head_kv, D = c.head_dim, n_blk = (n_all + 15) / 16;
+// The cached positions as float panels for attend_tile (kPanel = 16): per KV head, K
+// transposed in n_pan = ceil(n_all / 16) panels of (D, 16), and V in ceil(D / 16) panels of
+// (n_pan * 16, 16). Converted in blocks of 16 positions; padding is zero.
+struct FloatPanels {
+    int64_t n_pan, n_dpan;  // K panels (of positions) and V panels (of dimensions) per head
+    int64_t v_panel;        // floats between V panels
+    int64_t d;              // head_dim
+    int64_t k_head() const { return n_pan * d * kPanel; }  // floats between heads
+    int64_t v_head() const { return n_dpan * v_panel; }
+};
+
+FloatPanels float_panels(const KvCache& c, int64_t n_all) {
+    const int64_t n_pan = (n_all + kPanel - 1) / kPanel;
+    return {n_pan, (c.head_dim + kPanel - 1) / kPanel, n_pan * kPanel * kPanel, c.head_dim};
+}
+
+void cache_to_float(const KvCache& c, int64_t n_all, const FloatPanels& fp, float* kt, float* vf,
+                    ThreadPool& pool) {
+    const int64_t Hkv = c.n_head_kv, D = c.head_dim, n_blk = fp.n_pan;
     const kernels::AttentionKernels& kk = attn_kernels(c.type);
     pool.run([&](int ith, int nth) {
         thread_local std::vector<float> tmp;
-        grow(tmp, 16 * D);
+        grow(tmp, kPanel * fp.n_dpan * kPanel);
         const Range work = split_range(Hkv * n_blk, ith, nth);
         for (int64_t item = work.begin; item < work.end; ++item) {
-            const int64_t hk = item / n_blk, j0 = (item % n_blk) * 16,
-                          nj = std::min<int64_t>(16, n_all - j0);
-            for (int64_t j = 0; j < nj; ++j) {
-                kk.load(c.k_row(hk, j0 + j), tmp.data() + j * D, D);
-                if (vf) kk.load(c.v_row(hk, j0 + j), vf + (hk * n_all + j0 + j) * D, D);
-            }
+            const int64_t hk = item / n_blk, blk = item % n_blk, j0 = blk * kPanel,
+                          nj = std::min<int64_t>(kPanel, n_all - j0);
+            const int64_t row = fp.n_dpan * kPanel;  // a row of tmp, D padded to whole panels
+            std::fill_n(tmp.data(), kPanel * row, 0.0f);
+            for (int64_t j = 0; j < nj; ++j) kk.load(c.k_row(hk, j0 + j), tmp.data() + j * row, D);
+            float* kp = kt + hk * fp.k_head() + blk * D * kPanel;
             for (int64_t d = 0; d < D; ++d)
-                for (int64_t j = 0; j < nj; ++j) kt[(hk * D + d) * n_all + j0 + j] = tmp[j * D + d];
+                for (int64_t j = 0; j < kPanel; ++j) kp[d * kPanel + j] = tmp[j * row + d];
+            for (int64_t j = 0; j < nj; ++j) kk.load(c.v_row(hk, j0 + j), tmp.data() + j * row, D);
+            for (int64_t p = 0; p < fp.n_dpan; ++p) {
+                float* vp = vf + hk * fp.v_head() + p * fp.v_panel + j0 * kPanel;
+                for (int64_t j = 0; j < kPanel; ++j)
+                    std::copy_n(tmp.data() + j * row + p * kPanel, kPanel, vp + j * kPanel);
+            }
         }
     });
 }
 
 // Prefill: items of (token tile, query head). Scores are a product of the tile's queries with
 // the transposed keys, the outputs a product of the probabilities with the values
-// (attend_tile); the cache is converted to float once per call (V read in place from F32).
+// (attend_tile); the cache is converted to float panels once per call.
 void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, int64_t pos0,
                      int64_t H, ThreadPool& pool) {
     const int64_t Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv, n_all = pos0 + T;
@@ -168,15 +188,14 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     if (isa == kernels::Isa::Avx2 || isa == kernels::Isa::Avx512) tile_fn = &avx2::attend_tile;
 #endif
     constexpr int64_t kTile = 16;  // tokens per item
-    thread_local std::vector<float> kt, vbuf;  // (Hkv, D, n_all), (Hkv, n_all, D); grow only
-    const bool f32 = c.type == CacheType::F32;
-    grow(kt, Hkv * D * n_all);
-    if (!f32) grow(vbuf, Hkv * n_all * D);
-    cache_to_float(c, n_all, kt.data(), f32 ? nullptr : vbuf.data(), pool);
+    thread_local std::vector<float> kt, vbuf;  // grow only
+    const FloatPanels fp = float_panels(c, n_all);
+    grow(kt, Hkv * fp.k_head());
+    grow(vbuf, Hkv * fp.v_head());
+    cache_to_float(c, n_all, fp, kt.data(), vbuf.data(), pool);
     // Plain pointers for the workers: the name of a thread_local means each thread's own.
     const float* ktp = kt.data();
-    const float* vp = f32 ? reinterpret_cast<const float*>(c.v.data()) : vbuf.data();
-    const int64_t v_head = f32 ? c.n_ctx * D : n_all * D;  // floats between heads' V rows
+    const float* vp = vbuf.data();
     const int64_t n_tiles = (T + kTile - 1) / kTile, n_items = n_tiles * H;
     // A tile's cost grows with its position (causal: later tokens see more keys), so equal
     // shares of items would leave the first thread idle; threads take items from a counter.
@@ -187,8 +206,9 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
             const int64_t h = item % H, hk = h / group, t0 = (item / H) * kTile;
             const int64_t ny = std::min(kTile, T - t0);
             const int64_t nk = pos0 + t0 + ny;  // keys the tile's last token sees
-            tile_fn(q + (t0 * H + h) * D, H * D, ny, ktp + hk * D * n_all, n_all, vp + hk * v_head, nk,
-                    pos0 + t0 + 1, D, scale, exp_sum, probs, out + (t0 * H + h) * D, H * D);
+            tile_fn(q + (t0 * H + h) * D, H * D, ny, ktp + hk * fp.k_head(), vp + hk * fp.v_head(),
+                    fp.v_panel, nk, pos0 + t0 + 1, D, scale, exp_sum, probs, out + (t0 * H + h) * D,
+                    H * D);
         }
     });
 }
