@@ -118,6 +118,13 @@ void accumulate(float* acc, const float* p, const uint8_t* v, size_t rb, int64_t
 
 constexpr int kBlock = 32;  // positions per softmax rescale
 
+// Asks for n rows of rb bytes at p ahead of their use.
+inline void prefetch_rows(const uint8_t* p, size_t rb, int64_t n) {
+    const size_t bytes = rb * static_cast<size_t>(n);
+    for (size_t off = 0; off < bytes; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+}
+
 template <class Row>
 void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t rb,
                      int64_t head_dim, int64_t j0, int64_t j1, float scale) {
@@ -136,6 +143,13 @@ void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t 
             const float* q = rows.q + r * rows.q_stride;
             for (int64_t jj = 0; jj < nv; jj += 8) {
                 const int count = static_cast<int>(std::min<int64_t>(8, nv - jj));
+                // The first row asks for these positions' V rows while it computes their scores,
+                // and for the K rows of the same positions in the next block: the V pass and the
+                // next block then find their rows in cache instead of waiting on each first line.
+                if (r == 0) {
+                    prefetch_rows(vb + (jb + jj) * rb, rb, count);
+                    if (jb + kBlock + jj + 8 <= j1) prefetch_rows(kb + (jb + kBlock + jj) * rb, rb, 8);
+                }
                 const __m256 d8 = dot8<Row>(q, kb + (jb + jj) * rb, rb, count, D);
                 _mm256_store_ps(s[r] + jj, _mm256_mul_ps(d8, vscale));
             }
