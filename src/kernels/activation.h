@@ -1,5 +1,5 @@
 // Element-wise kernels of the norm and feed-forward blocks (model/blocks.h), per ISA: the
-// SwiGLU gate and the sum of squares behind RMSNorm. Scalar versions in ref/ are the oracle.
+// SwiGLU gate, SiLU and the sum of squares behind RMSNorm. Scalar versions in ref/ are the oracle.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,8 @@ namespace hearth::kernels {
 struct ActivationKernels {
     // gate (n) = silu(gate) * up = gate / (1 + exp(-gate)) * up, in place.
     void (*swiglu)(float* gate, const float* up, int64_t n) = nullptr;
+    // x (n) = silu(x) = x / (1 + exp(-x)), in place.
+    void (*silu)(float* x, int64_t n) = nullptr;
     // The sum of x[i]² over n floats, accumulated in double.
     double (*sum_squares)(const float* x, int64_t n) = nullptr;
 };

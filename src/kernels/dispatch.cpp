@@ -391,9 +391,9 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
 }
 
 const ActivationKernels& activation_kernels(Isa isa) {
-    static const ActivationKernels ref_k{ref::swiglu, ref::sum_squares};
+    static const ActivationKernels ref_k{ref::swiglu, ref::silu, ref::sum_squares};
 #if HEARTH_X86_KERNELS
-    static const ActivationKernels avx2_k{avx2::swiglu, avx2::sum_squares};
+    static const ActivationKernels avx2_k{avx2::swiglu, avx2::silu, avx2::sum_squares};
     if ((isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa)) return avx2_k;
 #endif
     return ref_k;

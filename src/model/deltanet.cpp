@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/activation.h"
 #include "kernels/dispatch.h"
 #include "model/deltanet_impl.h"
 
@@ -32,18 +33,18 @@ void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const S
             const float* in = window.data() + (t + j) * C;
             for (int64_t c = 0; c < C; ++c) y[c] += tap[c] * in[c];
         }
-        for (int64_t c = 0; c < C; ++c) y[c] = y[c] / (1.0f + std::exp(-y[c]));
     }
+    kernels::activation_kernels(kernels::current_isa()).silu(x, T * C);
     std::copy(window.begin() + T * C, window.begin() + (T + K - 1) * C, conv_state);
 }
 
 void l2_normalize(float* x, int64_t T, int64_t n_heads, int64_t dim, int64_t token_stride,
                   float eps, float scale) {
+    const auto sum_squares = kernels::activation_kernels(kernels::current_isa()).sum_squares;
     for (int64_t t = 0; t < T; ++t) {
         for (int64_t h = 0; h < n_heads; ++h) {
             float* v = x + t * token_stride + h * dim;
-            double ss = 0;
-            for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(v[i]) * v[i];
+            const double ss = sum_squares(v, dim);
             const float inv = scale / std::max(static_cast<float>(std::sqrt(ss)), eps);
             for (int64_t i = 0; i < dim; ++i) v[i] *= inv;
         }

@@ -37,6 +37,25 @@ TEST(ActivationKernels, SwigluMatchesDoubleFormula) {
     }
 }
 
+TEST(ActivationKernels, SiluMatchesDoubleFormula) {
+    std::mt19937 rng(8);
+    std::normal_distribution<float> g(0.0f, 4.0f);
+    for (Isa isa : available_isas()) {
+        SCOPED_TRACE(isa_name(isa));
+        for (int64_t n : {3, 8, 517}) {
+            std::vector<float> x(n);
+            for (auto& v : x) v = g(rng);
+            x[0] = -100.0f, x[n - 1] = 90.0f;
+            std::vector<float> got = x;
+            activation_kernels(isa).silu(got.data(), n);
+            for (int64_t i = 0; i < n; ++i) {
+                const double want = x[i] / (1.0 + std::exp(-double(x[i])));
+                EXPECT_NEAR(got[i], want, 1e-6 * std::abs(want) + 1e-30) << "x=" << x[i];
+            }
+        }
+    }
+}
+
 TEST(ActivationKernels, SumSquaresMatchesDouble) {
     std::mt19937 rng(6);
     std::normal_distribution<float> g(0.0f, 3.0f);

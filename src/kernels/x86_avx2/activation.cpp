@@ -1,4 +1,4 @@
-// AVX2 + FMA element-wise kernels: SwiGLU through the vector exp, the sum of squares in four
+// AVX2 + FMA element-wise kernels: SwiGLU and SiLU through the vector exp, the sum of squares in four
 // double accumulators of four lanes each.
 #include <immintrin.h>
 
@@ -9,16 +9,28 @@
 
 namespace hearth::kernels::avx2 {
 
+namespace {
+
+inline __m256 silu8(__m256 x) {
+    const __m256 e = x86::exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+}  // namespace
+
 void swiglu(float* gate, const float* up, int64_t n) {
-    const __m256 one = _mm256_set1_ps(1.0f);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const __m256 g = _mm256_loadu_ps(gate + i);
-        const __m256 e = x86::exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
-        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
-        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+        const __m256 s = silu8(_mm256_loadu_ps(gate + i));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
     }
     for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void silu(float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, silu8(_mm256_loadu_ps(x + i)));
+    for (; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
 }
 
 double sum_squares(const float* x, int64_t n) {

@@ -49,6 +49,7 @@ float exp_sum(float* x, int64_t n, float scale, float max);
 
 // Element-wise kernels (contracts in kernels/activation.h).
 void swiglu(float* gate, const float* up, int64_t n);
+void silu(float* x, int64_t n);
 double sum_squares(const float* x, int64_t n);
 
 }  // namespace hearth::kernels::avx2
