@@ -2,6 +2,8 @@
 // each test runs in a fresh context after a warm-up, repeated, reported as mean ± stddev in
 // a markdown table, JSON (llama-bench's field names) or CSV. --synthetic builds a model with
 // a published shape and random weights; --roofline relates tg to this machine's bandwidth.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -276,7 +278,11 @@ Result<runtime::Engine> load(const Args& a, int threads) {
     }
     std::fprintf(stderr, "hearth bench: building synthetic %s (%lld layers, %s, random weights) into %s ...\n",
                  arg.c_str(), (long long)spec->n_layer, spec->quant.c_str(), path.c_str());
-    auto bytes = runtime::synthetic_model_gguf(*spec, 1234, threads);
+    // Layer by layer on a terminal: the 35B-A3B preset takes minutes to quantize.
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    auto bytes = runtime::synthetic_model_gguf(*spec, 1234, threads, [tty](int64_t done, int64_t total) {
+        if (tty) std::fprintf(stderr, "\r  layer %lld of %lld%s", (long long)done, (long long)total, done == total ? "\n" : "");
+    });
     if (!bytes.ok()) return bytes.status();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);

@@ -314,7 +314,8 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
 
 }  // namespace
 
-Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, int n_threads) {
+Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, int n_threads,
+                                         const BuildProgress& progress) {
     if (s.arch != "qwen3" && s.arch != "qwen35" && s.arch != "qwen35moe")
         return error("synthetic: architecture '" + s.arch + "' is not one we can build");
     if (s.mtp && s.arch == "qwen3") return error("synthetic: MTP blocks are a qwen35* feature");
@@ -332,8 +333,11 @@ Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, 
                                             s.words_only_head ? &vocab.is_word : nullptr));
     }
     b.add_vector("output_norm.weight", E, 1.0f);
-    for (int64_t il = 0; il < s.n_layer + (s.mtp ? 1 : 0); ++il)
+    const int64_t n_blocks = s.n_layer + (s.mtp ? 1 : 0);
+    for (int64_t il = 0; il < n_blocks; ++il) {
         HEARTH_RETURN_IF_ERROR(add_layer(b, s, *tp, il));
+        if (progress) progress(il + 1, n_blocks);
+    }
     return b.w.bytes();
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,13 @@ struct SyntheticSpec {
 Result<SyntheticSpec> synthetic_preset(const std::string& name);
 std::vector<std::string> synthetic_preset_names();
 
+// Called after each layer is written: (layers done, layers in all).
+using BuildProgress = std::function<void(int64_t done, int64_t total)>;
+
 // The GGUF bytes of a synthetic model; errors for inconsistent specs or unknown types.
-// Quantization runs on n_threads; the bytes do not depend on it.
+// Quantization runs on n_threads; the bytes do not depend on it. A large model takes minutes:
+// progress, when given, hears of each layer.
 Result<std::string> synthetic_model_gguf(const SyntheticSpec& spec, uint64_t seed,
-                                         int n_threads = 1);
+                                         int n_threads = 1, const BuildProgress& progress = {});
 
 }  // namespace hearth::runtime
