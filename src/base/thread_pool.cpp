@@ -74,8 +74,11 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
     generation_.fetch_add(1, std::memory_order_acq_rel);
     generation_.notify_all();
     fn(ctx, 0, n_threads_);
+    // Past the spin, yield at every check: on an oversubscribed machine the workers may be
+    // waiting for this core.
     auto busy = [this] { return pending_.load(std::memory_order_acquire) != 0; };
-    while (spin_while(busy)) std::this_thread::yield();
+    if (spin_while(busy))
+        while (busy()) std::this_thread::yield();
 }
 
 void ThreadPool::worker(int ith) {
