@@ -369,6 +369,16 @@ size_t kv_row_bytes(TensorType t, int64_t n) {
     return static_cast<size_t>((n + tr.block_size - 1) / tr.block_size * tr.block_bytes);
 }
 
+#if HEARTH_X86_KERNELS
+// The AVX2 attention and element-wise kernels also serve AVX-512 machines: that work is
+// memory-bound or small next to the matmuls.
+namespace {
+bool runs_avx2_kernels(Isa isa) {
+    return (isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa);
+}
+}  // namespace
+#endif
+
 const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
     HEARTH_CHECK(is_kv_cache_type(t));
     const int ti = t == TensorType::F32 ? 0 : t == TensorType::F16 ? 1 : 2;
@@ -378,14 +388,13 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
         {ref::store_kv_row_q8_0, ref::load_kv_row_q8_0, ref::attention_chunk_q8_0, ref::exp_sum},
     };
 #if HEARTH_X86_KERNELS
-    // AVX-512 machines use the AVX2 kernels (attention is memory-bound at depth).
     static const AttentionKernels avx2_k[3] = {
         {ref::store_kv_row_f32, ref::load_kv_row_f32, avx2::attention_chunk_f32, avx2::exp_sum},
         {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx2::attention_chunk_f16, avx2::exp_sum},
         {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx2::attention_chunk_q8_0,
          avx2::exp_sum},
     };
-    if ((isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa)) return avx2_k[ti];
+    if (runs_avx2_kernels(isa)) return avx2_k[ti];
 #endif
     return ref_k[ti];
 }
@@ -394,7 +403,7 @@ const ActivationKernels& activation_kernels(Isa isa) {
     static const ActivationKernels ref_k{ref::swiglu, ref::silu, ref::sum_squares};
 #if HEARTH_X86_KERNELS
     static const ActivationKernels avx2_k{avx2::swiglu, avx2::silu, avx2::sum_squares};
-    if ((isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa)) return avx2_k;
+    if (runs_avx2_kernels(isa)) return avx2_k;
 #endif
     return ref_k;
 }

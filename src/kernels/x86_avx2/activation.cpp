@@ -1,9 +1,8 @@
 // AVX2 + FMA element-wise kernels: SwiGLU and SiLU through the vector exp, the sum of squares in four
-// double accumulators of four lanes each.
+// double accumulators of four lanes each. Tails shorter than a vector go to the scalar kernels.
 #include <immintrin.h>
 
-#include <cmath>
-
+#include "kernels/ref/activation.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
 
@@ -24,13 +23,13 @@ void swiglu(float* gate, const float* up, int64_t n) {
         const __m256 s = silu8(_mm256_loadu_ps(gate + i));
         _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
     }
-    for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    ref::swiglu(gate + i, up + i, n - i);
 }
 
 void silu(float* x, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, silu8(_mm256_loadu_ps(x + i)));
-    for (; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+    ref::silu(x + i, n - i);
 }
 
 double sum_squares(const float* x, int64_t n) {
@@ -45,9 +44,7 @@ double sum_squares(const float* x, int64_t n) {
     }
     const __m256d s = _mm256_add_pd(_mm256_add_pd(a[0], a[1]), _mm256_add_pd(a[2], a[3]));
     const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-    double ss = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-    for (; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-    return ss;
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h))) + ref::sum_squares(x + i, n - i);
 }
 
 }  // namespace hearth::kernels::avx2
