@@ -20,6 +20,11 @@ void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, 
                  int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
                  kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
 }  // namespace avx2
+namespace avx512 {  // attention_avx512.cpp
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, const float* v,
+                 int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
+                 kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
+}  // namespace avx512
 #endif
 
 namespace {
@@ -185,7 +190,8 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     auto* tile_fn = &attend_tile;
 #if HEARTH_X86_KERNELS
     const kernels::Isa isa = kernels::current_isa();
-    if (isa == kernels::Isa::Avx2 || isa == kernels::Isa::Avx512) tile_fn = &avx2::attend_tile;
+    if (isa == kernels::Isa::Avx2) tile_fn = &avx2::attend_tile;
+    if (isa == kernels::Isa::Avx512) tile_fn = &avx512::attend_tile;
 #endif
     constexpr int64_t kTile = 16;  // tokens per item
     thread_local std::vector<float> kt, vbuf;  // grow only

@@ -1,6 +1,7 @@
-// One work item of the prompt attention path, written once and compiled twice, like the delta
-// rule (deltanet_impl.h): for the baseline target in attention.cpp and with AVX2 + FMA in
-// attention_avx2.cpp. Unnamed namespace: each file keeps its own copy.
+// One work item of the prompt attention path, written once and compiled three times, like the
+// delta rule (deltanet_impl.h): for the baseline target in attention.cpp, with AVX2 + FMA in
+// attention_avx2.cpp and with AVX-512 in attention_avx512.cpp. Unnamed namespace: each file
+// keeps its own copy.
 #pragma once
 
 #include <algorithm>

@@ -56,26 +56,19 @@ namespace avx2 {  // deltanet_avx2.cpp
 void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
 void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
 }  // namespace avx2
+namespace avx512 {  // deltanet_avx512.cpp
+void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
+void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
+}  // namespace avx512
 #endif
 
-namespace {
-
-// The AVX2 build when the kernels in use are AVX2 or AVX-512 (HEARTH_ISA=ref forces the baseline).
-bool use_avx2() {
-#if HEARTH_X86_KERNELS
-    const kernels::Isa isa = kernels::current_isa();
-    return isa == kernels::Isa::Avx2 || isa == kernels::Isa::Avx512;
-#else
-    return false;
-#endif
-}
-
-}  // namespace
-
+// The build of the ISA whose kernels are in use (HEARTH_ISA=ref forces the baseline).
 void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
                ThreadPool& pool) {
 #if HEARTH_X86_KERNELS
-    if (use_avx2()) return avx2::recurrent(in, state, out, T, s, pool);
+    const kernels::Isa isa = kernels::current_isa();
+    if (isa == kernels::Isa::Avx2) return avx2::recurrent(in, state, out, T, s, pool);
+    if (isa == kernels::Isa::Avx512) return avx512::recurrent(in, state, out, T, s, pool);
 #endif
     run_recurrent(in, state, out, T, s, pool);
 }
@@ -83,7 +76,9 @@ void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shap
 void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
              ThreadPool& pool) {
 #if HEARTH_X86_KERNELS
-    if (use_avx2()) return avx2::chunked(in, state, out, T, s, pool);
+    const kernels::Isa isa = kernels::current_isa();
+    if (isa == kernels::Isa::Avx2) return avx2::chunked(in, state, out, T, s, pool);
+    if (isa == kernels::Isa::Avx512) return avx512::chunked(in, state, out, T, s, pool);
 #endif
     run_chunked(in, state, out, T, s, pool);
 }

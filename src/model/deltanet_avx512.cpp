@@ -1,0 +1,15 @@
+// The delta rule compiled with AVX-512 (see deltanet_impl.h); deltanet.cpp calls it when the
+// kernels in use are AVX-512.
+#include "model/deltanet_impl.h"
+
+namespace hearth::model::deltanet::avx512 {
+
+void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool) {
+    run_recurrent(in, state, out, T, s, pool);
+}
+
+void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool) {
+    run_chunked(in, state, out, T, s, pool);
+}
+
+}  // namespace hearth::model::deltanet::avx512
