@@ -1,6 +1,7 @@
 // AVX2 + FMA + F16C attention kernels over F32, F16 and Q8_0 cache rows: the online-softmax
-// chunk (8 positions' dot products at once, one transposing reduction) and a vector exp.
-// Rows are widened to float 8 elements at a time; Q8_0 multiplies each 8 by its block scale.
+// chunk (8 dot products at once, one transposing reduction) and a vector exp. Query rows go in
+// groups of up to 4 that share each widened K and V element. Rows are widened to float 8
+// elements at a time; Q8_0 multiplies each 8 by its block scale.
 #include "kernels/attention.h"
 
 #include <immintrin.h>
@@ -65,55 +66,73 @@ inline __m256 hsum8_ps(const __m256 v[8]) {
                          _mm256_permute2f128_ps(b0, b1, 0x31));
 }
 
-// The dot products of q (D) with the K rows of positions k, k + rb, ... (count <= 8; missing
-// lanes repeat the first row and are ignored by the caller).
-template <class Row>
-__m256 dot8(const float* q, const uint8_t* k, size_t rb, int count, int64_t D) {
-    const uint8_t* p[8];
-    for (int i = 0; i < 8; ++i) p[i] = k + (i < count ? i : 0) * rb;
+// Scores of G query rows against P = 8 / G positions at once, so each K element widened to
+// float serves G rows: lane g * P + p of the result = q[g] · (K row at k + p * rb). Positions
+// past count repeat the first one (their lanes are ignored by the caller).
+template <class Row, int G>
+__m256 dot_group(const float* const* q, const uint8_t* k, size_t rb, int count, int64_t D) {
+    constexpr int P = 8 / G;
+    const uint8_t* p[P];
+    for (int i = 0; i < P; ++i) p[i] = k + (i < count ? i : 0) * rb;
     __m256 a[8];
     for (auto& x : a) x = _mm256_setzero_ps();
     int64_t d = 0;
     for (; d + 8 <= D; d += 8) {
-        const __m256 qv = _mm256_loadu_ps(q + d);
-        for (int i = 0; i < 8; ++i) a[i] = _mm256_fmadd_ps(qv, Row::load8(p[i], d), a[i]);
+        __m256 qv[G];
+        for (int g = 0; g < G; ++g) qv[g] = _mm256_loadu_ps(q[g] + d);
+        for (int i = 0; i < P; ++i) {
+            const __m256 kv = Row::load8(p[i], d);
+            for (int g = 0; g < G; ++g) a[g * P + i] = _mm256_fmadd_ps(qv[g], kv, a[g * P + i]);
+        }
     }
     __m256 s = hsum8_ps(a);
     if (d == D) return s;
     alignas(32) float t[8];
     _mm256_store_ps(t, s);
-    for (int i = 0; i < 8; ++i)
-        for (int64_t e = d; e < D; ++e) t[i] += q[e] * Row::at(p[i], e);
+    for (int g = 0; g < G; ++g)
+        for (int i = 0; i < P; ++i)
+            for (int64_t e = d; e < D; ++e) t[g * P + i] += q[g][e] * Row::at(p[i], e);
     return _mm256_load_ps(t);
 }
 
-// acc (D) += sum_j p[j] * v row j, for the n rows at v, v + rb, ...: 32 accumulator floats
-// stay in registers across the positions.
-template <class Row>
-void accumulate(float* acc, const float* p, const uint8_t* v, size_t rb, int64_t n, int64_t D) {
+// acc[g] (D) += sum_j p[g][j] * v row j for the G rows at once, over the n V rows at v,
+// v + rb, ...: each V element is widened once for all G rows; 64 / G accumulator floats per
+// row stay in registers across the positions.
+template <class Row, int G>
+void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v, size_t rb,
+                      int64_t n, int64_t D) {
+    constexpr int NV = 8 / G;  // vectors per row in a chunk
     int64_t d = 0;
-    for (; d + 32 <= D; d += 32) {
-        __m256 a0 = _mm256_loadu_ps(acc + d), a1 = _mm256_loadu_ps(acc + d + 8);
-        __m256 a2 = _mm256_loadu_ps(acc + d + 16), a3 = _mm256_loadu_ps(acc + d + 24);
+    for (; d + 8 * NV <= D; d += 8 * NV) {
+        __m256 a[G][NV];
+        for (int g = 0; g < G; ++g)
+            for (int c = 0; c < NV; ++c) a[g][c] = _mm256_loadu_ps(acc[g] + d + 8 * c);
         for (int64_t j = 0; j < n; ++j) {
-            const __m256 pj = _mm256_set1_ps(p[j]);
             const uint8_t* row = v + j * rb;
-            a0 = _mm256_fmadd_ps(pj, Row::load8(row, d), a0);
-            a1 = _mm256_fmadd_ps(pj, Row::load8(row, d + 8), a1);
-            a2 = _mm256_fmadd_ps(pj, Row::load8(row, d + 16), a2);
-            a3 = _mm256_fmadd_ps(pj, Row::load8(row, d + 24), a3);
+            __m256 pj[G];
+            for (int g = 0; g < G; ++g) pj[g] = _mm256_set1_ps(p[g][j]);
+            for (int c = 0; c < NV; ++c) {
+                const __m256 vv = Row::load8(row, d + 8 * c);
+                for (int g = 0; g < G; ++g) a[g][c] = _mm256_fmadd_ps(pj[g], vv, a[g][c]);
+            }
         }
-        _mm256_storeu_ps(acc + d, a0), _mm256_storeu_ps(acc + d + 8, a1);
-        _mm256_storeu_ps(acc + d + 16, a2), _mm256_storeu_ps(acc + d + 24, a3);
+        for (int g = 0; g < G; ++g)
+            for (int c = 0; c < NV; ++c) _mm256_storeu_ps(acc[g] + d + 8 * c, a[g][c]);
     }
     for (; d + 8 <= D; d += 8) {
-        __m256 a = _mm256_loadu_ps(acc + d);
-        for (int64_t j = 0; j < n; ++j)
-            a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), Row::load8(v + j * rb, d), a);
-        _mm256_storeu_ps(acc + d, a);
+        __m256 a[G];
+        for (int g = 0; g < G; ++g) a[g] = _mm256_loadu_ps(acc[g] + d);
+        for (int64_t j = 0; j < n; ++j) {
+            const __m256 vv = Row::load8(v + j * rb, d);
+            for (int g = 0; g < G; ++g) a[g] = _mm256_fmadd_ps(_mm256_set1_ps(p[g][j]), vv, a[g]);
+        }
+        for (int g = 0; g < G; ++g) _mm256_storeu_ps(acc[g] + d, a[g]);
     }
     for (; d < D; ++d)
-        for (int64_t j = 0; j < n; ++j) acc[d] += p[j] * Row::at(v + j * rb, d);
+        for (int64_t j = 0; j < n; ++j) {
+            const float x = Row::at(v + j * rb, d);
+            for (int g = 0; g < G; ++g) acc[g][d] += p[g][j] * x;
+        }
 }
 
 constexpr int kBlock = 32;  // positions per softmax rescale
@@ -125,6 +144,55 @@ inline void prefetch_rows(const uint8_t* p, size_t rb, int64_t n) {
         _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
 }
 
+// One block of positions [jb, jb + n_block) for the G rows r0 .. r0 + G - 1: their scores, the
+// online-softmax update of each row, then the V accumulation. nv[g] is row g's count of
+// visible positions in the block (0 < max of them); scores and weights are computed for the
+// largest count and the weights past a row's own count set to 0.
+template <class Row, int G>
+void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t* kb,
+                 const uint8_t* vb, size_t rb, int64_t D, int64_t jb, int64_t j1, float scale,
+                 float (*s)[kBlock], bool prefetch) {
+    constexpr int P = 8 / G;
+    const int64_t n = *std::max_element(nv, nv + G);
+    const float* q[G];
+    float* sg[G];
+    for (int g = 0; g < G; ++g) q[g] = rows.q + (r0 + g) * rows.q_stride, sg[g] = s[r0 + g];
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (int64_t jj = 0; jj < n; jj += P) {
+        const int count = static_cast<int>(std::min<int64_t>(P, n - jj));
+        // The first rows ask for these positions' V rows while they compute their scores,
+        // and for the K rows of the same positions in the next block: the V pass and the next
+        // block then find their rows in cache instead of waiting on each first line.
+        if (prefetch) {
+            prefetch_rows(vb + (jb + jj) * rb, rb, count);
+            if (jb + kBlock + jj + P <= j1) prefetch_rows(kb + (jb + kBlock + jj) * rb, rb, P);
+        }
+        alignas(32) float t[8];
+        _mm256_store_ps(t, _mm256_mul_ps(dot_group<Row, G>(q, kb + (jb + jj) * rb, rb, count, D),
+                                         vscale));
+        for (int g = 0; g < G; ++g)
+            for (int i = 0; i < count; ++i) sg[g][jj + i] = t[g * P + i];
+    }
+    for (int g = 0; g < G; ++g) {
+        const int r = r0 + g;
+        float* acc = rows.acc + r * D;
+        if (nv[g] > 0) {
+            const float bm = *std::max_element(sg[g], sg[g] + nv[g]);
+            if (bm > rows.m[r]) {  // rescale the state to the new maximum (exp(-inf) = 0)
+                const float f = std::exp(rows.m[r] - bm);
+                rows.l[r] *= f;
+                for (int64_t d = 0; d < D; ++d) acc[d] *= f;
+                rows.m[r] = bm;
+            }
+            rows.l[r] += exp_sum(sg[g], nv[g], 1.0f, rows.m[r]);
+        }
+        std::fill(sg[g] + nv[g], sg[g] + n, 0.0f);
+    }
+    float* accs[G];
+    for (int g = 0; g < G; ++g) accs[g] = rows.acc + (r0 + g) * D;
+    accumulate_group<Row, G>(accs, sg, vb + jb * rb, rb, n, D);
+}
+
 template <class Row>
 void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t rb,
                      int64_t head_dim, int64_t j0, int64_t j1, float scale) {
@@ -132,38 +200,30 @@ void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t 
     const auto* kb = static_cast<const uint8_t*>(k);
     const auto* vb = static_cast<const uint8_t*>(v);
     alignas(32) float s[kMaxAttnRows][kBlock];
-    const __m256 vscale = _mm256_set1_ps(scale);
     for (int64_t jb = j0; jb < j1; jb += kBlock) {
         const int64_t n_block = std::min<int64_t>(kBlock, j1 - jb);
+        int64_t nv[kMaxAttnRows];
         bool any = false;
         for (int r = 0; r < rows.n_rows; ++r) {
-            const int64_t nv = std::clamp<int64_t>(rows.n_keys[r] - jb, 0, n_block);
-            if (nv == 0) continue;
-            any = true;
-            const float* q = rows.q + r * rows.q_stride;
-            for (int64_t jj = 0; jj < nv; jj += 8) {
-                const int count = static_cast<int>(std::min<int64_t>(8, nv - jj));
-                // The first row asks for these positions' V rows while it computes their scores,
-                // and for the K rows of the same positions in the next block: the V pass and the
-                // next block then find their rows in cache instead of waiting on each first line.
-                if (r == 0) {
-                    prefetch_rows(vb + (jb + jj) * rb, rb, count);
-                    if (jb + kBlock + jj + 8 <= j1) prefetch_rows(kb + (jb + kBlock + jj) * rb, rb, 8);
-                }
-                const __m256 d8 = dot8<Row>(q, kb + (jb + jj) * rb, rb, count, D);
-                _mm256_store_ps(s[r] + jj, _mm256_mul_ps(d8, vscale));
-            }
-            const float bm = *std::max_element(s[r], s[r] + nv);
-            if (bm > rows.m[r]) {  // rescale the state to the new maximum (exp(-inf) = 0)
-                const float f = std::exp(rows.m[r] - bm);
-                rows.l[r] *= f;
-                for (int64_t d = 0; d < D; ++d) rows.acc[r * D + d] *= f;
-                rows.m[r] = bm;
-            }
-            rows.l[r] += exp_sum(s[r], nv, 1.0f, rows.m[r]);
-            accumulate<Row>(rows.acc + r * D, s[r], vb + jb * rb, rb, nv, D);
+            nv[r] = std::clamp<int64_t>(rows.n_keys[r] - jb, 0, n_block);
+            any = any || nv[r] > 0;
         }
         if (!any) break;  // later blocks are masked for every row too
+        // Rows in groups of 4, then 2, then 1; a group with no visible position is skipped.
+        for (int r = 0; r < rows.n_rows;) {
+            const int left = rows.n_rows - r;
+            const int g = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+            if (*std::max_element(nv + r, nv + r + g) > 0) {
+                const bool first = r == 0;
+                if (g == 4)
+                    block_group<Row, 4>(rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s, first);
+                else if (g == 2)
+                    block_group<Row, 2>(rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s, first);
+                else
+                    block_group<Row, 1>(rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s, first);
+            }
+            r += g;
+        }
     }
 }
 
