@@ -16,8 +16,9 @@ hearth_install_debs() {
 # What building hearth needs.
 HEARTH_BUILD_DEBS=(g++ cmake make pkg-config ccache libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcpp-httplib-dev libedit-dev)
 # What the tests need on top: GoogleTest, numpy for the golden checker, jsonschema for the
-# constrained-decoding check, clang for the fuzzers and node/npm for the tokenizer oracle.
-HEARTH_TEST_DEBS=(libgtest-dev python3-numpy python3-jinja2 python3-jsonschema clang-14 libclang-rt-14-dev)
+# constrained-decoding check, clang for the fuzzers, node/npm for the tokenizer oracle and SIMDe
+# for the emulated AVX-512 kernel tests.
+HEARTH_TEST_DEBS=(libgtest-dev libsimde-dev python3-numpy python3-jinja2 python3-jsonschema clang-14 libclang-rt-14-dev)
 # node and npm may come from elsewhere (a newer node than Debian's, as on CI machines): only
 # ask apt for them when the commands are missing, or apt refuses the held packages.
 command -v node >/dev/null 2>&1 || HEARTH_TEST_DEBS+=(nodejs)

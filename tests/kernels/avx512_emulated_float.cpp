@@ -1,0 +1,20 @@
+// The AVX-512 F32 and BF16 kernels, emulated through SIMDe (see avx512_emulation.h), against ref.
+#include "avx512_emulation.h"
+
+#define avx512 avx512_emulated
+#include "kernels/x86_avx512/float.cpp"
+#undef avx512
+
+namespace hearth::kernels::emulated {
+namespace {
+
+TEST(Avx512Emulated, FloatKernelsMatchRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    expect_matches_ref(gguf::TensorType::F32, avx512_emulated::gemm_f32_f32,
+                       avx512_emulated::vec_dot_f32_f32);
+    expect_matches_ref(gguf::TensorType::BF16, avx512_emulated::gemm_bf16_bf16,
+                       avx512_emulated::vec_dot_bf16_bf16);
+}
+
+}  // namespace
+}  // namespace hearth::kernels::emulated

@@ -1,0 +1,20 @@
+// The AVX-512 K-quant kernels, emulated through SIMDe (see avx512_emulation.h), against ref.
+#include "avx512_emulation.h"
+
+#define avx512 avx512_emulated
+#include "kernels/x86_avx512/k_quants.cpp"
+#undef avx512
+
+namespace hearth::kernels::emulated {
+namespace {
+
+TEST(Avx512Emulated, KQuantsMatchRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    expect_matches_ref(gguf::TensorType::Q4_K, avx512_emulated::gemm_q4_K_q8_K,
+                       avx512_emulated::vec_dot_q4_K_q8_K);
+    expect_matches_ref(gguf::TensorType::Q6_K, avx512_emulated::gemm_q6_K_q8_K,
+                       avx512_emulated::vec_dot_q6_K_q8_K);
+}
+
+}  // namespace
+}  // namespace hearth::kernels::emulated

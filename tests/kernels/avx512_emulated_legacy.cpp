@@ -1,0 +1,23 @@
+// The AVX-512 Q8_0, Q4_0 and IQ4_NL kernels, emulated through SIMDe (see avx512_emulation.h),
+// against ref.
+#include "avx512_emulation.h"
+
+#define avx512 avx512_emulated
+#include "kernels/x86_avx512/legacy.cpp"
+#undef avx512
+
+namespace hearth::kernels::emulated {
+namespace {
+
+TEST(Avx512Emulated, LegacyQuantsMatchRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    expect_matches_ref(gguf::TensorType::Q8_0, avx512_emulated::gemm_q8_0_q8_0,
+                       avx512_emulated::vec_dot_q8_0_q8_0);
+    expect_matches_ref(gguf::TensorType::Q4_0, avx512_emulated::gemm_q4_0_q8_0,
+                       avx512_emulated::vec_dot_q4_0_q8_0);
+    expect_matches_ref(gguf::TensorType::IQ4_NL, avx512_emulated::gemm_iq4_nl_q8_0,
+                       avx512_emulated::vec_dot_iq4_nl_q8_0);
+}
+
+}  // namespace
+}  // namespace hearth::kernels::emulated

@@ -1,0 +1,118 @@
+// The AVX-512 kernel files compiled against SIMDe (Debian's libsimde-dev), which implements the
+// _mm512_* intrinsics with AVX2, so that the kernels' logic is checked against ref on any AVX2
+// machine, not only on the AVX-512 machines that run them for real. An including file defines
+// `avx512` as another namespace name, includes one kernel file, and tests its functions with
+// expect_matches_ref. Compiled with -mavx2 -mfma -mf16c; run only where the CPU has those.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/fp16.h"
+#include "gguf/types.h"
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+
+// Intrinsics the kernels use that this SIMDe version lacks; without these the compiler's own
+// AVX-512 versions would be called and fail to inline.
+inline simde__m512 emulated_shuffle_f32x4(simde__m512 a, simde__m512 b, int imm) {
+    float fa[16], fb[16], r[16];
+    simde_mm512_storeu_ps(fa, a);
+    simde_mm512_storeu_ps(fb, b);
+    for (int i = 0; i < 4; ++i)
+        std::memcpy(r + 4 * i, (i < 2 ? fa : fb) + 4 * ((imm >> (2 * i)) & 3), 4 * sizeof(float));
+    return simde_mm512_loadu_ps(r);
+}
+#define _mm512_shuffle_f32x4 emulated_shuffle_f32x4
+inline simde__m512i emulated_zextsi256_si512(simde__m256i a) {
+    return simde_mm512_inserti64x4(simde_mm512_setzero_si512(), a, 0);
+}
+#define _mm512_zextsi256_si512 emulated_zextsi256_si512
+inline simde__m512 emulated_cvtepi32_ps(simde__m512i a) {
+    int32_t x[16];
+    float r[16];
+    simde_mm512_storeu_si512(x, a);
+    for (int i = 0; i < 16; ++i) r[i] = static_cast<float>(x[i]);
+    return simde_mm512_loadu_ps(r);
+}
+#define _mm512_cvtepi32_ps emulated_cvtepi32_ps
+inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
+    float r[16];
+    for (int i = 0; i < 16; ++i) r[i] = (k >> i) & 1 ? static_cast<const float*>(p)[i] : 0.0f;
+    return simde_mm512_loadu_ps(r);
+}
+#define _mm512_maskz_loadu_ps emulated_maskz_loadu_ps
+
+namespace hearth::kernels::emulated {
+
+inline bool host_has_avx2() {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+}
+
+// gemm (for 1..8 tokens) and vec_dot of weight type t against the ref kernels on the same
+// quantized activations: rows of n elements (several block lengths), Gaussian weights.
+inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot) {
+    const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
+    ASSERT_NE(ref, nullptr);
+    auto row_bytes = [](gguf::TensorType type, int64_t n) {
+        const auto tr = gguf::traits(type);
+        return static_cast<size_t>(n / tr.block_size * tr.block_bytes);
+    };
+    for (int64_t n : {256, 1024, 33024}) {
+        constexpr int64_t kRows = 5;
+        std::mt19937 rng(static_cast<uint32_t>(n) + static_cast<uint32_t>(t));
+        std::normal_distribution<float> g(0.0f, 1.0f);
+        std::vector<float> w(kRows * n), x(8 * n);
+        for (float& e : w) e = 0.3f * g(rng);
+        for (float& e : x) e = g(rng);
+        const size_t bw = row_bytes(t, n), ba = row_bytes(ref->vec_dot_type, n);
+        std::vector<uint8_t> wq(kRows * bw), aq(8 * ba);
+        if (t == gguf::TensorType::F32) {
+            std::memcpy(wq.data(), w.data(), wq.size());
+        } else if (can_quantize(t)) {
+            for (int64_t r = 0; r < kRows; ++r)
+                quantize_row(t, w.data() + r * n, wq.data() + r * bw, n);
+        } else {  // IQ4_NL: random levels, each block's f16 scale (its first field) sane
+            for (auto& b : wq) b = static_cast<uint8_t>(rng());
+            const auto tr = gguf::traits(t);
+            for (size_t off = 0; off < wq.size(); off += tr.block_bytes) {
+                const uint16_t d = f32_to_f16(std::uniform_real_distribution<float>(0.001f, 0.02f)(rng));
+                std::memcpy(wq.data() + off, &d, 2);
+            }
+        }
+        for (int64_t i = 0; i < 8; ++i) {
+            if (ref->quantize) ref->quantize(x.data() + i * n, aq.data() + i * ba, n);
+            else std::memcpy(aq.data() + i * ba, x.data() + i * n, ba);
+        }
+        auto close = [](float got, float want) {
+            return std::fabs(got - want) <= 1e-4f * (1.0f + std::fabs(want)) * 8;
+        };
+        for (int ny = 1; ny <= 8; ++ny) {
+            std::vector<float> want(ny * kRows), got(ny * kRows, NAN);
+            ref->gemm(n, wq.data(), bw, kRows, aq.data(), ba, ny, want.data(), kRows);
+            gemm(n, wq.data(), bw, kRows, aq.data(), ba, ny, got.data(), kRows);
+            for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_TRUE(close(got[i], want[i]))
+                    << gguf::type_name(t) << " n " << n << " ny " << ny << " row " << i % kRows
+                    << " token " << i / kRows << ": " << got[i] << " vs ref " << want[i];
+        }
+        for (int64_t r = 0; r < kRows; ++r) {
+            const float want = ref->vec_dot(n, wq.data() + r * bw, aq.data());
+            const float got = vec_dot(n, wq.data() + r * bw, aq.data());
+            ASSERT_TRUE(close(got, want)) << gguf::type_name(t) << " vec_dot n " << n << ": "
+                                          << got << " vs ref " << want;
+        }
+    }
+}
+
+}  // namespace hearth::kernels::emulated
