@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/ref/blocks.h"
+
 namespace hearth::kernels::x86 {
 
 // Unnamed: each ISA's files get their own copies. Shared inline definitions compiled with
@@ -82,6 +84,33 @@ inline __m128i scales_mins_k4(const uint8_t* q) {
     return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo),
                           static_cast<int>(mn_hi));
 }
+
+// The activation scales of NY <= 8 tokens as one float vector per super-block (lane = token,
+// zero past NY), cached once per call for rows of up to kCachedSuperBlocks super-blocks.
+constexpr int64_t kCachedSuperBlocks = 128;
+
+template <int NY>
+struct TokenScales {
+    alignas(32) float d[8 * kCachedSuperBlocks];
+    const BlockQ8_K* const* ay;
+    bool cached;
+
+    TokenScales(const BlockQ8_K* const* rows, int64_t nb)
+        : ay(rows), cached(nb <= kCachedSuperBlocks) {
+        if (cached) {
+            for (int64_t i = 0; i < nb; ++i) fill(i, d + 8 * i);
+        }
+    }
+    void fill(int64_t i, float* dst) const {
+        for (int t = 0; t < 8; ++t) dst[t] = t < NY ? ay[t][i].d : 0.0f;
+    }
+    __m256 get(int64_t i) const {
+        if (cached) return _mm256_load_ps(d + 8 * i);
+        alignas(32) float tmp[8];
+        fill(i, tmp);
+        return _mm256_load_ps(tmp);
+    }
+};
 
 template <typename T>
 const T* row(const void* base, size_t stride, int64_t i) {

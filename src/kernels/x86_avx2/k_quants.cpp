@@ -19,33 +19,6 @@ using x86::f16;
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// The activation scales of NY <= 8 tokens as one float vector per super-block (lane = token,
-// zero past NY), cached once per call for rows of up to kCachedSuperBlocks super-blocks.
-constexpr int64_t kCachedSuperBlocks = 128;
-
-template <int NY>
-struct TokenScales {
-    alignas(32) float d[8 * kCachedSuperBlocks];
-    const BlockQ8_K* const* ay;
-    bool cached;
-
-    TokenScales(const BlockQ8_K* const* rows, int64_t nb)
-        : ay(rows), cached(nb <= kCachedSuperBlocks) {
-        if (cached) {
-            for (int64_t i = 0; i < nb; ++i) fill(i, d + 8 * i);
-        }
-    }
-    void fill(int64_t i, float* dst) const {
-        for (int t = 0; t < 8; ++t) dst[t] = t < NY ? ay[t][i].d : 0.0f;
-    }
-    __m256 get(int64_t i) const {
-        if (cached) return _mm256_load_ps(d + 8 * i);
-        alignas(32) float tmp[8];
-        fill(i, tmp);
-        return _mm256_load_ps(tmp);
-    }
-};
-
 // Q4_K (kHigh = false) and Q5_K (kHigh = true): 64 elements per step j, the first 32 in the low
 // nibbles of 32 bytes and the next 32 in the high nibbles, scale/min per 32.
 template <typename Block, bool kHigh>
@@ -59,7 +32,7 @@ struct GemmQ45K {
         const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        const TokenScales<NY> ds(ay, nb);
+        const x86::TokenScales<NY> ds(ay, nb);
         for (int64_t r = 0; r < nr; ++r) {
             const auto* x = x86::row<Block>(w, bw, r);
             __m256 acc = _mm256_setzero_ps();
@@ -197,7 +170,7 @@ struct GemmQ6K {
         const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        const TokenScales<NY> ds(ay, nb);
+        const x86::TokenScales<NY> ds(ay, nb);
         for (int64_t r = 0; r < nr; ++r) {
             const auto* x = x86::row<BlockQ6_K>(w, bw, r);
             __m256 acc = _mm256_setzero_ps();

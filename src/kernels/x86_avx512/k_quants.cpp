@@ -32,9 +32,66 @@ inline float hsum128(__m128 s) {
 // Q4_K: step j covers elements 64j..64j+63: low nibbles of qs[32j..32j+31] (sub-block 2j) in
 // the lower 256 bits, high nibbles (sub-block 2j + 1) in the upper 256 bits.
 struct GemmQ4K {
+    // 5..8 tokens: per super-block each token's sums are folded to 256 bits, and the 8 tokens'
+    // sums (and min corrections) reduced together into one vector (lane = token), scaled by the
+    // tokens' d in one FMA, as in the AVX2 kernel; no per-token scalar work.
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                         size_t ba, float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF);
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const x86::TokenScales<NY> ds(ay, nb);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockQ4_K>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m128i sm = x86::scales_mins_k4(x[i].scales);
+                alignas(16) uint8_t sc[16];
+                _mm_store_si128(reinterpret_cast<__m128i*>(sc), sm);
+                __m512i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+                for (int j = 0; j < 4; ++j) {
+                    const __m256i bits = load256(x[i].qs + 32 * j);
+                    const __m512i q =
+                        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
+                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
+                    const __m512i sv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]),
+                                                          _mm256_set1_epi16(sc[2 * j + 1]), 1);
+                    for (int t = 0; t < NY; ++t) {
+                        const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
+                        sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sv);
+                    }
+                }
+                // Mins doubled per 16-element bsum: m0 m0 m1 m1 .. m7 m7.
+                const __m128i mn8 = _mm_srli_si128(sm, 8);
+                const __m256i mx = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+                __m256i s8[8], corr[8];
+                for (int t = 0; t < 8; ++t) {
+                    s8[t] = corr[t] = _mm256_setzero_si256();
+                    if (t >= NY) continue;
+                    s8[t] = _mm256_add_epi32(_mm512_castsi512_si256(sumi[t]),
+                                             _mm512_extracti64x4_epi64(sumi[t], 1));
+                    corr[t] = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
+                }
+                const __m256 dv = ds.get(i);
+                const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(s8));
+                const __m256 mc = _mm256_cvtepi32_ps(x86::hsum8_epi32(corr));
+                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].d))), acc);
+                acc = _mm256_fnmadd_ps(mc, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].dmin))), acc);
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
+        if constexpr (NY >= 5) {
+            run_wide<NY>(n, w, bw, nr, a, ba, y, by);
+            return;
+        }
         const int64_t nb = n / kQK_K;
         const __m256i m4 = _mm256_set1_epi8(0xF);
         const BlockQ8_K* ay[NY];
