@@ -32,6 +32,29 @@ inline float hsum128(__m128 s) {
 // Q4_K: step j covers elements 64j..64j+63: low nibbles of qs[32j..32j+31] (sub-block 2j) in
 // the lower 256 bits, high nibbles (sub-block 2j + 1) in the upper 256 bits.
 struct GemmQ4K {
+    // sumi[t] = the sub-block-scaled int32 dot products of super-block i with token t's
+    // activations (scales and mins in sm as scales_mins_k4 gives them); mins not applied.
+    template <int NY>
+    static void block_sums(const BlockQ4_K& x, __m128i sm, const BlockQ8_K* const* ay, int64_t i,
+                           __m512i* sumi) {
+        const __m256i m4 = _mm256_set1_epi8(0xF);
+        alignas(16) uint8_t sc[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(sc), sm);
+        for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 4; ++j) {
+            const __m256i bits = load256(x.qs + 32 * j);
+            const __m512i q =
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
+                                   _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
+            const __m512i sv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]),
+                                                  _mm256_set1_epi16(sc[2 * j + 1]), 1);
+            for (int t = 0; t < NY; ++t) {
+                const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
+                sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sv);
+            }
+        }
+    }
+
     // 5..8 tokens: per super-block each token's sums are folded to 256 bits, and the 8 tokens'
     // sums (and min corrections) reduced together into one vector (lane = token), scaled by the
     // tokens' d in one FMA, as in the AVX2 kernel; no per-token scalar work.
@@ -39,7 +62,6 @@ struct GemmQ4K {
     static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                          size_t ba, float* y, size_t by) {
         const int64_t nb = n / kQK_K;
-        const __m256i m4 = _mm256_set1_epi8(0xF);
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         const x86::TokenScales<NY> ds(ay, nb);
@@ -48,22 +70,8 @@ struct GemmQ4K {
             __m256 acc = _mm256_setzero_ps();
             for (int64_t i = 0; i < nb; ++i) {
                 const __m128i sm = x86::scales_mins_k4(x[i].scales);
-                alignas(16) uint8_t sc[16];
-                _mm_store_si128(reinterpret_cast<__m128i*>(sc), sm);
                 __m512i sumi[NY];
-                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
-                for (int j = 0; j < 4; ++j) {
-                    const __m256i bits = load256(x[i].qs + 32 * j);
-                    const __m512i q =
-                        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
-                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
-                    const __m512i sv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]),
-                                                          _mm256_set1_epi16(sc[2 * j + 1]), 1);
-                    for (int t = 0; t < NY; ++t) {
-                        const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
-                        sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sv);
-                    }
-                }
+                block_sums<NY>(x[i], sm, ay, i, sumi);
                 // Mins doubled per 16-element bsum: m0 m0 m1 m1 .. m7 m7.
                 const __m128i mn8 = _mm_srli_si128(sm, 8);
                 const __m256i mx = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
@@ -93,7 +101,6 @@ struct GemmQ4K {
             return;
         }
         const int64_t nb = n / kQK_K;
-        const __m256i m4 = _mm256_set1_epi8(0xF);
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
@@ -105,26 +112,10 @@ struct GemmQ4K {
                 accm[t] = _mm_setzero_ps();
             }
             for (int64_t i = 0; i < nb; ++i) {
-                alignas(16) uint8_t sm[16];
-                _mm_store_si128(reinterpret_cast<__m128i*>(sm), x86::scales_mins_k4(x[i].scales));
-                const uint8_t* sc = sm;
-                const uint8_t* mn = sm + 8;
+                const __m128i sm = x86::scales_mins_k4(x[i].scales);
                 __m512i sumi[NY];
-                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
-                for (int j = 0; j < 4; ++j) {
-                    const __m256i bits = load256(x[i].qs + 32 * j);
-                    const __m512i q =
-                        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
-                                           _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
-                    const __m512i sv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]),
-                                                          _mm256_set1_epi16(sc[2 * j + 1]), 1);
-                    for (int t = 0; t < NY; ++t) {
-                        const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
-                        sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sv);
-                    }
-                }
-                const __m128i mins =
-                    _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
+                block_sums<NY>(x[i], sm, ay, i, sumi);
+                const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
                 const float d = f16(x[i].d), dmin = f16(x[i].dmin);
                 for (int t = 0; t < NY; ++t) {
                     const __m256i bs = load256(ay[t][i].bsums);
@@ -146,19 +137,87 @@ struct GemmQ4K {
 // (high nibbles); qh byte l holds the top bits of l, l + 32 (lower/upper 256 bits after the
 // shifts below), l + 64, l + 96. Levels unsigned 0..63; -32 applied through bsums.
 struct GemmQ6K {
+    // sumi[t] = the sub-block-scaled int32 dot products of super-block i's unsigned levels with
+    // token t's activations (sc512: the 16 scales as int16 in the lower 256 bits); the -32
+    // offset not applied.
     template <int NY>
-    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
-                    float* y, size_t by) {
-        const int64_t nb = n / kQK_K;
+    static void block_sums(const BlockQ6_K& x, __m512i sc512, const BlockQ8_K* const* ay,
+                           int64_t i, __m512i* sumi) {
         const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
-        // Lane i of a 64-element step uses sub-block base + i / 8 (int16 lane i = elements 2i,
-        // 2i+1).
+        // Lane l of a 64-element step uses sub-block 4b + l / 8 (int16 lane l = elements 2l,
+        // 2l + 1).
         __m512i idx[4];
         for (int b = 0; b < 4; ++b) {
             alignas(64) int16_t v[32];
-            for (int i = 0; i < 32; ++i) v[i] = static_cast<int16_t>(4 * b + i / 8);
+            for (int l = 0; l < 32; ++l) v[l] = static_cast<int16_t>(4 * b + l / 8);
             idx[b] = _mm512_load_si512(v);
         }
+        for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; ++h) {
+            const __m512i ql = load512(x.ql + 64 * h);
+            const __m256i qh = load256(x.qh + 32 * h);
+            const __m512i qhz =
+                _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+            const __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                                _mm512_and_si512(_mm512_slli_epi16(qhz, 4), m30));
+            const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                                _mm512_and_si512(qhz, m30));
+            const __m512i sv01 = _mm512_permutexvar_epi16(idx[2 * h], sc512);
+            const __m512i sv23 = _mm512_permutexvar_epi16(idx[2 * h + 1], sc512);
+            for (int t = 0; t < NY; ++t) {
+                const int8_t* aq = ay[t][i].qs + 128 * h;
+                sumi[t] = _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q01, load512(aq)), sv01);
+                sumi[t] =
+                    _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q23, load512(aq + 64)), sv23);
+            }
+        }
+    }
+
+    // 5..8 tokens: the per-token tail of run (correction, convert, scale) becomes one
+    // transposing reduction per super-block (lane = token), as in GemmQ4K::run_wide.
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const x86::TokenScales<NY> ds(ay, nb);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockQ6_K>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m256i sc16 = _mm256_cvtepi8_epi16(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
+                __m512i sumi[NY];
+                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
+                // Each token's sums folded to 256 bits, less 32 * sum(scale_s * bsum_s); the 8
+                // tokens then reduced together (lane = token).
+                __m256i s8[8];
+                for (int t = 0; t < 8; ++t) {
+                    s8[t] = _mm256_setzero_si256();
+                    if (t >= NY) continue;
+                    const __m256i corr =
+                        _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
+                    s8[t] = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(sumi[t]),
+                                                              _mm512_extracti64x4_epi64(sumi[t], 1)),
+                                             corr);
+                }
+                const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(s8));
+                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))),
+                                      acc);
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        if constexpr (NY >= 5) {
+            run_wide<NY>(n, w, bw, nr, a, ba, y, by);
+            return;
+        }
+        const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
@@ -168,28 +227,8 @@ struct GemmQ6K {
             for (int64_t i = 0; i < nb; ++i) {
                 const __m256i sc16 = _mm256_cvtepi8_epi16(
                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
-                const __m512i sc512 = _mm512_zextsi256_si512(sc16);
                 __m512i sumi[NY];
-                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
-                for (int h = 0; h < 2; ++h) {
-                    const __m512i ql = load512(x[i].ql + 64 * h);
-                    const __m256i qh = load256(x[i].qh + 32 * h);
-                    const __m512i qhz =
-                        _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
-                    const __m512i q01 = _mm512_or_si512(
-                        _mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(qhz, 4), m30));
-                    const __m512i q23 = _mm512_or_si512(
-                        _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(qhz, m30));
-                    const __m512i sv01 = _mm512_permutexvar_epi16(idx[2 * h], sc512);
-                    const __m512i sv23 = _mm512_permutexvar_epi16(idx[2 * h + 1], sc512);
-                    for (int t = 0; t < NY; ++t) {
-                        const int8_t* aq = ay[t][i].qs + 128 * h;
-                        sumi[t] = _mm512_dpwssd_epi32(sumi[t],
-                                                      _mm512_maddubs_epi16(q01, load512(aq)), sv01);
-                        sumi[t] = _mm512_dpwssd_epi32(
-                            sumi[t], _mm512_maddubs_epi16(q23, load512(aq + 64)), sv23);
-                    }
-                }
+                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
                 const float d = f16(x[i].d);
                 for (int t = 0; t < NY; ++t) {
                     const __m256i corr =
