@@ -62,6 +62,26 @@ inline __m256i hsum8_epi32(const __m256i v[8]) {
                             _mm256_permute2x128_si256(b0, b1, 0x31));
 }
 
+// Transposes the 8 x 8 int32 matrix whose row t is v[t]: afterwards v[c] lane t holds what
+// was lane c of v[t].
+inline void transpose8_epi32(__m256i v[8]) {
+    __m256i a[8], b[8];
+    for (int k = 0; k < 4; ++k) {  // pairs of rows: 2 x 2 blocks of int32
+        a[2 * k] = _mm256_unpacklo_epi32(v[2 * k], v[2 * k + 1]);
+        a[2 * k + 1] = _mm256_unpackhi_epi32(v[2 * k], v[2 * k + 1]);
+    }
+    for (int k = 0; k < 2; ++k) {  // 4 x 4 blocks within each 128-bit lane
+        b[4 * k] = _mm256_unpacklo_epi64(a[4 * k], a[4 * k + 2]);
+        b[4 * k + 1] = _mm256_unpackhi_epi64(a[4 * k], a[4 * k + 2]);
+        b[4 * k + 2] = _mm256_unpacklo_epi64(a[4 * k + 1], a[4 * k + 3]);
+        b[4 * k + 3] = _mm256_unpackhi_epi64(a[4 * k + 1], a[4 * k + 3]);
+    }
+    for (int k = 0; k < 4; ++k) {  // the 128-bit lanes of rows 0..3 and 4..7
+        v[k] = _mm256_permute2x128_si256(b[k], b[k + 4], 0x20);
+        v[k + 4] = _mm256_permute2x128_si256(b[k], b[k + 4], 0x31);
+    }
+}
+
 // Stores lanes 0..ny-1 of v to y[t * by + r].
 inline void store_tokens(__m256 v, int ny, float* y, size_t by, int64_t r) {
     alignas(32) float tmp[8];

@@ -1,5 +1,7 @@
-// AVX-512 VNNI dot products of Q8_0, Q4_0 and IQ4_NL with Q8_0 activations: as the AVX2
-// kernels (sign trick), but vpdpbusd replaces maddubs + madd, and up to 8 tokens per pass.
+// AVX-512 VNNI dot products of Q8_0, Q4_0 and IQ4_NL with Q8_0 activations. Up to 4 tokens:
+// as the AVX2 kernels (sign trick), but vpdpbusd replaces maddubs + madd. 5..8 tokens: the
+// activations are interleaved once per call so that one vpdpbusd of a broadcast weight dword
+// gives every token's partial sum in its own lane (see Interleaved).
 #include <immintrin.h>
 
 #include "kernels/ref/blocks.h"
@@ -13,12 +15,87 @@ namespace {
 
 using x86::f16;
 
+// The activation blocks of up to 8 tokens laid out for run_wide, for rows of up to kBlocks
+// blocks: per block, chunk c (elements 4c..4c+3) of every token as one 32-byte vector (lane t =
+// token t's 4 bytes), the negated 128 * sum of each token's block (which undoes the +128 that
+// makes the weights unsigned for vpdpbusd) and the tokens' scales. Tokens past NY are zero.
+struct Interleaved {
+    static constexpr int64_t kBlocks = 128;
+    struct Block {
+        __m256i q[8];
+        __m256i neg_offset;
+        __m256 d;
+    };
+    Block b[kBlocks];
+
+    template <int NY>
+    void fill(const BlockQ8_0* const* ay, int64_t nb) {
+        const __m256i ones = _mm256_set1_epi8(1);
+        for (int64_t i = 0; i < nb; ++i) {
+            __m256i v[8];
+            alignas(32) float d[8];
+            for (int t = 0; t < 8; ++t) {
+                v[t] = t < NY ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ay[t][i].qs))
+                              : _mm256_setzero_si256();
+                d[t] = t < NY ? f16(ay[t][i].d) : 0.0f;
+            }
+            x86::transpose8_epi32(v);  // v[c] lane t = token t's dword c
+            __m256i sum = _mm256_setzero_si256();
+            for (int c = 0; c < 8; ++c) {
+                b[i].q[c] = v[c];
+                sum = _mm256_dpbusd_epi32(sum, ones, v[c]);
+            }
+            b[i].neg_offset = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 7));
+            b[i].d = _mm256_load_ps(d);
+        }
+    }
+};
+
 template <typename D>
 struct GemmLegacy {
+    // 5..8 tokens, rows of up to Interleaved::kBlocks blocks: per weight block, the 32 levels
+    // plus 128 (unsigned), each dword broadcast against the interleaved activations; lane t of
+    // the int32 result is token t's block dot product, which one convert and one FMA scale.
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                         size_t ba, float* y, size_t by, Interleaved& act) {
+        const int64_t nb = n / kQK;
+        const BlockQ8_0* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t);
+        act.fill<NY>(ay, nb);
+        const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<typename D::Block>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                alignas(32) int32_t wu[8];
+                _mm256_store_si256(reinterpret_cast<__m256i*>(wu),
+                                   _mm256_xor_si256(D::load(x[i]), flip));
+                const Interleaved::Block& ab = act.b[i];
+                // Two chains (even and odd dwords) to halve the vpdpbusd latency per block.
+                __m256i s0 = ab.neg_offset, s1 = _mm256_setzero_si256();
+                for (int c = 0; c < 8; c += 2) {
+                    s0 = _mm256_dpbusd_epi32(s0, _mm256_set1_epi32(wu[c]), ab.q[c]);
+                    s1 = _mm256_dpbusd_epi32(s1, _mm256_set1_epi32(wu[c + 1]), ab.q[c + 1]);
+                }
+                const __m256 p = _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1));
+                acc = _mm256_fmadd_ps(p, _mm256_mul_ps(ab.d, _mm256_set1_ps(f16(x[i].d))), acc);
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
         const int64_t nb = n / kQK;
+        if constexpr (NY >= 5) {
+            if (nb <= Interleaved::kBlocks) {
+                Interleaved act;
+                run_wide<NY>(n, w, bw, nr, a, ba, y, by, act);
+                return;
+            }
+        }
         const BlockQ8_0* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t);
         // The activation scales as floats, converted once per call rather than once per row
