@@ -89,20 +89,25 @@ inline void store_tokens(__m256 v, int ny, float* y, size_t by, int64_t r) {
     for (int t = 0; t < ny; ++t) y[t * by + r] = tmp[t];
 }
 
-// The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K/Q5_K 12-byte scale array, by
-// 32-bit word operations instead of 16 scalar unpacks. Scales/mins 0..3 are the low 6 bits of
-// bytes 0..3 / 4..7; scales/mins 4..7 take their low 4 bits from the nibbles of bytes 8..11 and
-// their top 2 bits from the spare top bits of bytes 0..3 / 4..7.
+// The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K/Q5_K 12-byte scale array, in
+// a dozen vector operations. Scales/mins 0..3 are the low 6 bits of bytes 0..3 / 4..7;
+// scales/mins 4..7 take their low 4 bits from the low / high nibbles of bytes 8..11 and their
+// top 2 bits from the spare top bits of bytes 0..3 / 4..7. Reads 16 bytes at q: in both block
+// types the scales are followed by more of the block.
 inline __m128i scales_mins_k4(const uint8_t* q) {
-    constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
-    uint32_t u[3];
-    std::memcpy(u, q, 12);
-    const uint32_t sc_lo = u[0] & kLow6;
-    const uint32_t sc_hi = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);
-    const uint32_t mn_lo = u[1] & kLow6;
-    const uint32_t mn_hi = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);
-    return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo),
-                          static_cast<int>(mn_hi));
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    // Low parts: bytes 0..3, 8..11 (low nibbles), 4..7, 8..11 (high nibbles, shifted below).
+    const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8,
+                                                        9, 10, 11));
+    // Top bits of scales/mins 4..7: the top 2 bits of bytes 0..3 / 4..7 (-1: zero).
+    const __m128i b = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1,
+                                                        -1, 4, 5, 6, 7));
+    const __m128i low = _mm_and_si128(
+        a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    const __m128i high_nibbles = _mm_and_si128(
+        _mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    const __m128i top = _mm_and_si128(_mm_srli_epi16(b, 2), _mm_set1_epi8(0x30));
+    return _mm_or_si128(_mm_or_si128(low, high_nibbles), top);
 }
 
 // The activation scales of NY <= 8 tokens as one float vector per super-block (lane = token,
