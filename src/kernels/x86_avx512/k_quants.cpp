@@ -38,16 +38,20 @@ struct GemmQ4K {
     static void block_sums(const BlockQ4_K& x, __m128i sm, const BlockQ8_K* const* ay, int64_t i,
                            __m512i* sumi) {
         const __m256i m4 = _mm256_set1_epi8(0xF);
-        alignas(16) uint8_t sc[16];
-        _mm_store_si128(reinterpret_cast<__m128i*>(sc), sm);
+        // The 8 scales as int16 in every 128-bit lane; one shuffle per step broadcasts scale
+        // 2j to the lower 256 bits and 2j + 1 to the upper.
+        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
         for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
         for (int j = 0; j < 4; ++j) {
             const __m256i bits = load256(x.qs + 32 * j);
             const __m512i q =
                 _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
                                    _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
-            const __m512i sv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]),
-                                                  _mm256_set1_epi16(sc[2 * j + 1]), 1);
+            const __m512i pick = _mm512_inserti64x4(
+                _mm512_castsi256_si512(
+                    _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8)))),
+                _mm256_set1_epi16(static_cast<int16_t>((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+            const __m512i sv = _mm512_shuffle_epi8(sc16, pick);
             for (int t = 0; t < NY; ++t) {
                 const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
                 sumi[t] = _mm512_dpwssd_epi32(sumi[t], p, sv);
