@@ -234,6 +234,8 @@ struct GemmQ6K {
             __m256 acc[NY];
             for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
             for (int64_t i = 0; i < nb; ++i) {
+                const __m256i sc16 = _mm256_cvtepi8_epi16(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
                 __m256i sumi[NY];
                 for (int t = 0; t < NY; ++t) sumi[t] = _mm256_setzero_si256();
                 for (int h = 0; h < 2; ++h) {
@@ -249,11 +251,17 @@ struct GemmQ6K {
                                            _mm256_and_si256(qhv, m30));
                     q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                            _mm256_and_si256(_mm256_srli_epi16(qhv, 2), m30));
-                    const int8_t* s = x[i].scales + 8 * h;
+                    // Scales 8h..8h+7 as int16 in both lanes; run k takes scale 2k in its low
+                    // lane and 2k + 1 in its high lane, one shuffle each.
+                    const __m256i sch = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                               : _mm256_permute2x128_si256(sc16, sc16, 0x11);
                     __m256i sv[4];
                     for (int k = 0; k < 4; ++k) {
-                        sv[k] = _mm256_set_m128i(_mm_set1_epi16(s[2 * k + 1]),
-                                                 _mm_set1_epi16(s[2 * k]));
+                        sv[k] = _mm256_shuffle_epi8(
+                            sch, _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(
+                                                      (4 * k + 2) | ((4 * k + 3) << 8))),
+                                                  _mm_set1_epi16(static_cast<int16_t>(
+                                                      (4 * k) | ((4 * k + 1) << 8)))));
                     }
                     for (int t = 0; t < NY; ++t) {
                         const int8_t* aq = ay[t][i].qs + 128 * h;
@@ -267,8 +275,6 @@ struct GemmQ6K {
                         sumi[t] = _mm256_add_epi32(sumi[t], p);
                     }
                 }
-                const __m256i sc16 = _mm256_cvtepi8_epi16(
-                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
                 const float d = f16(x[i].d);
                 for (int t = 0; t < NY; ++t) {
                     const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), sc16);
