@@ -156,7 +156,12 @@ void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t*
     const int64_t n = *std::max_element(nv, nv + G);
     const float* q[G];
     float* sg[G];
-    for (int g = 0; g < G; ++g) q[g] = rows.q + (r0 + g) * rows.q_stride, sg[g] = s[r0 + g];
+    float* acc[G];
+    for (int g = 0; g < G; ++g) {
+        q[g] = rows.q + (r0 + g) * rows.q_stride;
+        sg[g] = s[r0 + g];
+        acc[g] = rows.acc + (r0 + g) * D;
+    }
     const __m256 vscale = _mm256_set1_ps(scale);
     for (int64_t jj = 0; jj < n; jj += P) {
         const int count = static_cast<int>(std::min<int64_t>(P, n - jj));
@@ -175,22 +180,19 @@ void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t*
     }
     for (int g = 0; g < G; ++g) {
         const int r = r0 + g;
-        float* acc = rows.acc + r * D;
         if (nv[g] > 0) {
             const float bm = *std::max_element(sg[g], sg[g] + nv[g]);
             if (bm > rows.m[r]) {  // rescale the state to the new maximum (exp(-inf) = 0)
                 const float f = std::exp(rows.m[r] - bm);
                 rows.l[r] *= f;
-                for (int64_t d = 0; d < D; ++d) acc[d] *= f;
+                for (int64_t d = 0; d < D; ++d) acc[g][d] *= f;
                 rows.m[r] = bm;
             }
             rows.l[r] += exp_sum(sg[g], nv[g], 1.0f, rows.m[r]);
         }
         std::fill(sg[g] + nv[g], sg[g] + n, 0.0f);
     }
-    float* accs[G];
-    for (int g = 0; g < G; ++g) accs[g] = rows.acc + (r0 + g) * D;
-    accumulate_group<Row, G>(accs, sg, vb + jb * rb, rb, n, D);
+    accumulate_group<Row, G>(acc, sg, vb + jb * rb, rb, n, D);
 }
 
 template <class Row>

@@ -161,6 +161,19 @@ struct GemmQ45K {
 // elements l, l + 32, l + 64, l + 96. Levels are used unsigned (0..63); the -32 offset is
 // subtracted as 32 * sum(scale_s * bsum_s).
 struct GemmQ6K {
+    // Scales 8h..8h+7 (of the 16 in sc16, int16) in both 128-bit lanes.
+    static __m256i half_scales(__m256i sc16, int h) {
+        return h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                      : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+    }
+    // Run k of a half: scale 2k (of the half's 8) in the low lane, 2k + 1 in the high lane.
+    static __m256i run_scales(__m256i sch, int k) {
+        return _mm256_shuffle_epi8(
+            sch, _mm256_set_m128i(
+                     _mm_set1_epi16(static_cast<int16_t>((4 * k + 2) | ((4 * k + 3) << 8))),
+                     _mm_set1_epi16(static_cast<int16_t>((4 * k) | ((4 * k + 1) << 8)))));
+    }
+
     // 5..8 tokens: per 32-element run k one decoded weight vector and one scale vector serve all
     // tokens; per super-block the tokens' int32 sums are reduced together (lane = token).
     template <int NY>
@@ -180,9 +193,7 @@ struct GemmQ6K {
                 __m256i sumi[8];
                 for (int t = 0; t < 8; ++t) sumi[t] = _mm256_setzero_si256();
                 for (int h = 0; h < 2; ++h) {
-                    // Scales 8h..8h+7 as int16 in both lanes.
-                    const __m256i sch = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
-                                               : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+                    const __m256i sch = half_scales(sc16, h);
                     for (int k = 0; k < 4; ++k) {
                         const __m256i ql = load256(x[i].ql + 64 * h + 32 * (k & 1));
                         const __m256i qhv = load256(x[i].qh + 32 * h);
@@ -193,12 +204,7 @@ struct GemmQ6K {
                                                     : _mm256_srli_epi16(qhv, 2);
                         const __m256i q =
                             _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
-                        // Low lane scale 2k, high lane scale 2k + 1 (of this half's 8).
-                        const __m256i sv = _mm256_shuffle_epi8(
-                            sch, _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(
-                                                      (4 * k + 2) | ((4 * k + 3) << 8))),
-                                                  _mm_set1_epi16(static_cast<int16_t>(
-                                                      (4 * k) | ((4 * k + 1) << 8)))));
+                        const __m256i sv = run_scales(sch, k);
                         for (int t = 0; t < NY; ++t) {
                             const __m256i p =
                                 _mm256_maddubs_epi16(q, load256(ay[t][i].qs + 128 * h + 32 * k));
@@ -251,18 +257,9 @@ struct GemmQ6K {
                                            _mm256_and_si256(qhv, m30));
                     q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                            _mm256_and_si256(_mm256_srli_epi16(qhv, 2), m30));
-                    // Scales 8h..8h+7 as int16 in both lanes; run k takes scale 2k in its low
-                    // lane and 2k + 1 in its high lane, one shuffle each.
-                    const __m256i sch = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
-                                               : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+                    const __m256i sch = half_scales(sc16, h);
                     __m256i sv[4];
-                    for (int k = 0; k < 4; ++k) {
-                        sv[k] = _mm256_shuffle_epi8(
-                            sch, _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(
-                                                      (4 * k + 2) | ((4 * k + 3) << 8))),
-                                                  _mm_set1_epi16(static_cast<int16_t>(
-                                                      (4 * k) | ((4 * k + 1) << 8)))));
-                    }
+                    for (int k = 0; k < 4; ++k) sv[k] = run_scales(sch, k);
                     for (int t = 0; t < NY; ++t) {
                         const int8_t* aq = ay[t][i].qs + 128 * h;
                         __m256i p =

@@ -20,6 +20,11 @@ inline float hsum512(__m512 v) {
 
 using x86::f16;
 
+// The sum of the lower and upper 256 bits of v, lane by lane.
+inline __m256i fold256(__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 
@@ -83,8 +88,7 @@ struct GemmQ4K {
                 for (int t = 0; t < 8; ++t) {
                     s8[t] = corr[t] = _mm256_setzero_si256();
                     if (t >= NY) continue;
-                    s8[t] = _mm256_add_epi32(_mm512_castsi512_si256(sumi[t]),
-                                             _mm512_extracti64x4_epi64(sumi[t], 1));
+                    s8[t] = fold256(sumi[t]);
                     corr[t] = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
                 }
                 const __m256 dv = ds.get(i);
@@ -181,7 +185,7 @@ struct GemmQ6K {
     // transposing reduction per super-block (lane = token), as in GemmQ4K::run_wide.
     template <int NY>
     static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
-                    float* y, size_t by) {
+                         float* y, size_t by) {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
@@ -202,9 +206,7 @@ struct GemmQ6K {
                     if (t >= NY) continue;
                     const __m256i corr =
                         _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
-                    s8[t] = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(sumi[t]),
-                                                              _mm512_extracti64x4_epi64(sumi[t], 1)),
-                                             corr);
+                    s8[t] = _mm256_sub_epi32(fold256(sumi[t]), corr);
                 }
                 const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(s8));
                 acc = _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))),
