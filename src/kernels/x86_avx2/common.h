@@ -110,6 +110,22 @@ inline __m128i scales_mins_k4(const uint8_t* q) {
     return _mm_or_si128(_mm_or_si128(low, high_nibbles), top);
 }
 
+// A Q4_K/Q5_K block's d and dmin (adjacent f16 fields) as floats in lanes 0 and 1.
+template <typename Block>
+__m128 d_dmin(const Block& b) {
+    static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
+    int32_t bits;
+    std::memcpy(&bits, &b.d, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
+}
+
+// The 8 mins of scales_mins_k4's result as int16, each twice (m0 m0 m1 m1 .. m7 m7): one per
+// 16-element activation bsum.
+inline __m256i doubled_mins(__m128i sm) {
+    const __m128i mn8 = _mm_srli_si128(sm, 8);
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+}
+
 // The activation scales of NY <= 8 tokens as one float vector per super-block (lane = token,
 // zero past NY), cached once per call for rows of up to kCachedSuperBlocks super-blocks.
 constexpr int64_t kCachedSuperBlocks = 128;

@@ -69,9 +69,7 @@ struct GemmQ45K {
                         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(pl, ph));
                     }
                 }
-                // Mins doubled per 16-element bsum: m0 m0 m1 m1 .. m7 m7.
-                const __m128i mn8 = _mm_srli_si128(sm, 8);
-                const __m256i mx = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+                const __m256i mx = x86::doubled_mins(sm);
                 __m256i corr[8];
                 for (int t = 0; t < 8; ++t)
                     corr[t] = t < NY ? _mm256_madd_epi16(load256(ay[t][i].bsums), mx)
@@ -136,19 +134,15 @@ struct GemmQ45K {
                         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(pl, ph));
                     }
                 }
-                const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-                const float d = f16(x[i].d), dmin = f16(x[i].dmin);
+                const __m256i mx = x86::doubled_mins(sm);
+                const __m128 dd = x86::d_dmin(x[i]);
                 for (int t = 0; t < NY; ++t) {
-                    const __m256i bs = load256(ay[t][i].bsums);
-                    // Pair sums of the 16 bsums: one per 32-element sub-block.
-                    const __m128i pairs =
-                        _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-                    const __m128 m = _mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs));
-                    const float d8 = ay[t][i].d;
-                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_set1_ps(d * d8),
+                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
+                    const __m128 dt = _mm_mul_ps(dd, _mm_broadcast_ss(&ay[t][i].d));
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), _mm256_broadcastss_ps(dt),
                                              acc[t]);
-                    acc[t] = _mm256_fnmadd_ps(_mm256_zextps128_ps256(m), _mm256_set1_ps(dmin * d8),
-                                              acc[t]);
+                    acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(corr),
+                                              _mm256_broadcastss_ps(_mm_movehdup_ps(dt)), acc[t]);
                 }
             }
             for (int t = 0; t < NY; ++t) y[t * by + r] = x86::hsum(acc[t]);

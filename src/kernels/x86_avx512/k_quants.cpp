@@ -28,12 +28,6 @@ inline __m256i fold256(__m512i v) {
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 
-inline float hsum128(__m128 s) {
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 // Q4_K: step j covers elements 64j..64j+63: low nibbles of qs[32j..32j+31] (sub-block 2j) in
 // the lower 256 bits, high nibbles (sub-block 2j + 1) in the upper 256 bits.
 struct GemmQ4K {
@@ -81,9 +75,7 @@ struct GemmQ4K {
                 const __m128i sm = x86::scales_mins_k4(x[i].scales);
                 __m512i sumi[NY];
                 block_sums<NY>(x[i], sm, ay, i, sumi);
-                // Mins doubled per 16-element bsum: m0 m0 m1 m1 .. m7 m7.
-                const __m128i mn8 = _mm_srli_si128(sm, 8);
-                const __m256i mx = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+                const __m256i mx = x86::doubled_mins(sm);
                 __m256i s8[8], corr[8];
                 for (int t = 0; t < 8; ++t) {
                     s8[t] = corr[t] = _mm256_setzero_si256();
@@ -114,29 +106,28 @@ struct GemmQ4K {
         for (int64_t r = 0; r < nr; ++r) {
             const auto* x = x86::row<BlockQ4_K>(w, bw, r);
             __m512 acc[NY];
-            __m128 accm[NY];
+            __m256 accm[NY];
             for (int t = 0; t < NY; ++t) {
                 acc[t] = _mm512_setzero_ps();
-                accm[t] = _mm_setzero_ps();
+                accm[t] = _mm256_setzero_ps();
             }
             for (int64_t i = 0; i < nb; ++i) {
                 const __m128i sm = x86::scales_mins_k4(x[i].scales);
                 __m512i sumi[NY];
                 block_sums<NY>(x[i], sm, ay, i, sumi);
-                const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-                const float d = f16(x[i].d), dmin = f16(x[i].dmin);
+                const __m256i mx = x86::doubled_mins(sm);
+                const __m128 dd = x86::d_dmin(x[i]);
                 for (int t = 0; t < NY; ++t) {
-                    const __m256i bs = load256(ay[t][i].bsums);
-                    const __m128i pairs =
-                        _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-                    const float d8 = ay[t][i].d;
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(d * d8),
+                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
+                    const __m128 dt = _mm_mul_ps(dd, _mm_broadcast_ss(&ay[t][i].d));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_broadcastss_ps(dt),
                                              acc[t]);
-                    accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(mins, pairs)),
-                                           _mm_set1_ps(dmin * d8), accm[t]);
+                    accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
+                                              _mm256_broadcastss_ps(_mm_movehdup_ps(dt)), accm[t]);
                 }
             }
-            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]) - hsum128(accm[t]);
+            for (int t = 0; t < NY; ++t)
+                y[t * by + r] = hsum512(acc[t]) - x86::hsum(accm[t]);
         }
     }
 };
