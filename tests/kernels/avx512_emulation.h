@@ -51,6 +51,9 @@ inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
     return simde_mm512_loadu_ps(r);
 }
 #define _mm512_maskz_loadu_ps emulated_maskz_loadu_ps
+// This SIMDe's alias for _mm512_madd_epi16 takes the masked form's four arguments.
+#undef _mm512_madd_epi16
+#define _mm512_madd_epi16 simde_mm512_madd_epi16
 
 namespace hearth::kernels::emulated {
 

@@ -119,6 +119,11 @@ __m128 d_dmin(const Block& b) {
     return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
 }
 
+// The 8 mins of scales_mins_k4's result as int16, in both 128-bit lanes.
+inline __m256i mins_both_lanes(__m128i sm) {
+    return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
+}
+
 // The 8 mins of scales_mins_k4's result as int16, each twice (m0 m0 m1 m1 .. m7 m7): one per
 // 16-element activation bsum.
 inline __m256i doubled_mins(__m128i sm) {
@@ -150,6 +155,56 @@ struct TokenScales {
         alignas(32) float tmp[8];
         fill(i, tmp);
         return _mm256_load_ps(tmp);
+    }
+};
+
+// The 32-element sub-block sums of NY <= 8 tokens' activations (pairs of Q8_K bsums) for the
+// Q4_K/Q5_K min correction of a wide gemm, per super-block as 4 vectors (lane = token): lane t
+// of vector k holds token t's sums of sub-blocks 2k (low int16) and 2k + 1 (high int16), zero
+// past NY. madd of vector k with the dword (min 2k, min 2k + 1) broadcast adds that pair's
+// share of sum_s min_s * sum_s(t) to every token's lane at once: 4 madds for all tokens, with
+// no reduction. Cached once per call for rows of up to kCachedSuperBlocks super-blocks.
+template <int NY>
+struct TokenSubSums {
+    alignas(32) int32_t v[4 * 8 * kCachedSuperBlocks];
+    const BlockQ8_K* const* ay;
+    bool cached;
+
+    TokenSubSums(const BlockQ8_K* const* rows, int64_t nb)
+        : ay(rows), cached(nb <= kCachedSuperBlocks) {
+        if (cached) {
+            for (int64_t i = 0; i < nb; ++i) fill(i, v + 32 * i);
+        }
+    }
+    void fill(int64_t i, int32_t* dst) const {
+        __m256i s[8];
+        for (int t = 0; t < 8; ++t) {
+            s[t] = _mm256_setzero_si256();
+            if (t >= NY) continue;
+            const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ay[t][i].bsums));
+            s[t] = _mm256_zextsi128_si256(
+                _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
+        }
+        transpose8_epi32(s);
+        for (int k = 0; k < 4; ++k) _mm256_store_si256(reinterpret_cast<__m256i*>(dst) + k, s[k]);
+    }
+    // sum_s mins_s * sum_s(t) in lane t, for super-block i; mins: the 8 mins as int16 in both
+    // 128-bit lanes.
+    __m256i min_correction(int64_t i, __m256i mins) const {
+        alignas(32) int32_t tmp[32];
+        const int32_t* p = v + 32 * i;
+        if (!cached) {
+            fill(i, tmp);
+            p = tmp;
+        }
+        auto part = [&](int k, __m256i m) {
+            return _mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p) + k), m);
+        };
+        return _mm256_add_epi32(
+            _mm256_add_epi32(part(0, _mm256_shuffle_epi32(mins, 0x00)),
+                             part(1, _mm256_shuffle_epi32(mins, 0x55))),
+            _mm256_add_epi32(part(2, _mm256_shuffle_epi32(mins, 0xAA)),
+                             part(3, _mm256_shuffle_epi32(mins, 0xFF))));
     }
 };
 

@@ -23,8 +23,9 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 // nibbles of 32 bytes and the next 32 in the high nibbles, scale/min per 32.
 template <typename Block, bool kHigh>
 struct GemmQ45K {
-    // 5..8 tokens: per super-block the 8 tokens' int32 sums (and min corrections) are reduced
-    // together into one vector (lane = token), scaled by the tokens' d in one FMA.
+    // 5..8 tokens: per super-block the 8 tokens' int32 sums are reduced together into one
+    // vector (lane = token) and scaled by the tokens' d in one FMA; the min corrections come in
+    // the same lanes from TokenSubSums.
     template <int NY>
     static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                          float* y, size_t by) {
@@ -33,6 +34,7 @@ struct GemmQ45K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         const x86::TokenScales<NY> ds(ay, nb);
+        const x86::TokenSubSums<NY> subs(ay, nb);
         for (int64_t r = 0; r < nr; ++r) {
             const auto* x = x86::row<Block>(w, bw, r);
             __m256 acc = _mm256_setzero_ps();
@@ -69,14 +71,10 @@ struct GemmQ45K {
                         sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(pl, ph));
                     }
                 }
-                const __m256i mx = x86::doubled_mins(sm);
-                __m256i corr[8];
-                for (int t = 0; t < 8; ++t)
-                    corr[t] = t < NY ? _mm256_madd_epi16(load256(ay[t][i].bsums), mx)
-                                     : _mm256_setzero_si256();
                 const __m256 dv = ds.get(i);
                 const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(sumi));
-                const __m256 sc = _mm256_cvtepi32_ps(x86::hsum8_epi32(corr));
+                const __m256 sc =
+                    _mm256_cvtepi32_ps(subs.min_correction(i, x86::mins_both_lanes(sm)));
                 acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].d))), acc);
                 acc = _mm256_fnmadd_ps(sc, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].dmin))), acc);
             }
