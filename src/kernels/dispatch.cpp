@@ -370,8 +370,8 @@ size_t kv_row_bytes(TensorType t, int64_t n) {
 }
 
 #if HEARTH_X86_KERNELS
-// The AVX2 attention and element-wise kernels also serve AVX-512 machines: that work is
-// memory-bound or small next to the matmuls.
+// The AVX2 element-wise kernels, and the AVX2 parts of attention other than its chunk, also
+// serve AVX-512 machines: that work is small next to the matmuls.
 namespace {
 bool runs_avx2_kernels(Isa isa) {
     return (isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa);
@@ -394,6 +394,15 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
         {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx2::attention_chunk_q8_0,
          avx2::exp_sum},
     };
+    // The AVX-512 chunk; the rest (row formats, exp) stays AVX2.
+    static const AttentionKernels avx512_k[3] = {
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, avx512::attention_chunk_f32, avx2::exp_sum},
+        {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx512::attention_chunk_f16,
+         avx2::exp_sum},
+        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx512::attention_chunk_q8_0,
+         avx2::exp_sum},
+    };
+    if (isa == Isa::Avx512 && isa_available(isa)) return avx512_k[ti];
     if (runs_avx2_kernels(isa)) return avx2_k[ti];
 #endif
     return ref_k[ti];

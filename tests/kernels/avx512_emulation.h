@@ -51,6 +51,22 @@ inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
     return simde_mm512_loadu_ps(r);
 }
 #define _mm512_maskz_loadu_ps emulated_maskz_loadu_ps
+inline simde__m512 emulated_cvtph_ps(simde__m256i a) {
+    alignas(32) uint16_t h[16];
+    float r[16];
+    simde_mm256_store_si256(reinterpret_cast<simde__m256i*>(h), a);
+    for (int i = 0; i < 16; ++i) r[i] = _cvtsh_ss(h[i]);
+    return simde_mm512_loadu_ps(r);
+}
+#define _mm512_cvtph_ps emulated_cvtph_ps
+inline simde__m512i emulated_cvtepi8_epi32(simde__m128i a) {
+    int8_t b[16];
+    int32_t r[16];
+    simde_mm_storeu_si128(reinterpret_cast<simde__m128i*>(b), a);
+    for (int i = 0; i < 16; ++i) r[i] = b[i];
+    return simde_mm512_loadu_si512(r);
+}
+#define _mm512_cvtepi8_epi32 emulated_cvtepi8_epi32
 // This SIMDe's alias for _mm512_madd_epi16 takes the masked form's four arguments.
 #undef _mm512_madd_epi16
 #define _mm512_madd_epi16 simde_mm512_madd_epi16

@@ -1,9 +1,11 @@
-// AVX-512 (F, BW, VL, VNNI, BF16) matmul kernels (declarations; the table is in dispatch.cpp).
-// Types without an entry here use the AVX2 kernels on an AVX-512 machine.
+// AVX-512 (F, BW, VL, VNNI, BF16) matmul and attention kernels (declarations; the tables are
+// in dispatch.cpp). Types without an entry here use the AVX2 kernels on an AVX-512 machine.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "kernels/attention.h"
 
 namespace hearth::kernels::avx512 {
 
@@ -19,5 +21,13 @@ HEARTH_DECLARE_MATMUL_512(q4_0, q8_0)
 HEARTH_DECLARE_MATMUL_512(iq4_nl, q8_0)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q6_K, q8_K)
+
+// Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
+void attention_chunk_f32(const AttnRows& rows, const void* k, const void* v, size_t rb,
+                         int64_t head_dim, int64_t j0, int64_t j1, float scale);
+void attention_chunk_f16(const AttnRows& rows, const void* k, const void* v, size_t rb,
+                         int64_t head_dim, int64_t j0, int64_t j1, float scale);
+void attention_chunk_q8_0(const AttnRows& rows, const void* k, const void* v, size_t rb,
+                          int64_t head_dim, int64_t j0, int64_t j1, float scale);
 
 }  // namespace hearth::kernels::avx512

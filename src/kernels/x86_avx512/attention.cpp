@@ -1,0 +1,50 @@
+// AVX-512 attention chunk over F32, F16 and Q8_0 cache rows: attention_impl.h with 16 floats
+// per vector, so each K and V element is widened and multiplied 16 at a time. The softmax's
+// exp and the cache row formats are the AVX2 kernels.
+#include <immintrin.h>
+
+#include "kernels/x86_avx2/attention_impl.h"
+#include "kernels/x86_avx512/kernels_avx512.h"
+
+namespace hearth::kernels::avx512 {
+
+namespace {
+
+struct V16 {
+    using F = __m512;
+    static constexpr int64_t W = 16;
+    static F zero() { return _mm512_setzero_ps(); }
+    static F set1(float x) { return _mm512_set1_ps(x); }
+    static F load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
+    static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+    static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+    static F from_f16(const uint8_t* p) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
+    static F from_i8(const int8_t* p) {
+        return _mm512_cvtepi32_ps(
+            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+    }
+    static __m256 fold8(F v) {
+        return _mm256_add_ps(_mm512_castps512_ps256(v),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    }
+};
+
+}  // namespace
+
+void attention_chunk_f32(const AttnRows& rows, const void* k, const void* v, size_t rb,
+                         int64_t head_dim, int64_t j0, int64_t j1, float scale) {
+    x86::attention_chunk<V16, x86::RowF32>(rows, k, v, rb, head_dim, j0, j1, scale);
+}
+void attention_chunk_f16(const AttnRows& rows, const void* k, const void* v, size_t rb,
+                         int64_t head_dim, int64_t j0, int64_t j1, float scale) {
+    x86::attention_chunk<V16, x86::RowF16>(rows, k, v, rb, head_dim, j0, j1, scale);
+}
+void attention_chunk_q8_0(const AttnRows& rows, const void* k, const void* v, size_t rb,
+                          int64_t head_dim, int64_t j0, int64_t j1, float scale) {
+    x86::attention_chunk<V16, x86::RowQ8_0>(rows, k, v, rb, head_dim, j0, j1, scale);
+}
+
+}  // namespace hearth::kernels::avx512
