@@ -67,6 +67,8 @@ inline simde__m512i emulated_cvtepi8_epi32(simde__m128i a) {
     return simde_mm512_loadu_si512(r);
 }
 #define _mm512_cvtepi8_epi32 emulated_cvtepi8_epi32
+#define _mm512_mask_srli_epi16(src, k, a, imm) \
+    simde_mm512_mask_mov_epi16((src), (k), simde_mm512_srli_epi16((a), (imm)))
 // This SIMDe's alias for _mm512_madd_epi16 takes the masked form's four arguments.
 #undef _mm512_madd_epi16
 #define _mm512_madd_epi16 simde_mm512_madd_epi16

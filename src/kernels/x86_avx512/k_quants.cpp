@@ -28,15 +28,27 @@ inline __m256i fold256(__m512i v) {
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 
-// The scaled pair sums that start a token's accumulator. With several tokens, one madd each
-// instead of a zeroed register copied into every accumulator: 205 -> 194 instructions per
-// super-block of 8 tokens (Q4_K). With one token GCC then copies the accumulator between the
-// dpwssd (57 -> 60), so that case keeps starting from zero.
+// Each token's int32 sums of scaled pairs (madd / dpwssd), step by step. With several tokens
+// one chain per token, started by a madd. With one token, two chains (even and odd steps)
+// added at the end: in a single chain GCC copies the accumulator around every dpwssd.
 template <int NY>
-inline __m512i first_sums(__m512i p, __m512i scales) {
-    if constexpr (NY == 1) return _mm512_dpwssd_epi32(_mm512_setzero_si512(), p, scales);
-    return _mm512_madd_epi16(p, scales);
-}
+struct ScaledSums {
+    __m512i even[NY], odd[NY];
+
+    void add(int t, int step, __m512i p, __m512i scales) {
+        if constexpr (NY == 1) {
+            __m512i& c = step % 2 ? odd[t] : even[t];
+            c = step < 2 ? _mm512_madd_epi16(p, scales) : _mm512_dpwssd_epi32(c, p, scales);
+        } else {
+            even[t] = step == 0 ? _mm512_madd_epi16(p, scales)
+                                : _mm512_dpwssd_epi32(even[t], p, scales);
+        }
+    }
+    __m512i total(int t) const {
+        if constexpr (NY == 1) return _mm512_add_epi32(even[t], odd[t]);
+        return even[t];
+    }
+};
 
 // Q4_K: step j covers elements 64j..64j+63: low nibbles of qs[32j..32j+31] (sub-block 2j) in
 // the lower 256 bits, high nibbles (sub-block 2j + 1) in the upper 256 bits.
@@ -46,25 +58,25 @@ struct GemmQ4K {
     template <int NY>
     static void block_sums(const BlockQ4_K& x, __m128i sm, const BlockQ8_K* const* ay, int64_t i,
                            __m512i* sumi) {
-        const __m256i m4 = _mm256_set1_epi8(0xF);
+        const __m512i m4 = _mm512_set1_epi8(0xF);
         // The 8 scales as int16 in every 128-bit lane; one shuffle per step broadcasts scale
         // 2j to the lower 256 bits and 2j + 1 to the upper.
         const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
+        ScaledSums<NY> sums;
         for (int j = 0; j < 4; ++j) {
-            const __m256i bits = load256(x.qs + 32 * j);
+            // The step's 32 bytes in both halves, the upper half shifted down a nibble.
+            const __m512i bits = _mm512_broadcast_i64x4(load256(x.qs + 32 * j));
             const __m512i q =
-                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(bits, m4)),
-                                   _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4), 1);
+                _mm512_and_si512(_mm512_mask_srli_epi16(bits, 0xFFFF0000u, bits, 4), m4);
             const __m512i pick = _mm512_inserti64x4(
                 _mm512_castsi256_si512(
                     _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8)))),
                 _mm256_set1_epi16(static_cast<int16_t>((4 * j + 2) | ((4 * j + 3) << 8))), 1);
             const __m512i sv = _mm512_shuffle_epi8(sc16, pick);
-            for (int t = 0; t < NY; ++t) {
-                const __m512i p = _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j));
-                sumi[t] = j == 0 ? first_sums<NY>(p, sv) : _mm512_dpwssd_epi32(sumi[t], p, sv);
-            }
+            for (int t = 0; t < NY; ++t)
+                sums.add(t, j, _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j)), sv);
         }
+        for (int t = 0; t < NY; ++t) sumi[t] = sums.total(t);
     }
 
     // 5..8 tokens: per super-block each token's sums are folded to 256 bits, and the 8 tokens'
@@ -157,11 +169,12 @@ struct GemmQ6K {
             for (int l = 0; l < 32; ++l) v[l] = static_cast<int16_t>(4 * b + l / 8);
             idx[b] = _mm512_load_si512(v);
         }
+        ScaledSums<NY> sums;
         for (int h = 0; h < 2; ++h) {
             const __m512i ql = load512(x.ql + 64 * h);
-            const __m256i qh = load256(x.qh + 32 * h);
-            const __m512i qhz =
-                _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+            // The half's 32 qh bytes in both halves, the upper one shifted down by 2 bits.
+            const __m512i qhb = _mm512_broadcast_i64x4(load256(x.qh + 32 * h));
+            const __m512i qhz = _mm512_mask_srli_epi16(qhb, 0xFFFF0000u, qhb, 2);
             const __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4),
                                                 _mm512_and_si512(_mm512_slli_epi16(qhz, 4), m30));
             const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
@@ -170,12 +183,11 @@ struct GemmQ6K {
             const __m512i sv23 = _mm512_permutexvar_epi16(idx[2 * h + 1], sc512);
             for (int t = 0; t < NY; ++t) {
                 const int8_t* aq = ay[t][i].qs + 128 * h;
-                const __m512i p01 = _mm512_maddubs_epi16(q01, load512(aq));
-                sumi[t] = h == 0 ? first_sums<NY>(p01, sv01) : _mm512_dpwssd_epi32(sumi[t], p01, sv01);
-                sumi[t] =
-                    _mm512_dpwssd_epi32(sumi[t], _mm512_maddubs_epi16(q23, load512(aq + 64)), sv23);
+                sums.add(t, 2 * h, _mm512_maddubs_epi16(q01, load512(aq)), sv01);
+                sums.add(t, 2 * h + 1, _mm512_maddubs_epi16(q23, load512(aq + 64)), sv23);
             }
         }
+        for (int t = 0; t < NY; ++t) sumi[t] = sums.total(t);
     }
 
     // 5..8 tokens: the per-token tail of run (correction, convert, scale) becomes one
