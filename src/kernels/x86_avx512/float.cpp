@@ -5,18 +5,12 @@
 #include <cstring>
 
 #include "kernels/x86_avx2/common.h"
+#include "kernels/x86_avx512/common.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
 
 namespace hearth::kernels::avx512 {
 
 namespace {
-
-// _mm512_reduce_add_ps trips a GCC 12 -Wmaybe-uninitialized false positive in its header;
-// shuffle_f32x4 brings the upper 256 bits down instead.
-inline float hsum512(__m512 v) {
-    const __m256 hi = _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xEE));
-    return x86::hsum(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
-}
 
 float bf16_scalar(uint16_t v) {
     const uint32_t bits = static_cast<uint32_t>(v) << 16;

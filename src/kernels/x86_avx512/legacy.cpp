@@ -1,12 +1,15 @@
-// AVX-512 VNNI dot products of Q8_0, Q4_0 and IQ4_NL with Q8_0 activations. Up to 4 tokens:
-// as the AVX2 kernels (sign trick), but vpdpbusd replaces maddubs + madd. 5..8 tokens: the
-// activations are interleaved once per call so that one vpdpbusd of a broadcast weight dword
-// gives every token's partial sum in its own lane (see Interleaved).
+// AVX-512 VNNI dot products of Q8_0, Q4_0 and IQ4_NL with Q8_0 activations. One token: two
+// blocks per 512-bit vector, the activations paired once per call (see Pairs). 2..4 tokens
+// (and rows Pairs cannot hold): as the AVX2 kernels (sign trick), but vpdpbusd replaces
+// maddubs + madd. 5..8 tokens: the activations are interleaved once per call so that one
+// vpdpbusd of a broadcast weight dword gives every token's partial sum in its own lane (see
+// Interleaved).
 #include <immintrin.h>
 
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx2/legacy_blocks.h"
+#include "kernels/x86_avx512/common.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
 
 namespace hearth::kernels::avx512 {
@@ -51,6 +54,43 @@ struct Interleaved {
     }
 };
 
+// One token's activation blocks in pairs for run_one, for rows of up to kBlocks blocks: per
+// pair of blocks (i, i + 1), their 64 levels as one vector, the negated 128 * sum of each
+// block (in lane 0 of its half; it undoes the +128 that makes the weights unsigned) and the
+// two scales, each in its half's 8 lanes.
+struct Pairs {
+    static constexpr int64_t kBlocks = 256;
+    struct Pair {
+        __m512i q;
+        __m512i neg_offset;
+        __m512 d;
+    };
+    Pair p[kBlocks / 2];
+
+    void fill(const BlockQ8_0* ay, int64_t nb) {
+        const __m512i ones = _mm512_set1_epi8(1);
+        for (int64_t i = 0; i + 1 < nb; i += 2) {
+            Pair& pr = p[i / 2];
+            pr.q = _mm512_inserti64x4(
+                _mm512_castsi256_si512(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ay[i].qs))),
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ay[i + 1].qs)), 1);
+            alignas(64) int32_t sums[16];
+            _mm512_store_si512(sums, _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, pr.q));
+            alignas(64) int32_t off[16] = {};
+            alignas(64) float d[16];
+            for (int h = 0; h < 2; ++h) {
+                int32_t sum = 0;
+                for (int l = 0; l < 8; ++l) sum += sums[8 * h + l];
+                off[8 * h] = -128 * sum;
+                for (int l = 0; l < 8; ++l) d[8 * h + l] = f16(ay[i + h].d);
+            }
+            pr.neg_offset = _mm512_load_si512(off);
+            pr.d = _mm512_load_ps(d);
+        }
+    }
+};
+
 template <typename D>
 struct GemmLegacy {
     // 5..8 tokens, rows of up to Interleaved::kBlocks blocks: per weight block, the 32 levels
@@ -85,10 +125,55 @@ struct GemmLegacy {
         }
     }
 
+    // One token, rows of an even number of blocks up to Pairs::kBlocks: two blocks per 512-bit
+    // vector, so each xor, vpdpbusd, convert and FMA serves 64 weights. The weights plus 128
+    // (unsigned) against the signed activations, the +128 undone by the pair's offsets.
+    static void run_one(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, float* y,
+                        Pairs& act) {
+        const int64_t nb = n / kQK;
+        act.fill(static_cast<const BlockQ8_0*>(a), nb);
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+        // Pair k (blocks 2k, 2k + 1) of row x, folded into acc.
+        auto pair = [&](const typename D::Block* x, int64_t k, __m512 acc) {
+            const Pairs::Pair& ap = act.p[k];
+            const __m512i wq = _mm512_xor_si512(
+                _mm512_inserti64x4(_mm512_castsi256_si512(D::load(x[2 * k])), D::load(x[2 * k + 1]),
+                                   1),
+                flip);
+            const __m512i p = _mm512_dpbusd_epi32(ap.neg_offset, wq, ap.q);
+            // Both blocks' weight scales, each across its half.
+            const __m256i dh =
+                _mm256_blend_epi32(_mm256_set1_epi16(static_cast<short>(x[2 * k].d)),
+                                   _mm256_set1_epi16(static_cast<short>(x[2 * k + 1].d)), 0xF0);
+            return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(_mm512_cvtph_ps(dh), ap.d),
+                                   acc);
+        };
+        const int64_t n_pairs = nb / 2;
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<typename D::Block>(w, bw, r);
+            // Two accumulators (even and odd pairs) to halve the FMA latency per pair.
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            int64_t k = 0;
+            for (; k + 1 < n_pairs; k += 2) {
+                acc0 = pair(x, k, acc0);
+                acc1 = pair(x, k + 1, acc1);
+            }
+            if (k < n_pairs) acc0 = pair(x, k, acc0);
+            y[r] = hsum512(_mm512_add_ps(acc0, acc1));
+        }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
         const int64_t nb = n / kQK;
+        if constexpr (NY == 1) {
+            if (nb % 2 == 0 && nb <= Pairs::kBlocks) {
+                Pairs act;
+                run_one(n, w, bw, nr, a, y, act);
+                return;
+            }
+        }
         if constexpr (NY >= 5) {
             if (nb <= Interleaved::kBlocks) {
                 Interleaved act;
