@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -207,6 +208,17 @@ struct TokenSubSums {
                              part(3, _mm256_shuffle_epi32(mins, 0xFF))));
     }
 };
+
+// Decode (one token) streams each weight row from memory once. Each row asks for the bytes
+// kPrefetchAhead past its own start, one row's worth: the hardware prefetcher alone left a
+// fifth of this machine's bandwidth unused.
+constexpr size_t kPrefetchAhead = 2048;
+inline void prefetch_ahead(const void* w, size_t bw, int64_t r, int64_t nr) {
+    const size_t from = static_cast<size_t>(r) * bw + kPrefetchAhead;
+    const size_t to = std::min(from + bw, static_cast<size_t>(nr) * bw);
+    for (size_t off = from; off < to; off += 64)
+        _mm_prefetch(static_cast<const char*>(w) + off, _MM_HINT_T0);
+}
 
 template <typename T>
 const T* row(const void* base, size_t stride, int64_t i) {

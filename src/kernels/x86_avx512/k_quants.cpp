@@ -116,6 +116,7 @@ struct GemmQ4K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
             const auto* x = x86::row<BlockQ4_K>(w, bw, r);
             __m512 acc[NY];
             __m256 accm[NY];
@@ -230,6 +231,7 @@ struct GemmQ6K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
             const auto* x = x86::row<BlockQ6_K>(w, bw, r);
             __m512 acc[NY];
             for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
