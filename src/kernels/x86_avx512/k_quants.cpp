@@ -14,11 +14,6 @@ namespace {
 
 using x86::f16;
 
-// The sum of the lower and upper 256 bits of v, lane by lane.
-inline __m256i fold256(__m512i v) {
-    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-}
-
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 
@@ -92,10 +87,10 @@ struct GemmQ4K {
                 const __m128i sm = x86::scales_mins_k4(x[i].scales);
                 __m512i sumi[NY];
                 block_sums<NY>(x[i], sm, ay, i, sumi);
-                __m256i s8[8];
-                for (int t = 0; t < 8; ++t) s8[t] = t < NY ? fold256(sumi[t]) : _mm256_setzero_si256();
+                __m512i s8[8];
+                for (int t = 0; t < 8; ++t) s8[t] = t < NY ? sumi[t] : _mm512_setzero_si512();
                 const __m256 dv = ds.get(i);
-                const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(s8));
+                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
                 const __m256 mc =
                     _mm256_cvtepi32_ps(subs.min_correction(i, x86::mins_both_lanes(sm)));
                 acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].d))), acc);
@@ -202,17 +197,17 @@ struct GemmQ6K {
                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
                 __m512i sumi[NY];
                 block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
-                // Each token's sums folded to 256 bits, less 32 * sum(scale_s * bsum_s); the 8
-                // tokens then reduced together (lane = token).
-                __m256i s8[8];
+                // Each token's sums less 32 * sum(scale_s * bsum_s); the 8 tokens then reduced
+                // together (lane = token).
+                __m512i s8[8];
                 for (int t = 0; t < 8; ++t) {
-                    s8[t] = _mm256_setzero_si256();
+                    s8[t] = _mm512_setzero_si512();
                     if (t >= NY) continue;
                     const __m256i corr =
                         _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
-                    s8[t] = _mm256_sub_epi32(fold256(sumi[t]), corr);
+                    s8[t] = _mm512_sub_epi32(sumi[t], _mm512_zextsi256_si512(corr));
                 }
-                const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(s8));
+                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
                 acc = _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))),
                                       acc);
             }
