@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -82,14 +83,15 @@ inline bool host_has_avx2() {
 
 // gemm (for 1..8 tokens) and vec_dot of weight type t against the ref kernels on the same
 // quantized activations: rows of n elements (several block lengths), Gaussian weights.
-inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot) {
+inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot,
+                               std::initializer_list<int64_t> sizes = {256, 1024, 33024}) {
     const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
     ASSERT_NE(ref, nullptr);
     auto row_bytes = [](gguf::TensorType type, int64_t n) {
         const auto tr = gguf::traits(type);
         return static_cast<size_t>(n / tr.block_size * tr.block_bytes);
     };
-    for (int64_t n : {256, 1024, 33024}) {
+    for (int64_t n : sizes) {
         constexpr int64_t kRows = 5;
         std::mt19937 rng(static_cast<uint32_t>(n) + static_cast<uint32_t>(t));
         std::normal_distribution<float> g(0.0f, 1.0f);
