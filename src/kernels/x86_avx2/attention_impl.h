@@ -161,13 +161,6 @@ void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v
 
 constexpr int kBlock = 32;  // positions per softmax rescale
 
-// Asks for n rows of rb bytes at p ahead of their use.
-inline void prefetch_rows(const uint8_t* p, size_t rb, int64_t n) {
-    const size_t bytes = rb * static_cast<size_t>(n);
-    for (size_t off = 0; off < bytes; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
-}
-
 // One block of positions [jb, jb + n_block) for the G rows r0 .. r0 + G - 1: their scores, the
 // online-softmax update of each row, then the V accumulation. nv[g] is row g's count of
 // visible positions in the block (0 < max of them); scores and weights are computed for the
@@ -193,8 +186,8 @@ void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t*
         // and for the K rows of the same positions in the next block: the V pass and the next
         // block then find their rows in cache instead of waiting on each first line.
         if (prefetch) {
-            prefetch_rows(vb + (jb + jj) * rb, rb, count);
-            if (jb + kBlock + jj + P <= j1) prefetch_rows(kb + (jb + kBlock + jj) * rb, rb, P);
+            prefetch_bytes(vb + (jb + jj) * rb, rb * count);
+            if (jb + kBlock + jj + P <= j1) prefetch_bytes(kb + (jb + kBlock + jj) * rb, rb * P);
         }
         alignas(32) float t[8];
         _mm256_store_ps(

@@ -120,6 +120,15 @@ __m128 d_dmin(const Block& b) {
     return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
 }
 
+// acc + dv * (d * si - dmin * mc) for a Q4_K/Q5_K block b, lane by lane: si and mc are the
+// tokens' super-block sums and min corrections, dv their activation scales (lane = token).
+template <typename Block>
+__m256 add_scaled_k4(__m256 acc, __m256 si, __m256 mc, __m256 dv, const Block& b) {
+    const __m128 dd = d_dmin(b);
+    acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_broadcastss_ps(dd)), acc);
+    return _mm256_fnmadd_ps(mc, _mm256_mul_ps(dv, _mm256_broadcastss_ps(_mm_movehdup_ps(dd))), acc);
+}
+
 // The 8 mins of scales_mins_k4's result as int16, in both 128-bit lanes.
 inline __m256i mins_both_lanes(__m128i sm) {
     return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
@@ -213,11 +222,17 @@ struct TokenSubSums {
 // kPrefetchAhead past its own start, one row's worth: the hardware prefetcher alone left a
 // fifth of this machine's bandwidth unused.
 constexpr size_t kPrefetchAhead = 2048;
+
+// Asks for the cache lines of the bytes [p, p + bytes) ahead of their use.
+inline void prefetch_bytes(const void* p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64)
+        _mm_prefetch(static_cast<const char*>(p) + off, _MM_HINT_T0);
+}
+
 inline void prefetch_ahead(const void* w, size_t bw, int64_t r, int64_t nr) {
     const size_t from = static_cast<size_t>(r) * bw + kPrefetchAhead;
     const size_t to = std::min(from + bw, static_cast<size_t>(nr) * bw);
-    for (size_t off = from; off < to; off += 64)
-        _mm_prefetch(static_cast<const char*>(w) + off, _MM_HINT_T0);
+    if (from < to) prefetch_bytes(static_cast<const char*>(w) + from, to - from);
 }
 
 template <typename T>

@@ -75,8 +75,7 @@ struct GemmQ45K {
                 const __m256 si = _mm256_cvtepi32_ps(x86::hsum8_epi32(sumi));
                 const __m256 sc =
                     _mm256_cvtepi32_ps(subs.min_correction(i, x86::mins_both_lanes(sm)));
-                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].d))), acc);
-                acc = _mm256_fnmadd_ps(sc, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].dmin))), acc);
+                acc = x86::add_scaled_k4(acc, si, sc, dv, x[i]);
             }
             x86::store_tokens(acc, NY, y, by, r);
         }

@@ -93,8 +93,7 @@ struct GemmQ4K {
                 const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
                 const __m256 mc =
                     _mm256_cvtepi32_ps(subs.min_correction(i, x86::mins_both_lanes(sm)));
-                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].d))), acc);
-                acc = _mm256_fnmadd_ps(mc, _mm256_mul_ps(dv, _mm256_set1_ps(f16(x[i].dmin))), acc);
+                acc = x86::add_scaled_k4(acc, si, mc, dv, x[i]);
             }
             x86::store_tokens(acc, NY, y, by, r);
         }
