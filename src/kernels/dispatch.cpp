@@ -117,11 +117,13 @@ Table make_avx512(const Table& base) {
         k.gemm_tokens = 8;
     };
     put(TensorType::F32, avx512::vec_dot_f32_f32, avx512::gemm_f32_f32);
+    put(TensorType::F16, avx512::vec_dot_f16_f16, avx512::gemm_f16_f16);
     put(TensorType::BF16, avx512::vec_dot_bf16_bf16, avx512::gemm_bf16_bf16);
     put(TensorType::Q8_0, avx512::vec_dot_q8_0_q8_0, avx512::gemm_q8_0_q8_0);
     put(TensorType::Q4_0, avx512::vec_dot_q4_0_q8_0, avx512::gemm_q4_0_q8_0);
     put(TensorType::IQ4_NL, avx512::vec_dot_iq4_nl_q8_0, avx512::gemm_iq4_nl_q8_0);
     put(TensorType::Q4_K, avx512::vec_dot_q4_K_q8_K, avx512::gemm_q4_K_q8_K);
+    put(TensorType::Q5_K, avx512::vec_dot_q5_K_q8_K, avx512::gemm_q5_K_q8_K);
     put(TensorType::Q6_K, avx512::vec_dot_q6_K_q8_K, avx512::gemm_q6_K_q8_K);
     return t;
 }

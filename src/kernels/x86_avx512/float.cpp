@@ -1,5 +1,6 @@
-// AVX-512 dot products for F32 weights (16 lanes, two FMA chains per token) and BF16 weights
-// with BF16 activations (vdpbf16ps: exact bf16 products summed in float, 32 elements per op).
+// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two FMA chains per token)
+// and BF16 weights with BF16 activations (vdpbf16ps: exact bf16 products summed in float, 32
+// elements per op).
 #include <immintrin.h>
 
 #include <cstring>
@@ -12,6 +13,8 @@ namespace hearth::kernels::avx512 {
 
 namespace {
 
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
 float bf16_scalar(uint16_t v) {
     const uint32_t bits = static_cast<uint32_t>(v) << 16;
     float f;
@@ -19,31 +22,54 @@ float bf16_scalar(uint16_t v) {
     return f;
 }
 
-struct GemmF32 {
+// F32 and F16 weights with activations of the same type, widened to 16 floats per load.
+struct F32 {
+    using T = float;
+    static __m512 load(const T* p) { return _mm512_loadu_ps(p); }
+    // The first `left` (< 16) elements at p, zeros after them.
+    static __m512 load_part(const T* p, int64_t left) {
+        return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << left) - 1), p);
+    }
+};
+struct F16 {
+    using T = uint16_t;
+    static __m512 load(const T* p) { return _mm512_cvtph_ps(load256(p)); }
+    static __m512 load_part(const T* p, int64_t left) {
+        alignas(32) uint16_t h[16] = {};
+        std::memcpy(h, p, static_cast<size_t>(left) * sizeof(T));
+        return _mm512_cvtph_ps(load256(h));
+    }
+};
+
+template <typename L>
+struct GemmWiden {
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
-        const float* at[NY];
-        for (int t = 0; t < NY; ++t) at[t] = x86::row<float>(a, ba, t);
+        using T = typename L::T;
+        const T* at[NY];
+        for (int t = 0; t < NY; ++t) at[t] = x86::row<T>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
-            const float* wr = x86::row<float>(w, bw, r);
+            const T* wr = x86::row<T>(w, bw, r);
             __m512 acc0[NY], acc1[NY];
             for (int t = 0; t < NY; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
             int64_t k = 0;
             for (; k + 32 <= n; k += 32) {
-                const __m512 w0 = _mm512_loadu_ps(wr + k), w1 = _mm512_loadu_ps(wr + k + 16);
+                const __m512 w0 = L::load(wr + k), w1 = L::load(wr + k + 16);
                 for (int t = 0; t < NY; ++t) {
-                    acc0[t] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(at[t] + k), acc0[t]);
-                    acc1[t] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(at[t] + k + 16), acc1[t]);
+                    acc0[t] = _mm512_fmadd_ps(w0, L::load(at[t] + k), acc0[t]);
+                    acc1[t] = _mm512_fmadd_ps(w1, L::load(at[t] + k + 16), acc1[t]);
                 }
             }
-            // Tail of fewer than 32: up to two masked 16-lane steps.
+            // Tail of fewer than 32: up to two 16-lane steps, the last one partial.
             for (; k < n; k += 16) {
                 const int64_t left = n - k;
-                const __mmask16 m = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
-                const __m512 w0 = _mm512_maskz_loadu_ps(m, wr + k);
-                for (int t = 0; t < NY; ++t)
-                    acc0[t] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, at[t] + k), acc0[t]);
+                const __m512 w0 = left >= 16 ? L::load(wr + k) : L::load_part(wr + k, left);
+                for (int t = 0; t < NY; ++t) {
+                    const __m512 av =
+                        left >= 16 ? L::load(at[t] + k) : L::load_part(at[t] + k, left);
+                    acc0[t] = _mm512_fmadd_ps(w0, av, acc0[t]);
+                }
             }
             for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(_mm512_add_ps(acc0[t], acc1[t]));
         }
@@ -78,11 +104,18 @@ struct GemmBF16 {
 }  // namespace
 
 float vec_dot_f32_f32(int64_t n, const void* w, const void* a) {
-    return x86::vec_dot_via<GemmF32>(n, w, a);
+    return x86::vec_dot_via<GemmWiden<F32>>(n, w, a);
 }
 void gemm_f32_f32(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba, int ny,
                   float* y, size_t by) {
-    x86::gemm_dispatch<GemmF32, 8>(n, w, bw, nr, a, ba, ny, y, by);
+    x86::gemm_dispatch<GemmWiden<F32>, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+float vec_dot_f16_f16(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmWiden<F16>>(n, w, a);
+}
+void gemm_f16_f16(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba, int ny,
+                  float* y, size_t by) {
+    x86::gemm_dispatch<GemmWiden<F16>, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
 float vec_dot_bf16_bf16(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmBF16>(n, w, a);

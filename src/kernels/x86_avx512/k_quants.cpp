@@ -39,15 +39,22 @@ struct ScaledSums {
     }
 };
 
-// Q4_K: step j covers elements 64j..64j+63: low nibbles of qs[32j..32j+31] (sub-block 2j) in
-// the lower 256 bits, high nibbles (sub-block 2j + 1) in the upper 256 bits.
-struct GemmQ4K {
+// Q4_K (kHigh = false) and Q5_K (kHigh = true): step j covers elements 64j..64j+63: low
+// nibbles of qs[32j..32j+31] (sub-block 2j) in the lower 256 bits, high nibbles (sub-block
+// 2j + 1) in the upper 256 bits. Q5_K's fifth bit of element l of sub-block s is bit s of qh[l].
+template <typename Block, bool kHigh>
+struct GemmQ45K {
     // sumi[t] = the sub-block-scaled int32 dot products of super-block i with token t's
     // activations (scales and mins in sm as scales_mins_k4 gives them); mins not applied.
     template <int NY>
-    static void block_sums(const BlockQ4_K& x, __m128i sm, const BlockQ8_K* const* ay, int64_t i,
+    static void block_sums(const Block& x, __m128i sm, const BlockQ8_K* const* ay, int64_t i,
                            __m512i* sumi) {
         const __m512i m4 = _mm512_set1_epi8(0xF);
+        __m512i qh, bit4;
+        if constexpr (kHigh) {
+            qh = _mm512_broadcast_i64x4(load256(x.qh));
+            bit4 = _mm512_set1_epi8(0x10);
+        }
         // The 8 scales as int16 in every 128-bit lane; one shuffle per step broadcasts scale
         // 2j to the lower 256 bits and 2j + 1 to the upper.
         const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
@@ -55,8 +62,14 @@ struct GemmQ4K {
         for (int j = 0; j < 4; ++j) {
             // The step's 32 bytes in both halves, the upper half shifted down a nibble.
             const __m512i bits = _mm512_broadcast_i64x4(load256(x.qs + 32 * j));
-            const __m512i q =
-                _mm512_and_si512(_mm512_mask_srli_epi16(bits, 0xFFFF0000u, bits, 4), m4);
+            __m512i q = _mm512_and_si512(_mm512_mask_srli_epi16(bits, 0xFFFF0000u, bits, 4), m4);
+            if constexpr (kHigh) {
+                // Bit 2j of qh in the lower half, bit 2j + 1 in the upper, adds 16 where set.
+                const __m512i sel = _mm512_inserti64x4(
+                    _mm512_set1_epi8(static_cast<char>(1 << (2 * j))),
+                    _mm256_set1_epi8(static_cast<char>(2 << (2 * j))), 1);
+                q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, sel), q, bit4);
+            }
             const __m512i pick = _mm512_inserti64x4(
                 _mm512_castsi256_si512(
                     _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8)))),
@@ -81,7 +94,7 @@ struct GemmQ4K {
         const x86::TokenScales<NY> ds(ay, nb);
         const x86::TokenSubSums<NY> subs(ay, nb);
         for (int64_t r = 0; r < nr; ++r) {
-            const auto* x = x86::row<BlockQ4_K>(w, bw, r);
+            const auto* x = x86::row<Block>(w, bw, r);
             __m256 acc = _mm256_setzero_ps();
             for (int64_t i = 0; i < nb; ++i) {
                 const __m128i sm = x86::scales_mins_k4(x[i].scales);
@@ -111,7 +124,7 @@ struct GemmQ4K {
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
             if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
-            const auto* x = x86::row<BlockQ4_K>(w, bw, r);
+            const auto* x = x86::row<Block>(w, bw, r);
             __m512 acc[NY];
             __m256 accm[NY];
             for (int t = 0; t < NY; ++t) {
@@ -248,6 +261,9 @@ struct GemmQ6K {
     }
 };
 
+using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
+using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
+
 }  // namespace
 
 float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) {
@@ -256,6 +272,13 @@ float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) {
 void gemm_q4_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     int ny, float* y, size_t by) {
     x86::gemm_dispatch<GemmQ4K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmQ5K>(n, w, a);
+}
+void gemm_q5_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    int ny, float* y, size_t by) {
+    x86::gemm_dispatch<GemmQ5K, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
 float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ6K>(n, w, a);

@@ -15,11 +15,13 @@ namespace hearth::kernels::avx512 {
                           size_t ba, int ny, float* y, size_t by);
 
 HEARTH_DECLARE_MATMUL_512(f32, f32)
+HEARTH_DECLARE_MATMUL_512(f16, f16)
 HEARTH_DECLARE_MATMUL_512(bf16, bf16)
 HEARTH_DECLARE_MATMUL_512(q8_0, q8_0)
 HEARTH_DECLARE_MATMUL_512(q4_0, q8_0)
 HEARTH_DECLARE_MATMUL_512(iq4_nl, q8_0)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
+HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q6_K, q8_K)
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
