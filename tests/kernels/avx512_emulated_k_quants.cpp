@@ -16,6 +16,8 @@ TEST(Avx512Emulated, KQuantsMatchRef) {
                        avx512_emulated::vec_dot_q5_K_q8_K);
     expect_matches_ref(gguf::TensorType::Q6_K, avx512_emulated::gemm_q6_K_q8_K,
                        avx512_emulated::vec_dot_q6_K_q8_K);
+    expect_matches_ref(gguf::TensorType::IQ4_XS, avx512_emulated::gemm_iq4_xs_q8_K,
+                       avx512_emulated::vec_dot_iq4_xs_q8_K);
 }
 
 }  // namespace

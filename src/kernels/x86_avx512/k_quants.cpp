@@ -3,6 +3,8 @@
 // the sub-block scales while accumulating in int32. Offsets go through bsums as in the AVX2 file.
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx512/common.h"
@@ -261,6 +263,115 @@ struct GemmQ6K {
     }
 };
 
+// IQ4_XS: 8 sub-blocks of 32 IQ4_NL levels (signed table values; qs bytes 16s..16s+15 hold
+// elements 0..15 of sub-block s in their low nibbles, 16..31 in their high nibbles) with 6-bit
+// scales biased by 32. Step j covers sub-blocks 2j and 2j + 1. maddubs needs an unsigned side:
+// it takes the levels' magnitudes, and the activations negated where the level is negative.
+struct GemmIQ4XS {
+    // The 8 sub-block scales as int16 in every 128-bit lane: low 4 bits from the nibbles of
+    // scales_l, top 2 from the bit pairs of scales_h, each brought into place by a multiply.
+    static __m512i scales(const BlockIQ4_XS& x) {
+        uint32_t l;
+        std::memcpy(&l, x.scales_l, 4);
+        const __m128i lb = _mm_shuffle_epi8(
+            _mm_cvtsi32_si128(static_cast<int>(l)),
+            _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+        const __m128i lo = _mm_and_si128(
+            _mm_srli_epi16(_mm_mullo_epi16(lb, _mm_setr_epi16(16, 1, 16, 1, 16, 1, 16, 1)), 4),
+            _mm_set1_epi16(0xF));
+        const __m128i hi = _mm_srli_epi16(
+            _mm_mullo_epi16(_mm_set1_epi16(static_cast<int16_t>(x.scales_h)),
+                            _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6, 1 << 4,
+                                           1 << 2, 1)),
+            14);
+        return _mm512_broadcast_i32x4(
+            _mm_sub_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi16(32)));
+    }
+
+    template <int NY>
+    static void block_sums(const BlockIQ4_XS& x, const BlockQ8_K* const* ay, int64_t i,
+                           __m512i* sumi) {
+        const __m512i table = _mm512_broadcast_i32x4(_mm_setr_epi8(
+            -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+        const __m512i m4 = _mm512_set1_epi8(0xF), zero = _mm512_setzero_si512();
+        const __m512i sc = scales(x);
+        ScaledSums<NY> sums;
+        for (int j = 0; j < 4; ++j) {
+            // 128-bit lanes: sub-block 2j's 16 bytes twice, then 2j + 1's twice; the second
+            // copy of each shifted down a nibble.
+            const __m512i b = _mm512_castsi256_si512(load256(x.qs + 32 * j));
+            const __m512i bb = _mm512_shuffle_i32x4(b, b, _MM_SHUFFLE(1, 1, 0, 0));
+            const __m512i v = _mm512_shuffle_epi8(
+                table, _mm512_and_si512(_mm512_mask_srli_epi16(bb, 0xFF00FF00u, bb, 4), m4));
+            const __m512i mag = _mm512_abs_epi8(v);
+            const __mmask64 neg = _mm512_movepi8_mask(v);
+            // Scale 2j in the lower 256 bits, 2j + 1 in the upper.
+            const __m512i pick = _mm512_inserti64x4(
+                _mm512_castsi256_si512(
+                    _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8)))),
+                _mm256_set1_epi16(static_cast<int16_t>((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+            const __m512i sv = _mm512_shuffle_epi8(sc, pick);
+            for (int t = 0; t < NY; ++t) {
+                const __m512i av = load512(ay[t][i].qs + 64 * j);
+                sums.add(t, j, _mm512_maddubs_epi16(mag, _mm512_mask_sub_epi8(av, neg, zero, av)),
+                         sv);
+            }
+        }
+        for (int t = 0; t < NY; ++t) sumi[t] = sums.total(t);
+    }
+
+    // 5..8 tokens: the tokens' sums reduced together per super-block (lane = token).
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                         size_t ba, float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const x86::TokenScales<NY> ds(ay, nb);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<BlockIQ4_XS>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                __m512i sumi[NY];
+                block_sums<NY>(x[i], ay, i, sumi);
+                __m512i s8[8];
+                for (int t = 0; t < 8; ++t) s8[t] = t < NY ? sumi[t] : _mm512_setzero_si512();
+                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
+                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))),
+                                      acc);
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        if constexpr (NY >= 5) {
+            run_wide<NY>(n, w, bw, nr, a, ba, y, by);
+            return;
+        }
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            const auto* x = x86::row<BlockIQ4_XS>(w, bw, r);
+            __m512 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                __m512i sumi[NY];
+                block_sums<NY>(x[i], ay, i, sumi);
+                const float d = f16(x[i].d);
+                for (int t = 0; t < NY; ++t)
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]),
+                                             _mm512_set1_ps(d * ay[t][i].d), acc[t]);
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]);
+        }
+    }
+};
+
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
@@ -286,6 +397,14 @@ float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) {
 void gemm_q6_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     int ny, float* y, size_t by) {
     x86::gemm_dispatch<GemmQ6K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+
+float vec_dot_iq4_xs_q8_K(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmIQ4XS>(n, w, a);
+}
+void gemm_iq4_xs_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                      int ny, float* y, size_t by) {
+    x86::gemm_dispatch<GemmIQ4XS, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
 
 }  // namespace hearth::kernels::avx512

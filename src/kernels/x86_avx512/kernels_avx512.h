@@ -23,6 +23,7 @@ HEARTH_DECLARE_MATMUL_512(iq4_nl, q8_0)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q6_K, q8_K)
+HEARTH_DECLARE_MATMUL_512(iq4_xs, q8_K)
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 void attention_chunk_f32(const AttnRows& rows, const void* k, const void* v, size_t rb,
