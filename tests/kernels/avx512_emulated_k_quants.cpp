@@ -10,6 +10,10 @@ namespace {
 
 TEST(Avx512Emulated, KQuantsMatchRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    expect_matches_ref(gguf::TensorType::Q2_K, avx512_emulated::gemm_q2_K_q8_K,
+                       avx512_emulated::vec_dot_q2_K_q8_K);
+    expect_matches_ref(gguf::TensorType::Q3_K, avx512_emulated::gemm_q3_K_q8_K,
+                       avx512_emulated::vec_dot_q3_K_q8_K);
     expect_matches_ref(gguf::TensorType::Q4_K, avx512_emulated::gemm_q4_K_q8_K,
                        avx512_emulated::vec_dot_q4_K_q8_K);
     expect_matches_ref(gguf::TensorType::Q5_K, avx512_emulated::gemm_q5_K_q8_K,

@@ -19,6 +19,7 @@
 #include "gguf/types.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
+#include "random_weights.h"
 
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
@@ -82,37 +83,19 @@ inline bool host_has_avx2() {
 }
 
 // gemm (for 1..8 tokens) and vec_dot of weight type t against the ref kernels on the same
-// quantized activations: rows of n elements (several block lengths), Gaussian weights.
+// quantized activations: rows of n elements (several block lengths), weights from
+// random_weights.h.
 inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot,
                                std::initializer_list<int64_t> sizes = {256, 1024, 33024}) {
     const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
     ASSERT_NE(ref, nullptr);
-    auto row_bytes = [](gguf::TensorType type, int64_t n) {
-        const auto tr = gguf::traits(type);
-        return static_cast<size_t>(n / tr.block_size * tr.block_bytes);
-    };
     for (int64_t n : sizes) {
         constexpr int64_t kRows = 5;
         std::mt19937 rng(static_cast<uint32_t>(n) + static_cast<uint32_t>(t));
-        std::normal_distribution<float> g(0.0f, 1.0f);
-        std::vector<float> w(kRows * n), x(8 * n);
-        for (float& e : w) e = 0.3f * g(rng);
-        for (float& e : x) e = g(rng);
-        const size_t bw = row_bytes(t, n), ba = row_bytes(ref->vec_dot_type, n);
-        std::vector<uint8_t> wq(kRows * bw), aq(8 * ba);
-        if (t == gguf::TensorType::F32) {
-            std::memcpy(wq.data(), w.data(), wq.size());
-        } else if (can_quantize(t)) {
-            for (int64_t r = 0; r < kRows; ++r)
-                quantize_row(t, w.data() + r * n, wq.data() + r * bw, n);
-        } else {  // IQ4_NL: random levels, each block's f16 scale (its first field) sane
-            for (auto& b : wq) b = static_cast<uint8_t>(rng());
-            const auto tr = gguf::traits(t);
-            for (size_t off = 0; off < wq.size(); off += tr.block_bytes) {
-                const uint16_t d = f32_to_f16(std::uniform_real_distribution<float>(0.001f, 0.02f)(rng));
-                std::memcpy(wq.data() + off, &d, 2);
-            }
-        }
+        const std::vector<uint8_t> wq = testing::make_weights(t, kRows, n, rng);
+        const std::vector<float> x = testing::gaussian(static_cast<size_t>(8 * n), rng);
+        const size_t bw = testing::row_bytes(t, n), ba = testing::row_bytes(ref->vec_dot_type, n);
+        std::vector<uint8_t> aq(8 * ba);
         for (int64_t i = 0; i < 8; ++i) {
             if (ref->quantize) ref->quantize(x.data() + i * n, aq.data() + i * ba, n);
             else std::memcpy(aq.data() + i * ba, x.data() + i * n, ba);

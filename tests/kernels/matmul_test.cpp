@@ -19,70 +19,20 @@
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/blocks.h"
+#include "random_weights.h"
 
 namespace hearth::kernels {
 namespace {
 
 using gguf::TensorType;
+using testing::gaussian;
+using testing::make_weights;
+using testing::row_bytes;
 
 constexpr TensorType kTypes[] = {
     TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0,   TensorType::Q4_1,
     TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::IQ4_NL, TensorType::Q2_K,
     TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,   TensorType::IQ4_XS};
-
-size_t row_bytes(TensorType t, int64_t n) {
-    const auto tr = gguf::traits(t);
-    return static_cast<size_t>(n / tr.block_size * tr.block_bytes);
-}
-
-std::vector<float> gaussian(size_t count, std::mt19937& rng, float offset = 0.0f) {
-    std::normal_distribution<float> g(0.0f, 1.0f);
-    std::vector<float> v(count);
-    for (auto& x : v) x = g(rng) + offset;
-    return v;
-}
-
-uint16_t small_scale(std::mt19937& rng) {
-    return f32_to_f16(std::uniform_real_distribution<float>(0.001f, 0.02f)(rng));
-}
-
-// Types we can quantize come from Gaussian rows; the others are random bytes with sane scales.
-std::vector<uint8_t> make_weights(TensorType t, int64_t nr, int64_t n, std::mt19937& rng) {
-    const size_t rb = row_bytes(t, n);
-    std::vector<uint8_t> w(rb * nr);
-    if (can_quantize(t)) {
-        const std::vector<float> x = gaussian(static_cast<size_t>(nr * n), rng, 0.3f);
-        for (int64_t r = 0; r < nr; ++r) quantize_row(t, x.data() + r * n, w.data() + r * rb, n);
-        return w;
-    }
-    for (auto& b : w) b = static_cast<uint8_t>(rng());
-    const auto tr = gguf::traits(t);
-    for (size_t off = 0; off < w.size(); off += tr.block_bytes) {
-        uint8_t* b = w.data() + off;
-        auto put = [&](size_t at) {
-            const uint16_t h = small_scale(rng);
-            std::memcpy(b + at, &h, 2);
-        };
-        switch (t) {
-            case TensorType::Q4_1:
-            case TensorType::Q5_1:
-                put(0);
-                put(2);
-                break;
-            case TensorType::Q2_K:
-                put(offsetof(BlockQ2_K, d));
-                put(offsetof(BlockQ2_K, dmin));
-                break;
-            case TensorType::Q3_K:
-                put(offsetof(BlockQ3_K, d));
-                break;
-            default:
-                put(0);
-                break;  // Q5_0, IQ4_NL, IQ4_XS: d first
-        }
-    }
-    return w;
-}
 
 double nmse(const std::vector<float>& got, const std::vector<float>& want) {
     double num = 0, den = 0;

@@ -1,9 +1,12 @@
-// AVX-512 dot products of Q4_K and Q6_K with Q8_K activations, 64 elements per step: maddubs
-// multiplies unsigned weight levels with the activations (int16 pairs) and VNNI vpdpwssd applies
-// the sub-block scales while accumulating in int32. Offsets go through bsums as in the AVX2 file.
+// AVX-512 dot products of the K-quants (Q2_K..Q6_K) and IQ4_XS with Q8_K activations, 64
+// elements per step: maddubs multiplies unsigned weight levels with the activations (int16
+// pairs) and VNNI vpdpwssd applies the sub-block scales while accumulating in int32. Offsets go
+// through bsums as in the AVX2 file. 5..8 tokens: the tokens' sums of a super-block are reduced
+// together (lane = token).
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/common.h"
@@ -263,6 +266,177 @@ struct GemmQ6K {
     }
 };
 
+// Q2_K (kThird = false) and Q3_K (kThird = true): per 128-element half h, the 32 qs bytes
+// 32h..32h+31 hold four 32-element runs (run k in bits 2k..2k+1); step 2h + m covers runs 2m
+// (lower 256 bits) and 2m + 1 (upper), sub-blocks 8h + 4m .. 8h + 4m + 3 of 16 elements. Q3_K
+// adds a third bit from hmask (bit 4h + k of byte l; clear means 4 lower) and uses the levels
+// unsigned (0..7), subtracting 4 * sum(scale_s * bsum_s) afterwards; Q2_K subtracts
+// dmin * sum(min_s * bsum_s).
+template <bool kThird>
+struct GemmQ23K {
+    using Block = std::conditional_t<kThird, BlockQ3_K, BlockQ2_K>;
+
+    // The 16 sub-block scales as int16: Q2_K's low nibbles; Q3_K's 6-bit values less 32 (low
+    // 4 bits from the nibbles of bytes 0..7, the top 2 from the bit pairs of bytes 8..11).
+    static __m256i scales(const Block& b) {
+        if constexpr (kThird) {
+            const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.scales));
+            const __m128i m4 = _mm_set1_epi8(0xF);
+            const __m128i low =
+                _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+            int32_t top_bytes;
+            std::memcpy(&top_bytes, b.scales + 8, 4);
+            // Dword i holds bit pair i of bytes 8..11: scales 4i..4i + 3.
+            const __m128i top = _mm_and_si128(
+                _mm_srlv_epi32(_mm_set1_epi32(top_bytes), _mm_setr_epi32(0, 2, 4, 6)),
+                _mm_set1_epi8(3));
+            return _mm256_cvtepi8_epi16(_mm_sub_epi8(
+                _mm_or_si128(low, _mm_slli_epi16(top, 4)), _mm_set1_epi8(32)));
+        } else {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+            return _mm256_cvtepu8_epi16(_mm_and_si128(v, _mm_set1_epi8(0xF)));
+        }
+    }
+    // What the activation bsums are multiplied by for the offset: Q2_K's mins, Q3_K's scales.
+    static __m256i offsets(const Block& b, __m256i sc16) {
+        if constexpr (kThird) {
+            return sc16;
+        } else {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+            return _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0xF)));
+        }
+    }
+
+    // sumi[t] = the sub-block-scaled int32 dot products of super-block i's levels (unsigned
+    // for Q3_K) with token t's activations (sc512: the 16 scales as int16 in the lower 256
+    // bits); offsets not applied.
+    template <int NY>
+    static void block_sums(const Block& x, __m512i sc512, const BlockQ8_K* const* ay, int64_t i,
+                           __m512i* sumi) {
+        const __m512i m3 = _mm512_set1_epi8(3);
+        // Lane l of step b uses sub-block 4b + l / 8 (int16 lane l = elements 2l, 2l + 1).
+        __m512i idx[4];
+        for (int b = 0; b < 4; ++b) {
+            alignas(64) int16_t v[32];
+            for (int l = 0; l < 32; ++l) v[l] = static_cast<int16_t>(4 * b + l / 8);
+            idx[b] = _mm512_load_si512(v);
+        }
+        __m512i hm, four;
+        if constexpr (kThird) {
+            hm = _mm512_broadcast_i64x4(load256(x.hmask));
+            four = _mm512_set1_epi8(4);
+        }
+        ScaledSums<NY> sums;
+        for (int step = 0; step < 4; ++step) {
+            const int h = step / 2, m = step % 2;
+            // The half's 32 bytes in both halves, the upper one shifted down by one run.
+            const __m512i qb = _mm512_broadcast_i64x4(load256(x.qs + 32 * h));
+            const __m512i bits = _mm512_mask_srli_epi16(qb, 0xFFFF0000u, qb, 2);
+            __m512i q = _mm512_and_si512(_mm512_srli_epi16(bits, 4 * m), m3);
+            if constexpr (kThird) {
+                const __m512i sel = _mm512_inserti64x4(
+                    _mm512_set1_epi8(static_cast<char>(1 << (4 * h + 2 * m))),
+                    _mm256_set1_epi8(static_cast<char>(1 << (4 * h + 2 * m + 1))), 1);
+                q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hm, sel), q, four);
+            }
+            const __m512i sv = _mm512_permutexvar_epi16(idx[step], sc512);
+            for (int t = 0; t < NY; ++t)
+                sums.add(t, step, _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * step)), sv);
+        }
+        for (int t = 0; t < NY; ++t) sumi[t] = sums.total(t);
+    }
+
+    // 5..8 tokens: the tokens' sums (and Q2_K's min corrections) reduced together per
+    // super-block (lane = token).
+    template <int NY>
+    static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                         size_t ba, float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const x86::TokenScales<NY> ds(ay, nb);
+        for (int64_t r = 0; r < nr; ++r) {
+            const auto* x = x86::row<Block>(w, bw, r);
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m256i sc16 = scales(x[i]);
+                const __m256i offs = offsets(x[i], sc16);
+                __m512i sumi[NY];
+                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
+                __m512i s8[8];
+                __m256i c8[8];
+                for (int t = 0; t < 8; ++t) {
+                    s8[t] = _mm512_setzero_si512();
+                    c8[t] = _mm256_setzero_si256();
+                    if (t >= NY) continue;
+                    c8[t] = _mm256_madd_epi16(load256(ay[t][i].bsums), offs);
+                    s8[t] = sumi[t];
+                    if constexpr (kThird)
+                        s8[t] = _mm512_sub_epi32(s8[t],
+                                                 _mm512_zextsi256_si512(_mm256_slli_epi32(c8[t], 2)));
+                }
+                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
+                if constexpr (kThird) {
+                    acc = _mm256_fmadd_ps(
+                        si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))), acc);
+                } else {
+                    const __m256 mc = _mm256_cvtepi32_ps(x86::hsum8_epi32(c8));
+                    acc = x86::add_scaled_k4(acc, si, mc, ds.get(i), x[i]);
+                }
+            }
+            x86::store_tokens(acc, NY, y, by, r);
+        }
+    }
+
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        if constexpr (NY >= 5) {
+            run_wide<NY>(n, w, bw, nr, a, ba, y, by);
+            return;
+        }
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        for (int64_t r = 0; r < nr; ++r) {
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            const auto* x = x86::row<Block>(w, bw, r);
+            __m512 acc[NY];
+            __m256 accm[NY];
+            for (int t = 0; t < NY; ++t) {
+                acc[t] = _mm512_setzero_ps();
+                accm[t] = _mm256_setzero_ps();
+            }
+            for (int64_t i = 0; i < nb; ++i) {
+                const __m256i sc16 = scales(x[i]);
+                const __m256i offs = offsets(x[i], sc16);
+                __m512i sumi[NY];
+                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
+                const float d = f16(x[i].d);
+                for (int t = 0; t < NY; ++t) {
+                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), offs);
+                    const float d8 = ay[t][i].d;
+                    if constexpr (kThird) {
+                        const __m512i v = _mm512_sub_epi32(
+                            sumi[t], _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
+                        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d * d8),
+                                                 acc[t]);
+                    } else {
+                        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]),
+                                                 _mm512_set1_ps(d * d8), acc[t]);
+                        accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
+                                                  _mm256_set1_ps(f16(x[i].dmin) * d8), accm[t]);
+                    }
+                }
+            }
+            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]) - x86::hsum(accm[t]);
+        }
+    }
+};
+
+using GemmQ2K = GemmQ23K<false>;
+using GemmQ3K = GemmQ23K<true>;
+
 // IQ4_XS: 8 sub-blocks of 32 IQ4_NL levels (signed table values; qs bytes 16s..16s+15 hold
 // elements 0..15 of sub-block s in their low nibbles, 16..31 in their high nibbles) with 6-bit
 // scales biased by 32. Step j covers sub-blocks 2j and 2j + 1. maddubs needs an unsigned side:
@@ -377,6 +551,20 @@ using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
 }  // namespace
 
+float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmQ2K>(n, w, a);
+}
+void gemm_q2_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    int ny, float* y, size_t by) {
+    x86::gemm_dispatch<GemmQ2K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+float vec_dot_q3_K_q8_K(int64_t n, const void* w, const void* a) {
+    return x86::vec_dot_via<GemmQ3K>(n, w, a);
+}
+void gemm_q3_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    int ny, float* y, size_t by) {
+    x86::gemm_dispatch<GemmQ3K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
 float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ4K>(n, w, a);
 }

@@ -1,0 +1,71 @@
+// Random weight rows of any type for the kernel tests: quantized from Gaussian rows where hearth
+// can quantize the type, otherwise random bytes with each block's f16 scales set to small sane
+// values (random bits would give NaN and infinite scales).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/fp16.h"
+#include "gguf/types.h"
+#include "kernels/kernels.h"
+#include "kernels/ref/blocks.h"
+
+namespace hearth::kernels::testing {
+
+inline size_t row_bytes(gguf::TensorType t, int64_t n) {
+    const auto tr = gguf::traits(t);
+    return static_cast<size_t>(n / tr.block_size * tr.block_bytes);
+}
+
+inline std::vector<float> gaussian(size_t count, std::mt19937& rng, float offset = 0.0f) {
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<float> v(count);
+    for (auto& x : v) x = g(rng) + offset;
+    return v;
+}
+
+// nr rows of n weights of type t, row after row.
+inline std::vector<uint8_t> make_weights(gguf::TensorType t, int64_t nr, int64_t n,
+                                         std::mt19937& rng) {
+    using gguf::TensorType;
+    const size_t rb = row_bytes(t, n);
+    std::vector<uint8_t> w(rb * nr);
+    if (can_quantize(t)) {
+        const std::vector<float> x = gaussian(static_cast<size_t>(nr * n), rng, 0.3f);
+        for (int64_t r = 0; r < nr; ++r) quantize_row(t, x.data() + r * n, w.data() + r * rb, n);
+        return w;
+    }
+    for (auto& b : w) b = static_cast<uint8_t>(rng());
+    const auto tr = gguf::traits(t);
+    for (size_t off = 0; off < w.size(); off += tr.block_bytes) {
+        uint8_t* b = w.data() + off;
+        auto put = [&](size_t at) {
+            const uint16_t h = f32_to_f16(std::uniform_real_distribution<float>(0.001f, 0.02f)(rng));
+            std::memcpy(b + at, &h, 2);
+        };
+        switch (t) {
+            case TensorType::Q4_1:
+            case TensorType::Q5_1:
+                put(0);
+                put(2);
+                break;
+            case TensorType::Q2_K:
+                put(offsetof(BlockQ2_K, d));
+                put(offsetof(BlockQ2_K, dmin));
+                break;
+            case TensorType::Q3_K:
+                put(offsetof(BlockQ3_K, d));
+                break;
+            default:
+                put(0);
+                break;  // Q5_0, IQ4_NL, IQ4_XS: d first
+        }
+    }
+    return w;
+}
+
+}  // namespace hearth::kernels::testing
