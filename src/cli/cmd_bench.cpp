@@ -1,7 +1,8 @@
 // hearth bench: prompt processing (pp) and token generation (tg) speed, llama-bench style:
 // each test runs in a fresh context after a warm-up, repeated, reported as mean ± stddev in
 // a markdown table, JSON (llama-bench's field names) or CSV. --synthetic builds a model with
-// a published shape and random weights; --roofline relates tg to this machine's bandwidth.
+// a published shape and random weights; --roofline relates tg to this machine's read bandwidth
+// and pp to its int8 multiply-add peak (kernels/peak.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "kernels/peak.h"
 #include "runtime/engine.h"
 #include "runtime/synthetic.h"
 
@@ -37,7 +39,8 @@ const std::vector<FlagSpec> kFlags = {
     {"-np,--parallel", "N", "also run tg with N sequences decoding together in one batch, as\n"
                             "                           `hearth serve --parallel N` does (t/s counts all N)"},
     {"-o,--output", "FORMAT", "md (default), json or csv"},
-    {"--roofline", "", "measure memory read bandwidth; report tg against the bandwidth bound"},
+    {"--roofline", "", "measure this machine's read bandwidth and int8 peak; report tg against\n"
+                       "                           the bandwidth bound and pp against the int8 ceiling"},
     {"-h,--help", "", "show this help"},
 };
 
@@ -57,6 +60,16 @@ struct ModelFacts {
     std::string name, type, filename;
     uint64_t bytes = 0, params = 0;
     double active_bytes_per_token = 0;  // weights one generated token reads
+    // 2 x the weights a prompt token multiplies (the head left out: pp computes logits for the
+    // last token only).
+    double pp_flop_per_token = 0;
+};
+
+// This machine's ceilings, measured when --roofline asks (0 = not measured).
+struct Roofline {
+    double bandwidth_gbs = 0;
+    double int8_gops = 0;
+    kernels::Isa isa = kernels::Isa::Ref;
 };
 
 // llama-quantize's names of the general.file_type values it writes; "" for others.
@@ -103,7 +116,10 @@ ModelFacts model_facts(const runtime::Engine& e) {
         const std::string name(t.name);
         if (name == "token_embd.weight" && !tied) continue;  // a lookup reads one row
         const bool expert = name.find("_exps.") != std::string::npos;
-        f.active_bytes_per_token += expert ? t.n_bytes * expert_share : t.n_bytes;
+        const double share = expert ? expert_share : 1.0;
+        f.active_bytes_per_token += t.n_bytes * share;
+        const bool head = name == "output.weight" || name == "token_embd.weight";
+        if (!head) f.pp_flop_per_token += 2.0 * static_cast<double>(t.n_elements()) * share;
     }
     // The file type llama-quantize recorded names the file ("Q4_K - Medium" for a mix of Q4_K
     // and Q6_K), else the type that holds most bytes.
@@ -161,51 +177,36 @@ double stddev(const std::vector<double>& v) {
     return std::sqrt(s / (v.size() - 1));
 }
 
-// Streaming-read bandwidth of this machine with the pool's threads, in GB/s (best of 3).
-double measure_bandwidth(ThreadPool& pool) {
-    const size_t n = size_t{1} << 27;  // 128 Mi x 8 bytes = 1 GiB, far beyond any cache
-    std::vector<uint64_t> buf(n, 1);
-    std::vector<uint64_t> sums(pool.size());
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-        const auto t0 = std::chrono::steady_clock::now();
-        pool.run([&](int ith, int nth) {
-            Range r = split_range(static_cast<int64_t>(n), ith, nth);
-            uint64_t a = 0, b = 0, c = 0, d = 0;
-            for (int64_t i = r.begin; i + 4 <= r.end; i += 4) {
-                a += buf[i], b += buf[i + 1], c += buf[i + 2], d += buf[i + 3];
-            }
-            sums[ith] = a + b + c + d;
-        });
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        best = std::max(best, n * sizeof(uint64_t) / s / 1e9);
-    }
-    HEARTH_CHECK(sums[0] > 0);  // keeps the reads from being optimised away
-    return best;
-}
-
 void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int threads,
-                    const char* cache, double bandwidth) {
+                    const char* cache, const Roofline& roof) {
+    const bool with_roof = roof.bandwidth_gbs > 0;
     std::printf("| model | size | params | backend | threads | type_k | test | t/s |%s\n",
-                bandwidth > 0 ? " tg / bound |" : "");
-    std::printf("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |%s\n", bandwidth > 0 ? " ---: |" : "");
+                with_roof ? " of roofline t/s |" : "");
+    std::printf("| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |%s\n", with_roof ? " ---: |" : "");
     for (const Test& t : tests) {
         std::vector<double> ts;
         for (size_t i = 0; i < t.seconds.size(); ++i) ts.push_back(t.tokens_per_second(i));
-        std::string roof;
-        if (bandwidth > 0 && t.n_prompt == 0 && t.n_parallel == 1) {
-            const double bound = bandwidth * 1e9 / f.active_bytes_per_token;
-            roof = strfmt(" %.0f%% of %.1f |", 100.0 * mean(ts) / bound, bound);
-        } else if (bandwidth > 0) {
-            roof = " |";
-        }
+        // tg: weight bytes per token over the bandwidth; pp: weight FLOP per token over the
+        // int8 peak. Parallel decoding shares each weight read, so it has no such bound.
+        double bound = 0;
+        if (t.n_prompt == 0 && t.n_parallel == 1) bound = roof.bandwidth_gbs * 1e9 / f.active_bytes_per_token;
+        if (t.n_prompt > 0 && f.pp_flop_per_token > 0) bound = roof.int8_gops * 1e9 / f.pp_flop_per_token;
+        std::string cell;
+        if (with_roof) cell = bound > 0 ? strfmt(" %.0f%% of %.1f |", 100.0 * mean(ts) / bound, bound) : " |";
         std::printf("| %s | %.2f MiB | %.2f M | CPU | %d | %s | %s | %.2f ± %.2f |%s\n",
                     f.name.c_str(), f.bytes / 1048576.0, f.params / 1e6, threads, cache,
-                    t.name().c_str(), mean(ts), stddev(ts), roof.c_str());
+                    t.name().c_str(), mean(ts), stddev(ts), cell.c_str());
     }
-    if (bandwidth > 0)
-        std::printf("\nmemory read bandwidth %.1f GB/s; a generated token reads %.1f MB of weights\n",
-                    bandwidth, f.active_bytes_per_token / 1e6);
+    if (!with_roof) return;
+    std::printf("\ntg bound: %.1f GB/s memory read bandwidth / %.1f MB of weights read per token\n",
+                roof.bandwidth_gbs, f.active_bytes_per_token / 1e6);
+    if (roof.int8_gops > 0)
+        std::printf("pp ceiling: %.2f TOPS %s peak (%s, %d thread%s) / %.4g GFLOP of weight products per token\n",
+                    roof.int8_gops / 1e3, kernels::int8_peak_instruction(roof.isa),
+                    kernels::isa_name(roof.isa), threads, threads == 1 ? "" : "s",
+                    f.pp_flop_per_token / 1e9);
+    else
+        std::printf("pp ceiling: none on the %s path\n", kernels::isa_name(roof.isa));
 }
 
 nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threads,
@@ -355,9 +356,14 @@ int cmd_bench(int argc, char** argv) {
         if (!st.ok()) return fail(cmd, st.message());
     }
     const ModelFacts facts = model_facts(*engine);
-    const double bandwidth = args->has("--roofline") ? measure_bandwidth(*engine->pool) : 0.0;
+    Roofline roof;
+    if (args->has("--roofline")) {
+        roof.isa = kernels::current_isa();
+        roof.bandwidth_gbs = kernels::measure_read_bandwidth(*engine->pool);
+        roof.int8_gops = kernels::measure_int8_peak(*engine->pool, roof.isa);
+    }
     const char* cache = model::cache_type_name(*cache_type);
-    if (fmt == "md") print_markdown(facts, tests, static_cast<int>(*t), cache, bandwidth);
+    if (fmt == "md") print_markdown(facts, tests, static_cast<int>(*t), cache, roof);
     else print_records(facts, tests, static_cast<int>(*t), cache, fmt == "csv");
     return 0;
 }

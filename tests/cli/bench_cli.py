@@ -53,6 +53,67 @@ with tempfile.TemporaryDirectory() as tmp:
         if label is None or not label.endswith(" F32") or label.endswith("all F32"):
             print(f"FAIL file type {what}: exit {out.returncode}, label {label!r}: {out.stderr}")
             failures += 1
-total = len(labels) + len(cases)
+
+def gguf_tensors(path):
+    """(name, element count) of every tensor in a GGUF file, read with the format's own rules."""
+    f = open(path, "rb")
+    def u(fmt):
+        return struct.unpack("<" + fmt, f.read(struct.calcsize(fmt)))[0]
+    def string():
+        return f.read(u("Q")).decode()
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    def skip(t):
+        if t == 8:
+            string()
+        elif t == 9:
+            et, n = u("I"), u("Q")
+            for _ in range(n):
+                skip(et)
+        else:
+            f.read(sizes[t])
+    assert f.read(4) == b"GGUF"
+    u("I")
+    n_tensors, n_kv = u("Q"), u("Q")
+    for _ in range(n_kv):
+        string()
+        skip(u("I"))
+    out = []
+    for _ in range(n_tensors):
+        name = string()
+        count = 1
+        for _ in range(u("I")):
+            count *= u("Q")
+        u("I")
+        u("Q")
+        out.append((name, count))
+    return out
+
+
+# --roofline: both tests get a "% of <bound>" cell, and the pp ceiling's weight FLOP per token
+# is 2 x the elements of every tensor but the embedding table, which is also the head here
+# (tied, no experts).
+path = f"{data}/golden/qwen3/qwen3-Q8_0.gguf"
+out = subprocess.run([hearth, "bench", "-m", path, "-p", "8", "-n", "2", "-r", "1", "-t", "1",
+                      "--roofline"], capture_output=True, text=True, timeout=300)
+want = 2 * sum(n for name, n in gguf_tensors(path) if name != "token_embd.weight")
+rows = [l for l in out.stdout.splitlines() if l.startswith("| qwen3")]
+flop = [l for l in out.stdout.splitlines() if "GFLOP of weight products per token" in l]
+problems = []
+if out.returncode != 0:
+    problems.append(f"exit {out.returncode}: {out.stderr}")
+if len(rows) != 2 or not all("% of " in r.split("|")[-2] for r in rows):
+    problems.append(f"rows {rows}")
+if not any(l.startswith("tg bound: ") for l in out.stdout.splitlines()):
+    problems.append("no tg bound line")
+if flop:
+    got = float(flop[0].split(" / ")[1].split()[0]) * 1e9
+    if abs(got - want) > 1e-3 * want:  # printed to 4 significant digits
+        problems.append(f"weight FLOP per token {got:.0f}, want {want}")
+elif "none on the" not in out.stdout:
+    problems.append("no pp ceiling line")
+if problems:
+    print("FAIL --roofline: " + "; ".join(problems) + "\n" + out.stdout)
+    failures += 1
+total = len(labels) + len(cases) + 1
 print(f"{total - failures} of {total} cases passed")
 sys.exit(1 if failures else 0)

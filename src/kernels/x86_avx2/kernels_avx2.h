@@ -52,4 +52,11 @@ void swiglu(float* gate, const float* up, int64_t n);
 void silu(float* x, int64_t n);
 double sum_squares(const float* x, int64_t n);
 
+// Throughput loops for kernels/peak.h. read_sum: the 64-bit sum of the whole 128-byte steps of
+// [p, p + bytes), read with the ISA's widest loads. The others: `rounds` rounds of independent
+// chains of the ISA's int8 dot instruction / float FMA; they return the multiply-adds done.
+uint64_t read_sum(const void* p, size_t bytes);
+int64_t int8_madd_loop(int64_t rounds);
+int64_t f32_fma_loop(int64_t rounds);
+
 }  // namespace hearth::kernels::avx2

@@ -35,4 +35,11 @@ void attention_chunk_f16(const AttnRows& rows, const void* k, const void* v, siz
 void attention_chunk_q8_0(const AttnRows& rows, const void* k, const void* v, size_t rb,
                           int64_t head_dim, int64_t j0, int64_t j1, float scale);
 
+// Throughput loops for kernels/peak.h. read_sum: the 64-bit sum of the whole 128-byte steps of
+// [p, p + bytes), read with the ISA's widest loads. The others: `rounds` rounds of independent
+// chains of the ISA's int8 dot instruction / float FMA; they return the multiply-adds done.
+uint64_t read_sum(const void* p, size_t bytes);
+int64_t int8_madd_loop(int64_t rounds);
+int64_t f32_fma_loop(int64_t rounds);
+
 }  // namespace hearth::kernels::avx512
