@@ -125,6 +125,10 @@ Table make_avx512(const Table& base) {
     put(TensorType::Q2_K, avx512::vec_dot_q2_K_q8_K, avx512::gemm_q2_K_q8_K);
     put(TensorType::Q3_K, avx512::vec_dot_q3_K_q8_K, avx512::gemm_q3_K_q8_K);
     put(TensorType::Q4_K, avx512::vec_dot_q4_K_q8_K, avx512::gemm_q4_K_q8_K);
+    MatmulKernels& q4k = t[static_cast<size_t>(TensorType::Q4_K)];
+    q4k.packed_bytes = avx512::packed_bytes_q4_K;
+    q4k.pack = avx512::pack_q4_K;
+    q4k.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
     put(TensorType::Q5_K, avx512::vec_dot_q5_K_q8_K, avx512::gemm_q5_K_q8_K);
     put(TensorType::Q6_K, avx512::vec_dot_q6_K_q8_K, avx512::gemm_q6_K_q8_K);
     put(TensorType::IQ4_XS, avx512::vec_dot_iq4_xs_q8_K, avx512::gemm_iq4_xs_q8_K);
@@ -203,16 +207,16 @@ std::vector<size_t> scale_offsets(TensorType t) {
     }
 }
 
-// Runs k's vec_dot and gemm on a small random case (3 rows, 5 tokens) and compares them with
-// the ref kernels. Used for the AVX-512 table at startup: the development machines this code
-// was written on lack AVX-512, so a wrong kernel there turns into a warning and the AVX2
-// kernel instead of wrong logits.
+// Runs k's vec_dot and gemm (and its packed path, if any) on a small random case (16 rows, 5
+// tokens; 9 for the packed path) and compares them with the ref kernels. Used for the AVX-512
+// table at startup: the development machines this code was written on lack AVX-512, so a
+// wrong kernel there turns into a warning and the AVX2 kernel instead of wrong logits.
 bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& r) {
-    constexpr int64_t kN = 512, kRows = 3;
-    constexpr int kTokens = 5;
+    constexpr int64_t kN = 512, kRows = kPackRows;
+    constexpr int kTokens = 5, kPackedTokens = 9;
     const auto wt = gguf::traits(t), at = gguf::traits(r.vec_dot_type);
     const size_t bw = kN / wt.block_size * wt.block_bytes, ba = kN / at.block_size * at.block_bytes;
-    std::vector<uint8_t> w(bw * kRows), a(ba * kTokens);
+    std::vector<uint8_t> w(bw * kRows), a(ba * kPackedTokens);
     std::vector<float> x(kN);
     uint32_t state = 12345u + static_cast<uint32_t>(t);
     for (int64_t row = 0; row < kRows; ++row) {
@@ -231,18 +235,23 @@ bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& 
             }
         }
     }
-    for (int tok = 0; tok < kTokens; ++tok) {
+    for (int tok = 0; tok < kPackedTokens; ++tok) {
         for (auto& v : x) v = next_random(state);
         if (r.quantize == nullptr)
             std::memcpy(a.data() + tok * ba, x.data(), ba);
         else
             r.quantize(x.data(), a.data() + tok * ba, kN);
     }
-    std::vector<float> got(kRows * kTokens);
+    std::vector<float> got(kRows * kTokens), packed_got(kRows * kPackedTokens);
     k.gemm(kN, w.data(), bw, kRows, a.data(), ba, kTokens, got.data(), kRows);
-    std::vector<float> want(kRows * kTokens), dots(kRows * kTokens);
+    if (k.gemm_packed != nullptr) {
+        std::vector<uint8_t> packed(k.packed_bytes(kN));
+        k.pack(kN, w.data(), bw, packed.data());
+        k.gemm_packed(kN, packed.data(), a.data(), ba, kPackedTokens, packed_got.data(), kRows);
+    }
+    std::vector<float> want(kRows * kPackedTokens), dots(kRows * kPackedTokens);
     float max_ref = 0.0f;
-    for (int tok = 0; tok < kTokens; ++tok) {
+    for (int tok = 0; tok < kPackedTokens; ++tok) {
         for (int64_t row = 0; row < kRows; ++row) {
             const uint8_t* ar = a.data() + tok * ba;
             want[tok * kRows + row] = r.vec_dot(kN, w.data() + row * bw, ar);
@@ -253,7 +262,9 @@ bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& 
     // Written so that a NaN anywhere fails (std::max would drop it).
     for (size_t i = 0; i < want.size(); ++i) {
         if (!(std::fabs(dots[i] - want[i]) <= 1e-4f * max_ref)) return false;
-        if (!(std::fabs(got[i] - want[i]) <= 1e-4f * max_ref)) return false;
+        if (i < got.size() && !(std::fabs(got[i] - want[i]) <= 1e-4f * max_ref)) return false;
+        if (k.gemm_packed != nullptr && !(std::fabs(packed_got[i] - want[i]) <= 1e-4f * max_ref))
+            return false;
     }
     return true;
 }

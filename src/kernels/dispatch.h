@@ -30,12 +30,25 @@ using ActQuantizeFn = void (*)(const float* src, void* dst, int64_t n);
 
 inline constexpr int kMaxGemmTokens = 8;
 
+// Batches, where an ISA has them: kPackRows weight rows converted once per matmul into a layout
+// that keeps the rows in vector lanes (pack writes packed_bytes(n) bytes), then multiplied with
+// any number of tokens (gemm_packed: y[t * by + r] for r < kPackRows, t < ny).
+inline constexpr int64_t kPackRows = 16;
+using PackedBytesFn = size_t (*)(int64_t n);
+using PackFn = void (*)(int64_t n, const void* w, size_t bw, void* dst);
+using PackedGemmFn = void (*)(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                              float* y, size_t by);
+
 struct MatmulKernels {
     gguf::TensorType vec_dot_type = gguf::TensorType::F32;
     ActQuantizeFn quantize = nullptr;
     VecDotFn vec_dot = nullptr;
     GemmFn gemm = nullptr;
     int gemm_tokens = 4;  // tokens per gemm call that fit the ISA's registers
+    // The packed batch path; all three or none.
+    PackedBytesFn packed_bytes = nullptr;
+    PackFn pack = nullptr;
+    PackedGemmFn gemm_packed = nullptr;
 };
 
 // Kernels of weight type t on isa, or nullptr when the type has none there (the caller then

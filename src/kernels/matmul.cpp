@@ -1,8 +1,10 @@
 // Threaded weight x activation products. The activations are converted once per call into the
 // weight type's activation layout (vec_dot_type); each thread then owns a band of weight rows
 // and runs the ISA's gemm over tiles of (kRowTile rows x up to kMaxGemmTokens tokens), so every
-// weight block is decoded once per token group. HEARTH_ISA=exact keeps the float path: rows
-// dequantized, float activations (the path the .deq.bin golden files check).
+// weight block is decoded once per token group; or, for batches where the kernel has a packed
+// path (dispatch.h), packs each kPackRows rows of the tile once for all tokens.
+// HEARTH_ISA=exact keeps the float path: rows dequantized, float activations (the path the
+// .deq.bin golden files check).
 #include "kernels/matmul.h"
 
 #include <algorithm>
@@ -22,6 +24,9 @@ namespace {
 constexpr int64_t kRowTile = 32;
 // Below this many activation elements one thread quantizes (a decode step's row).
 constexpr int64_t kParallelQuantize = 16384;
+// From this many tokens the packed path (where a kernel has one) is used: packing 16 rows
+// costs about half of one 8-token pass over them.
+constexpr int64_t kPackMinTokens = 16;
 
 float dot(const float* a, const float* b, int64_t n) {
     // Four partial sums: lets the compiler vectorize without -ffast-math.
@@ -108,16 +113,25 @@ void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
                   ThreadPool& pool, Isa isa) {
     const int n_outs = static_cast<int>(outs.size());
     HEARTH_CHECK(n_outs >= 1 && n_outs <= kMaxMatmulGroup);
+    const MatmulKernels* kernels[kMaxMatmulGroup];
+    for (int i = 0; i < n_outs; ++i) kernels[i] = matmul_kernels(outs[i].w.type, isa);
+    matmul_group_with(outs, kernels, x, n_tokens, pool);
+}
+
+void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* const* kernels,
+                       const float* x, int64_t n_tokens, ThreadPool& pool) {
+    const int n_outs = static_cast<int>(outs.size());
+    HEARTH_CHECK(n_outs >= 1 && n_outs <= kMaxMatmulGroup);
     const int64_t n_in = outs[0].w.n_in;
     // One product at a time where a weight type has no kernels here: the exact float path.
-    for (const MatmulOut& o : outs) {
-        HEARTH_CHECK(o.w.n_in == n_in);
-        if (matmul_kernels(o.w.type, isa) == nullptr) {
-            for (const MatmulOut& e : outs) {
-                if (matmul_kernels(e.w.type, isa) == nullptr) {
-                    matmul_exact(e.w, x, e.y, n_tokens, pool);
+    for (int i = 0; i < n_outs; ++i) {
+        HEARTH_CHECK(outs[i].w.n_in == n_in);
+        if (kernels[i] == nullptr) {
+            for (int e = 0; e < n_outs; ++e) {
+                if (kernels[e] == nullptr) {
+                    matmul_exact(outs[e].w, x, outs[e].y, n_tokens, pool);
                 } else {
-                    matmul_group({&e, 1}, x, n_tokens, pool, isa);
+                    matmul_group_with(outs.subspan(e, 1), kernels + e, x, n_tokens, pool);
                 }
             }
             return;
@@ -140,7 +154,7 @@ void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
     int64_t n_tiles = 0;
     uint64_t n_bytes = 0;
     for (int i = 0; i < n_outs; ++i) {
-        const MatmulKernels* k = matmul_kernels(outs[i].w.type, isa);
+        const MatmulKernels* k = kernels[i];
         const gguf::TypeTraits at = gguf::traits(k->vec_dot_type);
         HEARTH_CHECK(n_in % at.block_size == 0);
         Part& p = parts[i];
@@ -170,11 +184,22 @@ void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
         n_bytes += outs[i].w.row_bytes * static_cast<uint64_t>(outs[i].w.n_out);
     }
 
-    // Rows [r0, r1) of product i for tokens [0, n_tokens).
+    // Rows [r0, r1) of product i for tokens [0, n_tokens). With a packed path and enough
+    // tokens to repay the packing, whole groups of kPackRows rows go through it.
     auto run_rows = [&](int i, int64_t r0, int64_t r1) {
         const WeightView& w = outs[i].w;
         const Part& p = parts[i];
-        for (int64_t t0 = 0; t0 < n_tokens; t0 += p.ny) {
+        if (p.k->gemm_packed != nullptr && n_tokens >= kPackMinTokens) {
+            thread_local std::vector<uint8_t> packed;
+            const size_t need = p.k->packed_bytes(n_in);
+            if (packed.size() < need) packed.resize(need);
+            for (; r0 + kPackRows <= r1; r0 += kPackRows) {
+                p.k->pack(n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
+                p.k->gemm_packed(n_in, packed.data(), p.act, p.act_row_bytes, n_tokens,
+                                 outs[i].y + r0, static_cast<size_t>(w.n_out));
+            }
+        }
+        for (int64_t t0 = 0; r0 < r1 && t0 < n_tokens; t0 += p.ny) {
             const int nt = static_cast<int>(std::min(p.ny, n_tokens - t0));
             p.k->gemm(n_in, w.data + r0 * w.row_bytes, w.row_bytes, r1 - r0,
                       p.act + t0 * p.act_row_bytes, p.act_row_bytes, nt,

@@ -42,6 +42,11 @@ void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
 void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
                   ThreadPool& pool, Isa isa);
 
+// matmul_group with the kernels given per product (nullptr: the exact float path), for tests
+// that run kernels outside the tables (the AVX-512 files emulated on AVX2 machines).
+void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* const* kernels,
+                       const float* x, int64_t n_tokens, ThreadPool& pool);
+
 // Dequantizes row r of w into dst (n_in floats): the embedding lookup.
 void get_row(const WeightView& w, int64_t r, float* dst);
 

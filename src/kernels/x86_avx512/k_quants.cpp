@@ -5,9 +5,11 @@
 // together (lane = token).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/dispatch.h"
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx512/common.h"
@@ -549,6 +551,151 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
+// Q4_K batches with the rows in lanes: kPackRows rows are packed once per matmul (pack), so
+// that one 512-bit vector holds 4 consecutive levels of each of 16 rows and one vpdpbusd with a
+// broadcast activation dword advances all 16 rows' sums; the sub-block scales then cost one
+// multiply per 8 vpdpbusd instead of one vpdpwssd per step, and the sums need no reduction.
+// Per super-block of the 16 rows (kSuperBlockBytes):
+//   q[s][c][r][4]  levels 4c..4c+3 of sub-block s of row r (unsigned bytes 0..15), 4096 bytes;
+//   scale[s][r]    int32 sub-block scales, 512 bytes;
+//   mins[k][r]     mins 2k and 2k + 1 of row r as an int16 pair (for vpdpwssd against the
+//                  pair of a token's sub-block sums), 256 bytes;
+//   d[r], dmin[r]  floats, 128 bytes.
+struct PackedQ4K {
+    static constexpr int64_t kRows = kPackRows;
+    static constexpr size_t kLevelBytes = 8 * 8 * kRows * 4, kScaleBytes = 8 * kRows * 4;
+    static constexpr size_t kMinBytes = 4 * kRows * 4;
+    static constexpr size_t kSuperBlockBytes = kLevelBytes + kScaleBytes + kMinBytes + 2 * kRows * 4;
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kSuperBlockBytes; }
+
+    // out[c] lane r = lane c of in[r], for 16 rows of 8 int32.
+    static void transpose16x8(__m256i in[16], __m512i out[8]) {
+        x86::transpose8_epi32(in);
+        x86::transpose8_epi32(in + 8);
+        for (int c = 0; c < 8; ++c)
+            out[c] = _mm512_inserti64x4(_mm512_castsi256_si512(in[c]), in[8 + c], 1);
+    }
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ4_K* x[kRows];
+        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ4_K>(w, bw, r);
+        const __m512i m4 = _mm512_set1_epi8(0xF);
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            uint8_t* sb = out + i * kSuperBlockBytes;
+            // Step j's 32 bytes per row: sub-block 2j in the low nibbles, 2j + 1 in the high.
+            for (int j = 0; j < 4; ++j) {
+                __m256i rows[kRows];
+                for (int64_t r = 0; r < kRows; ++r) rows[r] = load256(x[r][i].qs + 32 * j);
+                __m512i cols[8];
+                transpose16x8(rows, cols);
+                for (int c = 0; c < 8; ++c) {
+                    _mm512_storeu_si512(sb + (2 * j * 8 + c) * kRows * 4,
+                                        _mm512_and_si512(cols[c], m4));
+                    _mm512_storeu_si512(sb + ((2 * j + 1) * 8 + c) * kRows * 4,
+                                        _mm512_and_si512(_mm512_srli_epi16(cols[c], 4), m4));
+                }
+            }
+            __m256i sc[kRows], mn[kRows];
+            alignas(64) float d[2 * kRows];
+            for (int64_t r = 0; r < kRows; ++r) {
+                const __m128i sm = x86::scales_mins_k4(x[r][i].scales);
+                sc[r] = _mm256_cvtepu8_epi32(sm);
+                mn[r] = _mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8));
+                const __m128 dd = x86::d_dmin(x[r][i]);
+                d[r] = _mm_cvtss_f32(dd);
+                d[kRows + r] = _mm_cvtss_f32(_mm_movehdup_ps(dd));
+            }
+            __m512i v[8];
+            transpose16x8(sc, v);
+            for (int k = 0; k < 8; ++k) _mm512_storeu_si512(sb + kLevelBytes + k * kRows * 4, v[k]);
+            transpose16x8(mn, v);
+            for (int k = 0; k < 4; ++k)
+                _mm512_storeu_si512(sb + kLevelBytes + kScaleBytes + k * kRows * 4,
+                                    _mm512_or_si512(v[2 * k], _mm512_slli_epi32(v[2 * k + 1], 16)));
+            std::memcpy(sb + kLevelBytes + kScaleBytes + kMinBytes, d, sizeof(d));
+        }
+    }
+
+    static __m512i broadcast_dword(const void* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm512_set1_epi32(v);
+    }
+
+    // NY tokens (lane r of each vector = row r).
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, const BlockQ8_K* const* ay, float* y,
+                    size_t by) {
+        __m512 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* sb = packed + i * kSuperBlockBytes;
+            const uint8_t* scale = sb + kLevelBytes;
+            const uint8_t* mins = scale + kScaleBytes;
+            const auto* dd = reinterpret_cast<const float*>(mins + kMinBytes);
+            __m512i sumi[NY];
+            for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+            for (int sub = 0; sub < 8; ++sub) {
+                __m512i part[NY];
+                for (int t = 0; t < NY; ++t) part[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int c = 0; c < 8; ++c) {
+                    const __m512i q = load512(sb + (sub * 8 + c) * kRows * 4);
+                    for (int t = 0; t < NY; ++t)
+                        part[t] = _mm512_dpbusd_epi32(
+                            part[t], q, broadcast_dword(ay[t][i].qs + 32 * sub + 4 * c));
+                }
+                const __m512i sc = load512(scale + sub * kRows * 4);
+                for (int t = 0; t < NY; ++t)
+                    sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(part[t], sc));
+            }
+            const __m512 d = _mm512_loadu_ps(dd), dmin = _mm512_loadu_ps(dd + kRows);
+            for (int t = 0; t < NY; ++t) {
+                // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1):
+                // dwords 0, 1, 4, 5 after the in-lane pack.
+                const __m256i s8 =
+                    _mm256_madd_epi16(load256(ay[t][i].bsums), _mm256_set1_epi16(1));
+                const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
+                __m512i mi = _mm512_setzero_si512();
+                for (int k = 0; k < 4; ++k)
+                    mi = _mm512_dpwssd_epi32(
+                        mi, load512(mins + k * kRows * 4),
+                        _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
+                const __m512 dt = _mm512_set1_ps(ay[t][i].d);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, dt), acc[t]);
+                acc[t] =
+                    _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc[t]);
+            }
+        }
+        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
+    }
+
+    static void gemm(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                     float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const auto* p = static_cast<const uint8_t*>(packed);
+        for (int64_t t0 = 0; t0 < ny; t0 += 8) {
+            const BlockQ8_K* ay[8];
+            const int nt = static_cast<int>(std::min<int64_t>(8, ny - t0));
+            for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
+            float* yt = y + t0 * by;
+            switch (nt) {
+                case 1: run<1>(nb, p, ay, yt, by); break;
+                case 2: run<2>(nb, p, ay, yt, by); break;
+                case 3: run<3>(nb, p, ay, yt, by); break;
+                case 4: run<4>(nb, p, ay, yt, by); break;
+                case 5: run<5>(nb, p, ay, yt, by); break;
+                case 6: run<6>(nb, p, ay, yt, by); break;
+                case 7: run<7>(nb, p, ay, yt, by); break;
+                default: run<8>(nb, p, ay, yt, by); break;
+            }
+        }
+    }
+};
+
 }  // namespace
 
 float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a) {
@@ -571,6 +718,12 @@ float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) {
 void gemm_q4_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     int ny, float* y, size_t by) {
     x86::gemm_dispatch<GemmQ4K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+size_t packed_bytes_q4_K(int64_t n) { return PackedQ4K::bytes(n); }
+void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
+void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                           float* y, size_t by) {
+    PackedQ4K::gemm(n, packed, a, ba, ny, y, by);
 }
 float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ5K>(n, w, a);

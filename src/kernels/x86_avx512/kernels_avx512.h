@@ -24,6 +24,11 @@ HEARTH_DECLARE_MATMUL_512(q2_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q3_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
+// Q4_K batches, rows in lanes (dispatch.h's packed path).
+size_t packed_bytes_q4_K(int64_t n);
+void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
+void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                           float* y, size_t by);
 HEARTH_DECLARE_MATMUL_512(q6_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(iq4_xs, q8_K)
 
