@@ -120,6 +120,11 @@ Table make_avx512(const Table& base) {
     put(TensorType::F16, avx512::vec_dot_f16_f16, avx512::gemm_f16_f16);
     put(TensorType::BF16, avx512::vec_dot_bf16_bf16, avx512::gemm_bf16_bf16);
     put(TensorType::Q8_0, avx512::vec_dot_q8_0_q8_0, avx512::gemm_q8_0_q8_0);
+    MatmulKernels& q80 = t[static_cast<size_t>(TensorType::Q8_0)];
+    q80.packed_bytes = avx512::packed_bytes_q8_0;
+    q80.pack = avx512::pack_q8_0;
+    q80.gemm_packed = avx512::gemm_packed_q8_0_q8_0;
+    q80.packed_quantize = avx512::quantize_row_q8_0_biased;
     put(TensorType::Q4_0, avx512::vec_dot_q4_0_q8_0, avx512::gemm_q4_0_q8_0);
     put(TensorType::IQ4_NL, avx512::vec_dot_iq4_nl_q8_0, avx512::gemm_iq4_nl_q8_0);
     put(TensorType::Q2_K, avx512::vec_dot_q2_K_q8_K, avx512::gemm_q2_K_q8_K);
@@ -235,19 +240,22 @@ bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& 
             }
         }
     }
+    std::vector<uint8_t> packed_a(ba * kPackedTokens);
     for (int tok = 0; tok < kPackedTokens; ++tok) {
         for (auto& v : x) v = next_random(state);
         if (r.quantize == nullptr)
             std::memcpy(a.data() + tok * ba, x.data(), ba);
         else
             r.quantize(x.data(), a.data() + tok * ba, kN);
+        if (k.packed_quantize != nullptr) k.packed_quantize(x.data(), packed_a.data() + tok * ba, kN);
     }
     std::vector<float> got(kRows * kTokens), packed_got(kRows * kPackedTokens);
     k.gemm(kN, w.data(), bw, kRows, a.data(), ba, kTokens, got.data(), kRows);
     if (k.gemm_packed != nullptr) {
         std::vector<uint8_t> packed(k.packed_bytes(kN));
         k.pack(kN, w.data(), bw, packed.data());
-        k.gemm_packed(kN, packed.data(), a.data(), ba, kPackedTokens, packed_got.data(), kRows);
+        k.gemm_packed(kN, packed.data(), k.packed_quantize ? packed_a.data() : a.data(), ba,
+                      kPackedTokens, packed_got.data(), kRows);
     }
     std::vector<float> want(kRows * kPackedTokens), dots(kRows * kPackedTokens);
     float max_ref = 0.0f;

@@ -49,6 +49,8 @@ struct MatmulKernels {
     PackedBytesFn packed_bytes = nullptr;
     PackFn pack = nullptr;
     PackedGemmFn gemm_packed = nullptr;
+    // The activations gemm_packed takes, when not quantize's (same row size); else nullptr.
+    ActQuantizeFn packed_quantize = nullptr;
 };
 
 // Kernels of weight type t on isa, or nullptr when the type has none there (the caller then

@@ -72,10 +72,10 @@ void matmul_exact(const WeightView& w, const float* x, float* y, int64_t n_token
 }
 
 // Converts x (n_tokens, n_in) into act (n_tokens rows of act_row_bytes), threaded when large.
-void quantize_activations(const MatmulKernels& k, const float* x, int64_t n_in, int64_t n_tokens,
+void quantize_activations(ActQuantizeFn quantize, const float* x, int64_t n_in, int64_t n_tokens,
                           uint8_t* act, size_t act_row_bytes, ThreadPool& pool) {
     auto rows = [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) k.quantize(x + t * n_in, act + t * act_row_bytes, n_in);
+        for (int64_t t = t0; t < t1; ++t) quantize(x + t * n_in, act + t * act_row_bytes, n_in);
     };
     if (n_tokens == 1 || n_tokens * n_in < kParallelQuantize) {
         rows(0, n_tokens);
@@ -144,13 +144,14 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
     struct Part {
         const MatmulKernels* k;
         const uint8_t* act;
+        const uint8_t* packed_act;  // the packed path's activations
         size_t act_row_bytes;
         int64_t ny;           // tokens per gemm call
         int64_t first_tile;   // index of its first row tile among all the group's tiles
         uint64_t first_byte;  // offset of its first weight byte among all the group's bytes
     };
     Part parts[kMaxMatmulGroup];
-    thread_local std::vector<uint8_t> scratch[kMaxMatmulGroup];
+    thread_local std::vector<uint8_t> scratch[kMaxMatmulGroup], packed_scratch[kMaxMatmulGroup];
     int64_t n_tiles = 0;
     uint64_t n_bytes = 0;
     for (int i = 0; i < n_outs; ++i) {
@@ -168,9 +169,22 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
             if (p.act == nullptr) {
                 const size_t need = p.act_row_bytes * static_cast<size_t>(n_tokens);
                 if (scratch[i].size() < need) scratch[i].resize(need);
-                quantize_activations(*k, x, n_in, n_tokens, scratch[i].data(), p.act_row_bytes,
-                                     pool);
+                quantize_activations(k->quantize, x, n_in, n_tokens, scratch[i].data(),
+                                     p.act_row_bytes, pool);
                 p.act = scratch[i].data();
+            }
+        }
+        p.packed_act = p.act;
+        if (k->gemm_packed != nullptr && k->packed_quantize != nullptr && n_tokens >= kPackMinTokens) {
+            p.packed_act = nullptr;
+            for (int j = 0; j < i && p.packed_act == nullptr; ++j)
+                if (parts[j].k->packed_quantize == k->packed_quantize) p.packed_act = parts[j].packed_act;
+            if (p.packed_act == nullptr) {
+                const size_t need = p.act_row_bytes * static_cast<size_t>(n_tokens);
+                if (packed_scratch[i].size() < need) packed_scratch[i].resize(need);
+                quantize_activations(k->packed_quantize, x, n_in, n_tokens,
+                                     packed_scratch[i].data(), p.act_row_bytes, pool);
+                p.packed_act = packed_scratch[i].data();
             }
         }
         // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels
@@ -195,7 +209,7 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
             if (packed.size() < need) packed.resize(need);
             for (; r0 + kPackRows <= r1; r0 += kPackRows) {
                 p.k->pack(n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
-                p.k->gemm_packed(n_in, packed.data(), p.act, p.act_row_bytes, n_tokens,
+                p.k->gemm_packed(n_in, packed.data(), p.packed_act, p.act_row_bytes, n_tokens,
                                  outs[i].y + r0, static_cast<size_t>(w.n_out));
             }
         }

@@ -23,5 +23,34 @@ TEST(Avx512Emulated, LegacyQuantsMatchRef) {
                        avx512_emulated::vec_dot_iq4_nl_q8_0, sizes);
 }
 
+// The packed Q8_0 batch path, which takes activations with their levels plus 128: the biased
+// quantizer against ref's bytes, then pack + gemm_packed and matmul() against ref.
+TEST(Avx512Emulated, PackedQ80MatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const MatmulKernels* ref = matmul_kernels(gguf::TensorType::Q8_0, Isa::Ref);
+    ASSERT_NE(ref, nullptr);
+    std::mt19937 rng(5);
+    const std::vector<float> x = testing::gaussian(1024, rng);
+    std::vector<BlockQ8_0> want(1024 / kQK), got(1024 / kQK);
+    ref->quantize(x.data(), want.data(), 1024);
+    avx512_emulated::quantize_row_q8_0_biased(x.data(), got.data(), 1024);
+    for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(got[i].d, want[i].d) << "block " << i;
+        for (int j = 0; j < kQK; ++j)
+            ASSERT_EQ(static_cast<uint8_t>(got[i].qs[j]), static_cast<uint8_t>(want[i].qs[j] ^ 0x80))
+                << "block " << i << " level " << j;
+    }
+    MatmulKernels k = *ref;
+    k.vec_dot = avx512_emulated::vec_dot_q8_0_q8_0;
+    k.gemm = avx512_emulated::gemm_q8_0_q8_0;
+    k.gemm_tokens = kMaxGemmTokens;
+    k.packed_bytes = avx512_emulated::packed_bytes_q8_0;
+    k.pack = avx512_emulated::pack_q8_0;
+    k.gemm_packed = avx512_emulated::gemm_packed_q8_0_q8_0;
+    k.packed_quantize = avx512_emulated::quantize_row_q8_0_biased;
+    expect_packed_matches_ref(gguf::TensorType::Q8_0, k, {32, 1024, 3072});
+    expect_matmul_with_packed_matches_ref(gguf::TensorType::Q8_0, k);
+}
+
 }  // namespace
 }  // namespace hearth::kernels::emulated

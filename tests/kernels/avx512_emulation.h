@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -18,7 +19,9 @@
 #include "base/fp16.h"
 #include "gguf/types.h"
 #include "kernels/dispatch.h"
+#include "base/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul.h"
 #include "random_weights.h"
 
 #define SIMDE_ENABLE_NATIVE_ALIASES
@@ -117,6 +120,68 @@ inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot
             const float got = vec_dot(n, wq.data() + r * bw, aq.data());
             ASSERT_TRUE(close(got, want)) << gguf::type_name(t) << " vec_dot n " << n << ": "
                                           << got << " vs ref " << want;
+        }
+    }
+}
+
+// A packed batch path (k's pack, gemm_packed and, if set, packed_quantize) against the ref
+// gemm: kPackRows rows of n elements for each n in sizes, token counts across one and several
+// groups of 8.
+inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k,
+                                      std::initializer_list<int64_t> sizes) {
+    const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
+    ASSERT_NE(ref, nullptr);
+    constexpr int64_t kRows = kPackRows, kTokens = 19;
+    for (int64_t n : sizes) {
+        std::mt19937 rng(static_cast<uint32_t>(n));
+        const std::vector<uint8_t> w = testing::make_weights(t, kRows, n, rng);
+        const std::vector<float> x = testing::gaussian(static_cast<size_t>(kTokens * n), rng);
+        const size_t bw = testing::row_bytes(t, n), ba = testing::row_bytes(ref->vec_dot_type, n);
+        std::vector<uint8_t> a(kTokens * ba), pa(kTokens * ba);
+        for (int64_t i = 0; i < kTokens; ++i) {
+            ref->quantize(x.data() + i * n, a.data() + i * ba, n);
+            (k.packed_quantize ? k.packed_quantize : ref->quantize)(x.data() + i * n,
+                                                                   pa.data() + i * ba, n);
+        }
+        std::vector<uint8_t> packed(k.packed_bytes(n));
+        k.pack(n, w.data(), bw, packed.data());
+        for (int64_t ny : std::initializer_list<int64_t>{1, 3, 8, 13, kTokens}) {
+            std::vector<float> want(ny * kRows), got(ny * kRows, NAN);
+            for (int64_t t0 = 0; t0 < ny; t0 += 8)
+                ref->gemm(n, w.data(), bw, kRows, a.data() + t0 * ba, ba,
+                          static_cast<int>(std::min<int64_t>(8, ny - t0)), want.data() + t0 * kRows,
+                          kRows);
+            k.gemm_packed(n, packed.data(), pa.data(), ba, ny, got.data(), kRows);
+            for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
+                    << gguf::type_name(t) << " n " << n << " ny " << ny << " row " << i % kRows
+                    << " token " << i / kRows;
+        }
+    }
+}
+
+// matmul() with kernels k (packed path included) against matmul() on ref: row counts that
+// leave rows outside whole groups of 16 (and row tiles of 32), token counts below and above
+// the packing threshold.
+inline void expect_matmul_with_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k) {
+    ThreadPool pool(2);
+    constexpr int64_t kIn = 512;
+    for (int64_t n_out : {23, 40, 80}) {
+        std::mt19937 rng(static_cast<uint32_t>(n_out));
+        const std::vector<uint8_t> wq = testing::make_weights(t, n_out, kIn, rng);
+        const WeightView w{.type = t, .data = wq.data(), .n_in = kIn, .n_out = n_out,
+                           .row_bytes = testing::row_bytes(t, kIn)};
+        for (int64_t n_tokens : {9, 16, 21}) {
+            const std::vector<float> x = testing::gaussian(static_cast<size_t>(n_tokens * kIn), rng);
+            std::vector<float> want(n_tokens * n_out), got(n_tokens * n_out, NAN);
+            matmul(w, x.data(), want.data(), n_tokens, pool, Isa::Ref);
+            const MatmulOut out{w, got.data()};
+            const MatmulKernels* kp = &k;
+            matmul_group_with({&out, 1}, &kp, x.data(), n_tokens, pool);
+            for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
+                    << gguf::type_name(t) << " rows " << n_out << " tokens " << n_tokens
+                    << " row " << i % n_out << " token " << i / n_out;
         }
     }
 }

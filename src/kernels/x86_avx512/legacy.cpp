@@ -6,7 +6,12 @@
 // Interleaved).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/dispatch.h"
 #include "kernels/ref/blocks.h"
+#include "kernels/x86_avx2/kernels_avx2.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx2/legacy_blocks.h"
 #include "kernels/x86_avx512/common.h"
@@ -229,6 +234,97 @@ struct GemmLegacy {
     }
 };
 
+// Q8_0 batches with the rows in lanes, as PackedQ4K in k_quants.cpp: per block of 16 rows,
+//   q[c][r][4]  levels 4c..4c+3 of row r (signed bytes), 512 bytes;
+//   off[r]      -128 * the sum of row r's levels (int32), 64 bytes;
+//   d[r]        the row's scale (float), 64 bytes.
+// vpdpbusd needs one unsigned side: the activations come with their levels plus 128
+// (quantize_row_q8_0_biased), and off undoes the 128 * sum of the weights that adds.
+struct PackedQ8_0 {
+    static constexpr int64_t kRows = kPackRows;
+    static constexpr size_t kLevelBytes = 8 * kRows * 4;
+    static constexpr size_t kBlockBytes = kLevelBytes + 2 * kRows * 4;
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK) * kBlockBytes; }
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK;
+        const BlockQ8_0* x[kRows];
+        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ8_0>(w, bw, r);
+        const __m512i ones = _mm512_set1_epi8(1);
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            uint8_t* b = out + i * kBlockBytes;
+            __m256i rows[kRows];
+            for (int64_t r = 0; r < kRows; ++r)
+                rows[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[r][i].qs));
+            x86::transpose8_epi32(rows);
+            x86::transpose8_epi32(rows + 8);
+            __m512i sum = _mm512_setzero_si512();
+            for (int c = 0; c < 8; ++c) {
+                const __m512i col =
+                    _mm512_inserti64x4(_mm512_castsi256_si512(rows[c]), rows[8 + c], 1);
+                _mm512_storeu_si512(b + c * kRows * 4, col);
+                sum = _mm512_dpbusd_epi32(sum, ones, col);
+            }
+            _mm512_storeu_si512(b + kLevelBytes,
+                                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+            alignas(64) float d[kRows];
+            for (int64_t r = 0; r < kRows; ++r) d[r] = f16(x[r][i].d);
+            _mm512_storeu_ps(b + kLevelBytes + kRows * 4, _mm512_load_ps(d));
+        }
+    }
+
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, const BlockQ8_0* const* ay, float* y,
+                    size_t by) {
+        __m512 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* b = packed + i * kBlockBytes;
+            __m512i part[NY];
+            const __m512i off = _mm512_loadu_si512(b + kLevelBytes);
+            for (int t = 0; t < NY; ++t) part[t] = off;
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; ++c) {
+                const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
+                for (int t = 0; t < NY; ++t) {
+                    int32_t v;
+                    std::memcpy(&v, ay[t][i].qs + 4 * c, 4);
+                    part[t] = _mm512_dpbusd_epi32(part[t], _mm512_set1_epi32(v), q);
+                }
+            }
+            const __m512 d = _mm512_loadu_ps(b + kLevelBytes + kRows * 4);
+            for (int t = 0; t < NY; ++t)
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part[t]),
+                                         _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d))), acc[t]);
+        }
+        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
+    }
+
+    static void gemm(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                     float* y, size_t by) {
+        const int64_t nb = n / kQK;
+        const auto* p = static_cast<const uint8_t*>(packed);
+        for (int64_t t0 = 0; t0 < ny; t0 += 8) {
+            const BlockQ8_0* ay[8];
+            const int nt = static_cast<int>(std::min<int64_t>(8, ny - t0));
+            for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t0 + t);
+            float* yt = y + t0 * by;
+            switch (nt) {
+                case 1: run<1>(nb, p, ay, yt, by); break;
+                case 2: run<2>(nb, p, ay, yt, by); break;
+                case 3: run<3>(nb, p, ay, yt, by); break;
+                case 4: run<4>(nb, p, ay, yt, by); break;
+                case 5: run<5>(nb, p, ay, yt, by); break;
+                case 6: run<6>(nb, p, ay, yt, by); break;
+                case 7: run<7>(nb, p, ay, yt, by); break;
+                default: run<8>(nb, p, ay, yt, by); break;
+            }
+        }
+    }
+};
+
 }  // namespace
 
 #define HEARTH_DEFINE_LEGACY_512(name, D)                                                   \
@@ -241,6 +337,22 @@ struct GemmLegacy {
     }
 
 HEARTH_DEFINE_LEGACY_512(q8_0, x86::Q8_0)
+
+size_t packed_bytes_q8_0(int64_t n) { return PackedQ8_0::bytes(n); }
+void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) { PackedQ8_0::pack(n, w, bw, dst); }
+void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                           float* y, size_t by) {
+    PackedQ8_0::gemm(n, packed, a, ba, ny, y, by);
+}
+void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n) {
+    avx2::quantize_row_q8_0(x, dst, n);
+    auto* b = static_cast<BlockQ8_0*>(dst);
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        auto* q = reinterpret_cast<__m256i*>(b[i].qs);
+        _mm256_storeu_si256(q, _mm256_xor_si256(_mm256_loadu_si256(q), flip));
+    }
+}
 HEARTH_DEFINE_LEGACY_512(q4_0, x86::Q4_0)
 HEARTH_DEFINE_LEGACY_512(iq4_nl, x86::IQ4_NL)
 
