@@ -125,6 +125,7 @@ Table make_avx512(const Table& base) {
     q80.pack = avx512::pack_q8_0;
     q80.gemm_packed = avx512::gemm_packed_q8_0_q8_0;
     q80.packed_quantize = avx512::quantize_row_q8_0_biased;
+    q80.pack_min_tokens = 16;
     put(TensorType::Q4_0, avx512::vec_dot_q4_0_q8_0, avx512::gemm_q4_0_q8_0);
     put(TensorType::IQ4_NL, avx512::vec_dot_iq4_nl_q8_0, avx512::gemm_iq4_nl_q8_0);
     put(TensorType::Q2_K, avx512::vec_dot_q2_K_q8_K, avx512::gemm_q2_K_q8_K);
@@ -134,8 +135,14 @@ Table make_avx512(const Table& base) {
     q4k.packed_bytes = avx512::packed_bytes_q4_K;
     q4k.pack = avx512::pack_q4_K;
     q4k.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
+    q4k.pack_min_tokens = 16;  // its packing costs about half of one 8-token pass
     put(TensorType::Q5_K, avx512::vec_dot_q5_K_q8_K, avx512::gemm_q5_K_q8_K);
     put(TensorType::Q6_K, avx512::vec_dot_q6_K_q8_K, avx512::gemm_q6_K_q8_K);
+    MatmulKernels& q6k = t[static_cast<size_t>(TensorType::Q6_K)];
+    q6k.packed_bytes = avx512::packed_bytes_q6_K;
+    q6k.pack = avx512::pack_q6_K;
+    q6k.gemm_packed = avx512::gemm_packed_q6_K_q8_K;
+    q6k.pack_min_tokens = 32;  // its packing costs about two 8-token passes
     put(TensorType::IQ4_XS, avx512::vec_dot_iq4_xs_q8_K, avx512::gemm_iq4_xs_q8_K);
     return t;
 }

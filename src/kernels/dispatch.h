@@ -51,6 +51,9 @@ struct MatmulKernels {
     PackedGemmFn gemm_packed = nullptr;
     // The activations gemm_packed takes, when not quantize's (same row size); else nullptr.
     ActQuantizeFn packed_quantize = nullptr;
+    // From this many tokens on, matmul takes the packed path: packing kPackRows rows costs
+    // about as much as one to two 8-token passes over them.
+    int64_t pack_min_tokens = 16;
 };
 
 // Kernels of weight type t on isa, or nullptr when the type has none there (the caller then

@@ -24,9 +24,6 @@ namespace {
 constexpr int64_t kRowTile = 32;
 // Below this many activation elements one thread quantizes (a decode step's row).
 constexpr int64_t kParallelQuantize = 16384;
-// From this many tokens the packed path (where a kernel has one) is used: packing 16 rows
-// costs about half of one 8-token pass over them.
-constexpr int64_t kPackMinTokens = 16;
 
 float dot(const float* a, const float* b, int64_t n) {
     // Four partial sums: lets the compiler vectorize without -ffast-math.
@@ -175,7 +172,8 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
             }
         }
         p.packed_act = p.act;
-        if (k->gemm_packed != nullptr && k->packed_quantize != nullptr && n_tokens >= kPackMinTokens) {
+        if (k->gemm_packed != nullptr && k->packed_quantize != nullptr &&
+            n_tokens >= k->pack_min_tokens) {
             p.packed_act = nullptr;
             for (int j = 0; j < i && p.packed_act == nullptr; ++j)
                 if (parts[j].k->packed_quantize == k->packed_quantize) p.packed_act = parts[j].packed_act;
@@ -203,7 +201,7 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
     auto run_rows = [&](int i, int64_t r0, int64_t r1) {
         const WeightView& w = outs[i].w;
         const Part& p = parts[i];
-        if (p.k->gemm_packed != nullptr && n_tokens >= kPackMinTokens) {
+        if (p.k->gemm_packed != nullptr && n_tokens >= p.k->pack_min_tokens) {
             thread_local std::vector<uint8_t> packed;
             const size_t need = p.k->packed_bytes(n_in);
             if (packed.size() < need) packed.resize(need);

@@ -161,8 +161,8 @@ inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k
 }
 
 // matmul() with kernels k (packed path included) against matmul() on ref: row counts that
-// leave rows outside whole groups of 16 (and row tiles of 32), token counts below and above
-// the packing threshold.
+// leave rows outside whole groups of 16 (and row tiles of 32), token counts below, at and
+// above k's packing threshold.
 inline void expect_matmul_with_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k) {
     ThreadPool pool(2);
     constexpr int64_t kIn = 512;
@@ -171,7 +171,7 @@ inline void expect_matmul_with_packed_matches_ref(gguf::TensorType t, const Matm
         const std::vector<uint8_t> wq = testing::make_weights(t, n_out, kIn, rng);
         const WeightView w{.type = t, .data = wq.data(), .n_in = kIn, .n_out = n_out,
                            .row_bytes = testing::row_bytes(t, kIn)};
-        for (int64_t n_tokens : {9, 16, 21}) {
+        for (int64_t n_tokens : {int64_t{9}, k.pack_min_tokens, k.pack_min_tokens + 5}) {
             const std::vector<float> x = testing::gaussian(static_cast<size_t>(n_tokens * kIn), rng);
             std::vector<float> want(n_tokens * n_out), got(n_tokens * n_out, NAN);
             matmul(w, x.data(), want.data(), n_tokens, pool, Isa::Ref);

@@ -3,6 +3,9 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "kernels/x86_avx2/common.h"
 
 namespace hearth::kernels::avx512 {
@@ -35,6 +38,45 @@ inline __m256i hsum8x16_epi32(const __m512i v[8]) {
     return _mm512_castsi512_si256(
         _mm512_add_epi32(_mm512_shuffle_i32x4(e, e, _MM_SHUFFLE(3, 1, 2, 0)),
                          _mm512_shuffle_i32x4(e, e, _MM_SHUFFLE(2, 0, 3, 1))));
+}
+
+// out[c] lane r = lane c of in[r], for 16 rows of 8 int32 (in is overwritten).
+inline void transpose16x8_epi32(__m256i in[16], __m512i out[8]) {
+    x86::transpose8_epi32(in);
+    x86::transpose8_epi32(in + 8);
+    for (int c = 0; c < 8; ++c)
+        out[c] = _mm512_inserti64x4(_mm512_castsi256_si512(in[c]), in[8 + c], 1);
+}
+
+// The packed batch paths' gemm (dispatch.h): P::run<NY>(nb, packed, ay, y, by) over the ny
+// tokens in groups of up to 8, each token's activation row of ABlock blocks ba bytes apart.
+template <typename P, typename ABlock>
+void packed_gemm(int64_t nb, const void* packed, const void* a, size_t ba, int64_t ny, float* y,
+                 size_t by) {
+    const auto* p = static_cast<const uint8_t*>(packed);
+    for (int64_t t0 = 0; t0 < ny; t0 += 8) {
+        const ABlock* ay[8];
+        const int nt = static_cast<int>(ny - t0 < 8 ? ny - t0 : 8);
+        for (int t = 0; t < nt; ++t) ay[t] = x86::row<ABlock>(a, ba, t0 + t);
+        float* yt = y + t0 * by;
+        switch (nt) {
+            case 1: P::template run<1>(nb, p, ay, yt, by); break;
+            case 2: P::template run<2>(nb, p, ay, yt, by); break;
+            case 3: P::template run<3>(nb, p, ay, yt, by); break;
+            case 4: P::template run<4>(nb, p, ay, yt, by); break;
+            case 5: P::template run<5>(nb, p, ay, yt, by); break;
+            case 6: P::template run<6>(nb, p, ay, yt, by); break;
+            case 7: P::template run<7>(nb, p, ay, yt, by); break;
+            default: P::template run<8>(nb, p, ay, yt, by); break;
+        }
+    }
+}
+
+// One activation dword (4 levels) in every lane.
+inline __m512i broadcast_dword(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 // together (lane = token).
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -569,14 +568,6 @@ struct PackedQ4K {
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kSuperBlockBytes; }
 
-    // out[c] lane r = lane c of in[r], for 16 rows of 8 int32.
-    static void transpose16x8(__m256i in[16], __m512i out[8]) {
-        x86::transpose8_epi32(in);
-        x86::transpose8_epi32(in + 8);
-        for (int c = 0; c < 8; ++c)
-            out[c] = _mm512_inserti64x4(_mm512_castsi256_si512(in[c]), in[8 + c], 1);
-    }
-
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
         const BlockQ4_K* x[kRows];
@@ -590,7 +581,7 @@ struct PackedQ4K {
                 __m256i rows[kRows];
                 for (int64_t r = 0; r < kRows; ++r) rows[r] = load256(x[r][i].qs + 32 * j);
                 __m512i cols[8];
-                transpose16x8(rows, cols);
+                transpose16x8_epi32(rows, cols);
                 for (int c = 0; c < 8; ++c) {
                     _mm512_storeu_si512(sb + (2 * j * 8 + c) * kRows * 4,
                                         _mm512_and_si512(cols[c], m4));
@@ -609,20 +600,14 @@ struct PackedQ4K {
                 d[kRows + r] = _mm_cvtss_f32(_mm_movehdup_ps(dd));
             }
             __m512i v[8];
-            transpose16x8(sc, v);
+            transpose16x8_epi32(sc, v);
             for (int k = 0; k < 8; ++k) _mm512_storeu_si512(sb + kLevelBytes + k * kRows * 4, v[k]);
-            transpose16x8(mn, v);
+            transpose16x8_epi32(mn, v);
             for (int k = 0; k < 4; ++k)
                 _mm512_storeu_si512(sb + kLevelBytes + kScaleBytes + k * kRows * 4,
                                     _mm512_or_si512(v[2 * k], _mm512_slli_epi32(v[2 * k + 1], 16)));
             std::memcpy(sb + kLevelBytes + kScaleBytes + kMinBytes, d, sizeof(d));
         }
-    }
-
-    static __m512i broadcast_dword(const void* p) {
-        int32_t v;
-        std::memcpy(&v, p, 4);
-        return _mm512_set1_epi32(v);
     }
 
     // NY tokens (lane r of each vector = row r).
@@ -673,26 +658,111 @@ struct PackedQ4K {
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
 
-    static void gemm(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                     float* y, size_t by) {
+};
+
+// Q6_K batches with the rows in lanes, as PackedQ4K. Per super-block of the 16 rows:
+//   q[s][c][r][4]  levels 4c..4c+3 of 16-element sub-block s of row r (unsigned 0..63), 4096
+//                  bytes;
+//   scale[s][r]    int32 sub-block scales, 1024 bytes;
+//   pairs[k][r]    scales 2k and 2k + 1 as an int16 pair (for the -32 offset, by vpdpwssd
+//                  against a pair of the token's bsums), 512 bytes;
+//   d[r]           floats, 64 bytes.
+struct PackedQ6K {
+    static constexpr int64_t kRows = kPackRows;
+    static constexpr size_t kLevelBytes = 16 * 4 * kRows * 4, kScaleBytes = 16 * kRows * 4;
+    static constexpr size_t kPairBytes = 8 * kRows * 4;
+    static constexpr size_t kSuperBlockBytes = kLevelBytes + kScaleBytes + kPairBytes + kRows * 4;
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kSuperBlockBytes; }
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
-        const auto* p = static_cast<const uint8_t*>(packed);
-        for (int64_t t0 = 0; t0 < ny; t0 += 8) {
-            const BlockQ8_K* ay[8];
-            const int nt = static_cast<int>(std::min<int64_t>(8, ny - t0));
-            for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
-            float* yt = y + t0 * by;
-            switch (nt) {
-                case 1: run<1>(nb, p, ay, yt, by); break;
-                case 2: run<2>(nb, p, ay, yt, by); break;
-                case 3: run<3>(nb, p, ay, yt, by); break;
-                case 4: run<4>(nb, p, ay, yt, by); break;
-                case 5: run<5>(nb, p, ay, yt, by); break;
-                case 6: run<6>(nb, p, ay, yt, by); break;
-                case 7: run<7>(nb, p, ay, yt, by); break;
-                default: run<8>(nb, p, ay, yt, by); break;
+        const BlockQ6_K* x[kRows];
+        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ6_K>(w, bw, r);
+        const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            uint8_t* sb = out + i * kSuperBlockBytes;
+            // Half h, run k: elements 128h + 32k .. + 31 (sub-blocks 8h + 2k, 8h + 2k + 1),
+            // low 4 bits from ql (bytes 0..31 for runs 0 and 2, 32..63 for 1 and 3; high
+            // nibbles for runs 2 and 3), top 2 bits from qh bits 2k, 2k + 1.
+            for (int h = 0; h < 2; ++h) {
+                for (int k = 0; k < 4; ++k) {
+                    __m256i rows[kRows];
+                    for (int64_t r = 0; r < kRows; ++r) {
+                        const __m256i ql = load256(x[r][i].ql + 64 * h + 32 * (k & 1));
+                        const __m256i qh = load256(x[r][i].qh + 32 * h);
+                        const __m256i lo = _mm256_and_si256(k < 2 ? ql : _mm256_srli_epi16(ql, 4), m4);
+                        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
+                        rows[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                    }
+                    __m512i cols[8];
+                    transpose16x8_epi32(rows, cols);
+                    // Dword c of the run: sub-block 8h + 2k + c / 4, dword c % 4 of it.
+                    for (int c = 0; c < 8; ++c)
+                        _mm512_storeu_si512(sb + ((8 * h + 2 * k + c / 4) * 4 + c % 4) * kRows * 4,
+                                            cols[c]);
+                }
+            }
+            __m256i lo[kRows], hi[kRows];
+            alignas(64) float d[kRows];
+            for (int64_t r = 0; r < kRows; ++r) {
+                const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[r][i].scales));
+                lo[r] = _mm256_cvtepi8_epi32(sc);
+                hi[r] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
+                d[r] = f16(x[r][i].d);
+            }
+            __m512i v[16];
+            transpose16x8_epi32(lo, v);
+            transpose16x8_epi32(hi, v + 8);
+            for (int s = 0; s < 16; ++s) _mm512_storeu_si512(sb + kLevelBytes + s * kRows * 4, v[s]);
+            for (int k = 0; k < 8; ++k)
+                _mm512_storeu_si512(
+                    sb + kLevelBytes + kScaleBytes + k * kRows * 4,
+                    _mm512_or_si512(_mm512_and_si512(v[2 * k], _mm512_set1_epi32(0xFFFF)),
+                                    _mm512_slli_epi32(v[2 * k + 1], 16)));
+            _mm512_storeu_ps(sb + kLevelBytes + kScaleBytes + kPairBytes, _mm512_load_ps(d));
+        }
+    }
+
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, const BlockQ8_K* const* ay, float* y,
+                    size_t by) {
+        __m512 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* sb = packed + i * kSuperBlockBytes;
+            const uint8_t* scale = sb + kLevelBytes;
+            const uint8_t* pairs = scale + kScaleBytes;
+            __m512i sumi[NY];
+            for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+            for (int sub = 0; sub < 16; ++sub) {
+                __m512i part[NY];
+                for (int t = 0; t < NY; ++t) part[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int c = 0; c < 4; ++c) {
+                    const __m512i q = load512(sb + (sub * 4 + c) * kRows * 4);
+                    for (int t = 0; t < NY; ++t)
+                        part[t] = _mm512_dpbusd_epi32(
+                            part[t], q, broadcast_dword(ay[t][i].qs + 16 * sub + 4 * c));
+                }
+                const __m512i sc = load512(scale + sub * kRows * 4);
+                for (int t = 0; t < NY; ++t)
+                    sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(part[t], sc));
+            }
+            const __m512 d = _mm512_loadu_ps(pairs + kPairBytes);
+            for (int t = 0; t < NY; ++t) {
+                // The -32 offset: 32 * sum_s scale_s * bsum_s, bsums taken in pairs.
+                __m512i off = _mm512_setzero_si512();
+                for (int k = 0; k < 8; ++k)
+                    off = _mm512_dpwssd_epi32(off, load512(pairs + k * kRows * 4),
+                                              broadcast_dword(ay[t][i].bsums + 2 * k));
+                const __m512i v = _mm512_sub_epi32(sumi[t], _mm512_slli_epi32(off, 5));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v),
+                                         _mm512_mul_ps(d, _mm512_set1_ps(ay[t][i].d)), acc[t]);
             }
         }
+        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
 };
 
@@ -723,7 +793,7 @@ size_t packed_bytes_q4_K(int64_t n) { return PackedQ4K::bytes(n); }
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by) {
-    PackedQ4K::gemm(n, packed, a, ba, ny, y, by);
+    packed_gemm<PackedQ4K, BlockQ8_K>(n / kQK_K, packed, a, ba, ny, y, by);
 }
 float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ5K>(n, w, a);
@@ -731,6 +801,12 @@ float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) {
 void gemm_q5_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     int ny, float* y, size_t by) {
     x86::gemm_dispatch<GemmQ5K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+size_t packed_bytes_q6_K(int64_t n) { return PackedQ6K::bytes(n); }
+void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ6K::pack(n, w, bw, dst); }
+void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                           float* y, size_t by) {
+    packed_gemm<PackedQ6K, BlockQ8_K>(n / kQK_K, packed, a, ba, ny, y, by);
 }
 float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ6K>(n, w, a);

@@ -6,7 +6,6 @@
 // Interleaved).
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "kernels/dispatch.h"
@@ -258,14 +257,12 @@ struct PackedQ8_0 {
             __m256i rows[kRows];
             for (int64_t r = 0; r < kRows; ++r)
                 rows[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[r][i].qs));
-            x86::transpose8_epi32(rows);
-            x86::transpose8_epi32(rows + 8);
+            __m512i cols[8];
+            transpose16x8_epi32(rows, cols);
             __m512i sum = _mm512_setzero_si512();
             for (int c = 0; c < 8; ++c) {
-                const __m512i col =
-                    _mm512_inserti64x4(_mm512_castsi256_si512(rows[c]), rows[8 + c], 1);
-                _mm512_storeu_si512(b + c * kRows * 4, col);
-                sum = _mm512_dpbusd_epi32(sum, ones, col);
+                _mm512_storeu_si512(b + c * kRows * 4, cols[c]);
+                sum = _mm512_dpbusd_epi32(sum, ones, cols[c]);
             }
             _mm512_storeu_si512(b + kLevelBytes,
                                 _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
@@ -289,9 +286,7 @@ struct PackedQ8_0 {
             for (int c = 0; c < 8; ++c) {
                 const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
                 for (int t = 0; t < NY; ++t) {
-                    int32_t v;
-                    std::memcpy(&v, ay[t][i].qs + 4 * c, 4);
-                    part[t] = _mm512_dpbusd_epi32(part[t], _mm512_set1_epi32(v), q);
+                    part[t] = _mm512_dpbusd_epi32(part[t], broadcast_dword(ay[t][i].qs + 4 * c), q);
                 }
             }
             const __m512 d = _mm512_loadu_ps(b + kLevelBytes + kRows * 4);
@@ -302,27 +297,6 @@ struct PackedQ8_0 {
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
 
-    static void gemm(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                     float* y, size_t by) {
-        const int64_t nb = n / kQK;
-        const auto* p = static_cast<const uint8_t*>(packed);
-        for (int64_t t0 = 0; t0 < ny; t0 += 8) {
-            const BlockQ8_0* ay[8];
-            const int nt = static_cast<int>(std::min<int64_t>(8, ny - t0));
-            for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t0 + t);
-            float* yt = y + t0 * by;
-            switch (nt) {
-                case 1: run<1>(nb, p, ay, yt, by); break;
-                case 2: run<2>(nb, p, ay, yt, by); break;
-                case 3: run<3>(nb, p, ay, yt, by); break;
-                case 4: run<4>(nb, p, ay, yt, by); break;
-                case 5: run<5>(nb, p, ay, yt, by); break;
-                case 6: run<6>(nb, p, ay, yt, by); break;
-                case 7: run<7>(nb, p, ay, yt, by); break;
-                default: run<8>(nb, p, ay, yt, by); break;
-            }
-        }
-    }
 };
 
 }  // namespace
@@ -342,7 +316,7 @@ size_t packed_bytes_q8_0(int64_t n) { return PackedQ8_0::bytes(n); }
 void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) { PackedQ8_0::pack(n, w, bw, dst); }
 void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by) {
-    PackedQ8_0::gemm(n, packed, a, ba, ny, y, by);
+    packed_gemm<PackedQ8_0, BlockQ8_0>(n / kQK, packed, a, ba, ny, y, by);
 }
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n) {
     avx2::quantize_row_q8_0(x, dst, n);
