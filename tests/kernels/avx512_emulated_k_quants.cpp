@@ -32,26 +32,20 @@ namespace {
 
 TEST(Avx512Emulated, PackedQ4KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
-    MatmulKernels k = *matmul_kernels(gguf::TensorType::Q4_K, Isa::Ref);
-    k.vec_dot = avx512_emulated::vec_dot_q4_K_q8_K;
-    k.gemm = avx512_emulated::gemm_q4_K_q8_K;
-    k.gemm_tokens = kMaxGemmTokens;
-    k.packed_bytes = avx512_emulated::packed_bytes_q4_K;
-    k.pack = avx512_emulated::pack_q4_K;
-    k.gemm_packed = avx512_emulated::gemm_packed_q4_K_q8_K;
+    const MatmulKernels k = kernels_with(
+        gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K, avx512_emulated::gemm_q4_K_q8_K,
+        avx512_emulated::packed_bytes_q4_K, avx512_emulated::pack_q4_K,
+        avx512_emulated::gemm_packed_q4_K_q8_K);
     expect_packed_matches_ref(gguf::TensorType::Q4_K, k, {256, 1024, 3072});
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
 TEST(Avx512Emulated, PackedQ6KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
-    MatmulKernels k = *matmul_kernels(gguf::TensorType::Q6_K, Isa::Ref);
-    k.vec_dot = avx512_emulated::vec_dot_q6_K_q8_K;
-    k.gemm = avx512_emulated::gemm_q6_K_q8_K;
-    k.gemm_tokens = kMaxGemmTokens;
-    k.packed_bytes = avx512_emulated::packed_bytes_q6_K;
-    k.pack = avx512_emulated::pack_q6_K;
-    k.gemm_packed = avx512_emulated::gemm_packed_q6_K_q8_K;
+    const MatmulKernels k = kernels_with(
+        gguf::TensorType::Q6_K, avx512_emulated::vec_dot_q6_K_q8_K, avx512_emulated::gemm_q6_K_q8_K,
+        avx512_emulated::packed_bytes_q6_K, avx512_emulated::pack_q6_K,
+        avx512_emulated::gemm_packed_q6_K_q8_K);
     expect_packed_matches_ref(gguf::TensorType::Q6_K, k, {256, 1024, 3072});
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q6_K, k);
 }

@@ -40,14 +40,10 @@ TEST(Avx512Emulated, PackedQ80MatchesRef) {
             ASSERT_EQ(static_cast<uint8_t>(got[i].qs[j]), static_cast<uint8_t>(want[i].qs[j] ^ 0x80))
                 << "block " << i << " level " << j;
     }
-    MatmulKernels k = *ref;
-    k.vec_dot = avx512_emulated::vec_dot_q8_0_q8_0;
-    k.gemm = avx512_emulated::gemm_q8_0_q8_0;
-    k.gemm_tokens = kMaxGemmTokens;
-    k.packed_bytes = avx512_emulated::packed_bytes_q8_0;
-    k.pack = avx512_emulated::pack_q8_0;
-    k.gemm_packed = avx512_emulated::gemm_packed_q8_0_q8_0;
-    k.packed_quantize = avx512_emulated::quantize_row_q8_0_biased;
+    const MatmulKernels k = kernels_with(
+        gguf::TensorType::Q8_0, avx512_emulated::vec_dot_q8_0_q8_0, avx512_emulated::gemm_q8_0_q8_0,
+        avx512_emulated::packed_bytes_q8_0, avx512_emulated::pack_q8_0,
+        avx512_emulated::gemm_packed_q8_0_q8_0, avx512_emulated::quantize_row_q8_0_biased);
     expect_packed_matches_ref(gguf::TensorType::Q8_0, k, {32, 1024, 3072});
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q8_0, k);
 }

@@ -124,6 +124,21 @@ inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot
     }
 }
 
+// ref's kernel set for type t (activation layout and quantizer) with the given kernels in it.
+inline MatmulKernels kernels_with(gguf::TensorType t, VecDotFn vec_dot, GemmFn gemm,
+                                  PackedBytesFn packed_bytes, PackFn pack,
+                                  PackedGemmFn gemm_packed, ActQuantizeFn packed_quantize = nullptr) {
+    MatmulKernels k = *matmul_kernels(t, Isa::Ref);
+    k.vec_dot = vec_dot;
+    k.gemm = gemm;
+    k.gemm_tokens = kMaxGemmTokens;
+    k.packed_bytes = packed_bytes;
+    k.pack = pack;
+    k.gemm_packed = gemm_packed;
+    k.packed_quantize = packed_quantize;
+    return k;
+}
+
 // A packed batch path (k's pack, gemm_packed and, if set, packed_quantize) against the ref
 // gemm: kPackRows rows of n elements for each n in sizes, token counts across one and several
 // groups of 8.

@@ -45,6 +45,29 @@ struct ScaledSums {
     }
 };
 
+// The 5..8-token loop of the kernels below: per row, super-block by super-block,
+// sb(x[i], i, acc) folds the tokens' sums into acc (lane = token); then the row's results are
+// stored token by token.
+template <int NY, typename Block, typename SuperBlock>
+void wide_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_t by,
+               SuperBlock sb) {
+    for (int64_t r = 0; r < nr; ++r) {
+        const auto* x = x86::row<Block>(w, bw, r);
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) acc = sb(x[i], i, acc);
+        x86::store_tokens(acc, NY, y, by, r);
+    }
+}
+
+// Lane t = the sum of sumi[t]'s lanes as a float, for t < NY (zero past NY): the 8 tokens'
+// sums reduced together.
+template <int NY>
+__m256 token_sums(const __m512i* sumi) {
+    __m512i s8[8];
+    for (int t = 0; t < 8; ++t) s8[t] = t < NY ? sumi[t] : _mm512_setzero_si512();
+    return _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
+}
+
 // Q4_K (kHigh = false) and Q5_K (kHigh = true): step j covers elements 64j..64j+63: low
 // nibbles of qs[32j..32j+31] (sub-block 2j) in the lower 256 bits, high nibbles (sub-block
 // 2j + 1) in the upper 256 bits. Q5_K's fifth bit of element l of sub-block s is bit s of qh[l].
@@ -99,23 +122,13 @@ struct GemmQ45K {
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         const x86::TokenScales<NY> ds(ay, nb);
         const x86::TokenSubSums<NY> subs(ay, nb);
-        for (int64_t r = 0; r < nr; ++r) {
-            const auto* x = x86::row<Block>(w, bw, r);
-            __m256 acc = _mm256_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                const __m128i sm = x86::scales_mins_k4(x[i].scales);
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], sm, ay, i, sumi);
-                __m512i s8[8];
-                for (int t = 0; t < 8; ++t) s8[t] = t < NY ? sumi[t] : _mm512_setzero_si512();
-                const __m256 dv = ds.get(i);
-                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
-                const __m256 mc =
-                    _mm256_cvtepi32_ps(subs.min_correction(i, x86::mins_both_lanes(sm)));
-                acc = x86::add_scaled_k4(acc, si, mc, dv, x[i]);
-            }
-            x86::store_tokens(acc, NY, y, by, r);
-        }
+        wide_rows<NY, Block>(nb, w, bw, nr, y, by, [&](const Block& x, int64_t i, __m256 acc) {
+            const __m128i sm = x86::scales_mins_k4(x.scales);
+            __m512i sumi[NY];
+            block_sums<NY>(x, sm, ay, i, sumi);
+            const __m256 mc = _mm256_cvtepi32_ps(subs.min_correction(i, x86::mins_both_lanes(sm)));
+            return x86::add_scaled_k4(acc, token_sums<NY>(sumi), mc, ds.get(i), x);
+        });
     }
 
     template <int NY>
@@ -199,7 +212,7 @@ struct GemmQ6K {
     }
 
     // 5..8 tokens: the per-token tail of run (correction, convert, scale) becomes one
-    // transposing reduction per super-block (lane = token), as in GemmQ4K::run_wide.
+    // transposing reduction per super-block (lane = token), as in GemmQ45K::run_wide.
     template <int NY>
     static void run_wide(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                          float* y, size_t by) {
@@ -207,30 +220,20 @@ struct GemmQ6K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         const x86::TokenScales<NY> ds(ay, nb);
-        for (int64_t r = 0; r < nr; ++r) {
-            const auto* x = x86::row<BlockQ6_K>(w, bw, r);
-            __m256 acc = _mm256_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                const __m256i sc16 = _mm256_cvtepi8_epi16(
-                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
-                // Each token's sums less 32 * sum(scale_s * bsum_s); the 8 tokens then reduced
-                // together (lane = token).
-                __m512i s8[8];
-                for (int t = 0; t < 8; ++t) {
-                    s8[t] = _mm512_setzero_si512();
-                    if (t >= NY) continue;
-                    const __m256i corr =
-                        _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
-                    s8[t] = _mm512_sub_epi32(sumi[t], _mm512_zextsi256_si512(corr));
-                }
-                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
-                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))),
-                                      acc);
+        wide_rows<NY, BlockQ6_K>(nb, w, bw, nr, y, by, [&](const BlockQ6_K& x, int64_t i, __m256 acc) {
+            const __m256i sc16 =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales)));
+            __m512i sumi[NY];
+            block_sums<NY>(x, _mm512_zextsi256_si512(sc16), ay, i, sumi);
+            // Each token's sums less 32 * sum(scale_s * bsum_s).
+            for (int t = 0; t < NY; ++t) {
+                const __m256i corr =
+                    _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
+                sumi[t] = _mm512_sub_epi32(sumi[t], _mm512_zextsi256_si512(corr));
             }
-            x86::store_tokens(acc, NY, y, by, r);
-        }
+            return _mm256_fmadd_ps(token_sums<NY>(sumi),
+                                   _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x.d))), acc);
+        });
     }
 
     template <int NY>
@@ -356,37 +359,28 @@ struct GemmQ23K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         const x86::TokenScales<NY> ds(ay, nb);
-        for (int64_t r = 0; r < nr; ++r) {
-            const auto* x = x86::row<Block>(w, bw, r);
-            __m256 acc = _mm256_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                const __m256i sc16 = scales(x[i]);
-                const __m256i offs = offsets(x[i], sc16);
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
-                __m512i s8[8];
-                __m256i c8[8];
-                for (int t = 0; t < 8; ++t) {
-                    s8[t] = _mm512_setzero_si512();
-                    c8[t] = _mm256_setzero_si256();
-                    if (t >= NY) continue;
-                    c8[t] = _mm256_madd_epi16(load256(ay[t][i].bsums), offs);
-                    s8[t] = sumi[t];
-                    if constexpr (kThird)
-                        s8[t] = _mm512_sub_epi32(s8[t],
-                                                 _mm512_zextsi256_si512(_mm256_slli_epi32(c8[t], 2)));
-                }
-                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
-                if constexpr (kThird) {
-                    acc = _mm256_fmadd_ps(
-                        si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))), acc);
-                } else {
-                    const __m256 mc = _mm256_cvtepi32_ps(x86::hsum8_epi32(c8));
-                    acc = x86::add_scaled_k4(acc, si, mc, ds.get(i), x[i]);
-                }
+        wide_rows<NY, Block>(nb, w, bw, nr, y, by, [&](const Block& x, int64_t i, __m256 acc) {
+            const __m256i sc16 = scales(x);
+            const __m256i offs = offsets(x, sc16);
+            __m512i sumi[NY];
+            block_sums<NY>(x, _mm512_zextsi256_si512(sc16), ay, i, sumi);
+            __m256i c8[8];
+            for (int t = 0; t < 8; ++t) {
+                c8[t] = t < NY ? _mm256_madd_epi16(load256(ay[t][i].bsums), offs)
+                               : _mm256_setzero_si256();
+                if constexpr (kThird)
+                    if (t < NY)
+                        sumi[t] = _mm512_sub_epi32(
+                            sumi[t], _mm512_zextsi256_si512(_mm256_slli_epi32(c8[t], 2)));
             }
-            x86::store_tokens(acc, NY, y, by, r);
-        }
+            const __m256 si = token_sums<NY>(sumi);
+            if constexpr (kThird) {
+                return _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x.d))), acc);
+            } else {
+                const __m256 mc = _mm256_cvtepi32_ps(x86::hsum8_epi32(c8));
+                return x86::add_scaled_k4(acc, si, mc, ds.get(i), x);
+            }
+        });
     }
 
     template <int NY>
@@ -503,20 +497,13 @@ struct GemmIQ4XS {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         const x86::TokenScales<NY> ds(ay, nb);
-        for (int64_t r = 0; r < nr; ++r) {
-            const auto* x = x86::row<BlockIQ4_XS>(w, bw, r);
-            __m256 acc = _mm256_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], ay, i, sumi);
-                __m512i s8[8];
-                for (int t = 0; t < 8; ++t) s8[t] = t < NY ? sumi[t] : _mm512_setzero_si512();
-                const __m256 si = _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
-                acc = _mm256_fmadd_ps(si, _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x[i].d))),
-                                      acc);
-            }
-            x86::store_tokens(acc, NY, y, by, r);
-        }
+        wide_rows<NY, BlockIQ4_XS>(nb, w, bw, nr, y, by,
+                                   [&](const BlockIQ4_XS& x, int64_t i, __m256 acc) {
+            __m512i sumi[NY];
+            block_sums<NY>(x, ay, i, sumi);
+            return _mm256_fmadd_ps(token_sums<NY>(sumi),
+                                   _mm256_mul_ps(ds.get(i), _mm256_set1_ps(f16(x.d))), acc);
+        });
     }
 
     template <int NY>
