@@ -59,6 +59,27 @@ void wide_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_
     }
 }
 
+// The 1..4-token loop of the kernels below: per row, super-block by super-block,
+// sb(x[i], i, acc, accm) adds to each token's accumulators (acc: scaled sums; accm: min
+// corrections, to subtract); each token's result is then the difference of their lane sums.
+// With one token each row's bytes are prefetched ahead.
+template <int NY, typename Block, typename SuperBlock>
+void narrow_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_t by,
+                 SuperBlock sb) {
+    for (int64_t r = 0; r < nr; ++r) {
+        if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+        const auto* x = x86::row<Block>(w, bw, r);
+        __m512 acc[NY];
+        __m256 accm[NY];
+        for (int t = 0; t < NY; ++t) {
+            acc[t] = _mm512_setzero_ps();
+            accm[t] = _mm256_setzero_ps();
+        }
+        for (int64_t i = 0; i < nb; ++i) sb(x[i], i, acc, accm);
+        for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]) - x86::hsum(accm[t]);
+    }
+}
+
 // Lane t = the sum of sumi[t]'s lanes as a float, for t < NY (zero past NY): the 8 tokens'
 // sums reduced together.
 template <int NY>
@@ -141,33 +162,22 @@ struct GemmQ45K {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
-            const auto* x = x86::row<Block>(w, bw, r);
-            __m512 acc[NY];
-            __m256 accm[NY];
+        narrow_rows<NY, Block>(nb, w, bw, nr, y, by,
+                               [&](const Block& x, int64_t i, __m512* acc, __m256* accm) {
+            const __m128i sm = x86::scales_mins_k4(x.scales);
+            __m512i sumi[NY];
+            block_sums<NY>(x, sm, ay, i, sumi);
+            const __m256i mx = x86::doubled_mins(sm);
+            const __m128 dd = x86::d_dmin(x);
             for (int t = 0; t < NY; ++t) {
-                acc[t] = _mm512_setzero_ps();
-                accm[t] = _mm256_setzero_ps();
+                const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
+                const __m128 dt = _mm_mul_ps(dd, _mm_broadcast_ss(&ay[t][i].d));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_broadcastss_ps(dt),
+                                         acc[t]);
+                accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
+                                          _mm256_broadcastss_ps(_mm_movehdup_ps(dt)), accm[t]);
             }
-            for (int64_t i = 0; i < nb; ++i) {
-                const __m128i sm = x86::scales_mins_k4(x[i].scales);
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], sm, ay, i, sumi);
-                const __m256i mx = x86::doubled_mins(sm);
-                const __m128 dd = x86::d_dmin(x[i]);
-                for (int t = 0; t < NY; ++t) {
-                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
-                    const __m128 dt = _mm_mul_ps(dd, _mm_broadcast_ss(&ay[t][i].d));
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_broadcastss_ps(dt),
-                                             acc[t]);
-                    accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
-                                              _mm256_broadcastss_ps(_mm_movehdup_ps(dt)), accm[t]);
-                }
-            }
-            for (int t = 0; t < NY; ++t)
-                y[t * by + r] = hsum512(acc[t]) - x86::hsum(accm[t]);
-        }
+        });
     }
 };
 
@@ -246,27 +256,21 @@ struct GemmQ6K {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
-            const auto* x = x86::row<BlockQ6_K>(w, bw, r);
-            __m512 acc[NY];
-            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                const __m256i sc16 = _mm256_cvtepi8_epi16(
-                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
-                const float d = f16(x[i].d);
-                for (int t = 0; t < NY; ++t) {
-                    const __m256i corr =
-                        _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
-                    const __m512i v = _mm512_sub_epi32(sumi[t], _mm512_zextsi256_si512(corr));
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d * ay[t][i].d),
-                                             acc[t]);
-                }
+        narrow_rows<NY, BlockQ6_K>(nb, w, bw, nr, y, by,
+                                   [&](const BlockQ6_K& x, int64_t i, __m512* acc, __m256*) {
+            const __m256i sc16 =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales)));
+            __m512i sumi[NY];
+            block_sums<NY>(x, _mm512_zextsi256_si512(sc16), ay, i, sumi);
+            const float d = f16(x.d);
+            for (int t = 0; t < NY; ++t) {
+                const __m256i corr =
+                    _mm256_slli_epi32(_mm256_madd_epi16(load256(ay[t][i].bsums), sc16), 5);
+                const __m512i v = _mm512_sub_epi32(sumi[t], _mm512_zextsi256_si512(corr));
+                acc[t] =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d * ay[t][i].d), acc[t]);
             }
-            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]);
-        }
+        });
     }
 };
 
@@ -393,39 +397,28 @@ struct GemmQ23K {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
-            const auto* x = x86::row<Block>(w, bw, r);
-            __m512 acc[NY];
-            __m256 accm[NY];
+        narrow_rows<NY, Block>(nb, w, bw, nr, y, by,
+                               [&](const Block& x, int64_t i, __m512* acc, __m256* accm) {
+            const __m256i sc16 = scales(x);
+            const __m256i offs = offsets(x, sc16);
+            __m512i sumi[NY];
+            block_sums<NY>(x, _mm512_zextsi256_si512(sc16), ay, i, sumi);
+            const float d = f16(x.d);
             for (int t = 0; t < NY; ++t) {
-                acc[t] = _mm512_setzero_ps();
-                accm[t] = _mm256_setzero_ps();
-            }
-            for (int64_t i = 0; i < nb; ++i) {
-                const __m256i sc16 = scales(x[i]);
-                const __m256i offs = offsets(x[i], sc16);
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], _mm512_zextsi256_si512(sc16), ay, i, sumi);
-                const float d = f16(x[i].d);
-                for (int t = 0; t < NY; ++t) {
-                    const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), offs);
-                    const float d8 = ay[t][i].d;
-                    if constexpr (kThird) {
-                        const __m512i v = _mm512_sub_epi32(
-                            sumi[t], _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
-                        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d * d8),
-                                                 acc[t]);
-                    } else {
-                        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]),
-                                                 _mm512_set1_ps(d * d8), acc[t]);
-                        accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
-                                                  _mm256_set1_ps(f16(x[i].dmin) * d8), accm[t]);
-                    }
+                const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), offs);
+                const float d8 = ay[t][i].d;
+                if constexpr (kThird) {
+                    const __m512i v = _mm512_sub_epi32(
+                        sumi[t], _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 2)));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(d * d8), acc[t]);
+                } else {
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(d * d8),
+                                             acc[t]);
+                    accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr),
+                                              _mm256_set1_ps(f16(x.dmin) * d8), accm[t]);
                 }
             }
-            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]) - x86::hsum(accm[t]);
-        }
+        });
     }
 };
 
@@ -516,21 +509,15 @@ struct GemmIQ4XS {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
-            const auto* x = x86::row<BlockIQ4_XS>(w, bw, r);
-            __m512 acc[NY];
-            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                __m512i sumi[NY];
-                block_sums<NY>(x[i], ay, i, sumi);
-                const float d = f16(x[i].d);
-                for (int t = 0; t < NY; ++t)
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]),
-                                             _mm512_set1_ps(d * ay[t][i].d), acc[t]);
-            }
-            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(acc[t]);
-        }
+        narrow_rows<NY, BlockIQ4_XS>(nb, w, bw, nr, y, by,
+                                     [&](const BlockIQ4_XS& x, int64_t i, __m512* acc, __m256*) {
+            __m512i sumi[NY];
+            block_sums<NY>(x, ay, i, sumi);
+            const float d = f16(x.d);
+            for (int t = 0; t < NY; ++t)
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_set1_ps(d * ay[t][i].d),
+                                         acc[t]);
+        });
     }
 };
 
