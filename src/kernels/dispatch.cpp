@@ -137,6 +137,11 @@ Table make_avx512(const Table& base) {
     q4k.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
     q4k.pack_min_tokens = 16;  // its packing costs about half of one 8-token pass
     put(TensorType::Q5_K, avx512::vec_dot_q5_K_q8_K, avx512::gemm_q5_K_q8_K);
+    MatmulKernels& q5k = t[static_cast<size_t>(TensorType::Q5_K)];
+    q5k.packed_bytes = avx512::packed_bytes_q4_K;
+    q5k.pack = avx512::pack_q5_K;
+    q5k.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
+    q5k.pack_min_tokens = 16;
     put(TensorType::Q6_K, avx512::vec_dot_q6_K_q8_K, avx512::gemm_q6_K_q8_K);
     MatmulKernels& q6k = t[static_cast<size_t>(TensorType::Q6_K)];
     q6k.packed_bytes = avx512::packed_bytes_q6_K;

@@ -40,6 +40,16 @@ TEST(Avx512Emulated, PackedQ4KMatchesRef) {
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
+TEST(Avx512Emulated, PackedQ5KMatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const MatmulKernels k = kernels_with(
+        gguf::TensorType::Q5_K, avx512_emulated::vec_dot_q5_K_q8_K, avx512_emulated::gemm_q5_K_q8_K,
+        avx512_emulated::packed_bytes_q4_K, avx512_emulated::pack_q5_K,
+        avx512_emulated::gemm_packed_q4_K_q8_K);
+    expect_packed_matches_ref(gguf::TensorType::Q5_K, k, {256, 1024, 3072});
+    expect_matmul_with_packed_matches_ref(gguf::TensorType::Q5_K, k);
+}
+
 TEST(Avx512Emulated, PackedQ6KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     const MatmulKernels k = kernels_with(

@@ -534,7 +534,9 @@ using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 //   mins[k][r]     mins 2k and 2k + 1 of row r as an int16 pair (for vpdpwssd against the
 //                  pair of a token's sub-block sums), 256 bytes;
 //   d[r], dmin[r]  floats, 128 bytes.
-struct PackedQ4K {
+// Q5_K (kHigh) packs the same way, its levels 0..31 taking the fifth bit from qh.
+template <typename Block, bool kHigh>
+struct PackedQ45K {
     static constexpr int64_t kRows = kPackRows;
     static constexpr size_t kLevelBytes = 8 * 8 * kRows * 4, kScaleBytes = 8 * kRows * 4;
     static constexpr size_t kMinBytes = 4 * kRows * 4;
@@ -544,12 +546,19 @@ struct PackedQ4K {
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
-        const BlockQ4_K* x[kRows];
-        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ4_K>(w, bw, r);
-        const __m512i m4 = _mm512_set1_epi8(0xF);
+        const Block* x[kRows];
+        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<Block>(w, bw, r);
+        const __m512i m4 = _mm512_set1_epi8(0xF), one = _mm512_set1_epi8(1);
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
             uint8_t* sb = out + i * kSuperBlockBytes;
+            // Q5_K: qh byte l holds the fifth bit of element l of sub-block s in bit s.
+            __m512i high[8];
+            if constexpr (kHigh) {
+                __m256i rows[kRows];
+                for (int64_t r = 0; r < kRows; ++r) rows[r] = load256(x[r][i].qh);
+                transpose16x8_epi32(rows, high);
+            }
             // Step j's 32 bytes per row: sub-block 2j in the low nibbles, 2j + 1 in the high.
             for (int j = 0; j < 4; ++j) {
                 __m256i rows[kRows];
@@ -557,10 +566,16 @@ struct PackedQ4K {
                 __m512i cols[8];
                 transpose16x8_epi32(rows, cols);
                 for (int c = 0; c < 8; ++c) {
-                    _mm512_storeu_si512(sb + (2 * j * 8 + c) * kRows * 4,
-                                        _mm512_and_si512(cols[c], m4));
-                    _mm512_storeu_si512(sb + ((2 * j + 1) * 8 + c) * kRows * 4,
-                                        _mm512_and_si512(_mm512_srli_epi16(cols[c], 4), m4));
+                    __m512i lo = _mm512_and_si512(cols[c], m4);
+                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(cols[c], 4), m4);
+                    if constexpr (kHigh) {
+                        const __m512i h = _mm512_srli_epi16(high[c], 2 * j);
+                        lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(h, one), 4));
+                        hi = _mm512_or_si512(
+                            hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 1), one), 4));
+                    }
+                    _mm512_storeu_si512(sb + (2 * j * 8 + c) * kRows * 4, lo);
+                    _mm512_storeu_si512(sb + ((2 * j + 1) * 8 + c) * kRows * 4, hi);
                 }
             }
             __m256i sc[kRows], mn[kRows];
@@ -633,6 +648,9 @@ struct PackedQ4K {
     }
 
 };
+
+using PackedQ4K = PackedQ45K<BlockQ4_K, false>;
+using PackedQ5K = PackedQ45K<BlockQ5_K, true>;
 
 // Q6_K batches with the rows in lanes, as PackedQ4K. Per super-block of the 16 rows:
 //   q[s][c][r][4]  levels 4c..4c+3 of 16-element sub-block s of row r (unsigned 0..63), 4096
@@ -765,6 +783,8 @@ void gemm_q4_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void*
 }
 size_t packed_bytes_q4_K(int64_t n) { return PackedQ4K::bytes(n); }
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
+void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ5K::pack(n, w, bw, dst); }
+// Q4_K and Q5_K share the packed layout, so one gemm serves both.
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by) {
     packed_gemm<PackedQ4K, BlockQ8_K>(n / kQK_K, packed, a, ba, ny, y, by);

@@ -24,10 +24,12 @@ HEARTH_DECLARE_MATMUL_512(q2_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q3_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
-// Q4_K, Q6_K and Q8_0 batches, rows in lanes (dispatch.h's packed path). The Q8_0 one takes
+// Q4_K, Q5_K, Q6_K and Q8_0 batches, rows in lanes (dispatch.h's packed path). Q5_K shares
+// Q4_K's layout (packed_bytes_q4_K, gemm_packed_q4_K_q8_K). The Q8_0 one takes
 // activations with their levels plus 128 (quantize_row_q8_0_biased).
 size_t packed_bytes_q4_K(int64_t n);
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
+void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
 size_t packed_bytes_q6_K(int64_t n);
