@@ -317,6 +317,10 @@ const Tables& tables() {
 
 int self_check_failures() { return tables().self_check_failures; }
 
+bool agrees_with_ref(gguf::TensorType t, const MatmulKernels& k) {
+    return agrees_with_ref(t, k, tables().ref[static_cast<size_t>(t)]);
+}
+
 bool isa_available(Isa isa) {
     static const std::array<bool, 4> avail = {cpu_has(Isa::Exact), cpu_has(Isa::Ref),
                                               cpu_has(Isa::Avx2), cpu_has(Isa::Avx512)};

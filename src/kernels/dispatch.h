@@ -64,6 +64,9 @@ const MatmulKernels* matmul_kernels(gguf::TensorType t, Isa isa);
 // startup; one that disagrees is replaced by the AVX2 kernel with a warning. The count of such
 // replacements (0 when all agree; tests expect 0).
 int self_check_failures();
+// The start-up check itself: whether kernel set k for type t (its packed path included)
+// agrees with the ref kernels on a small random case. For tests of kernels outside the tables.
+bool agrees_with_ref(gguf::TensorType t, const MatmulKernels& k);
 
 // True when this CPU (and this build) can run isa. Exact and Ref always can.
 bool isa_available(Isa isa);

@@ -40,6 +40,27 @@ TEST(Avx512Emulated, PackedQ4KMatchesRef) {
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
+// The emulated packed Q4_K gemm with one result off: the last token's row 3.
+void off_by_one_result(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
+                       float* y, size_t by) {
+    avx512_emulated::gemm_packed_q4_K_q8_K(n, packed, a, ba, ny, y, by);
+    float& v = y[(ny - 1) * by + 3];
+    v += 1.0f + 0.1f * std::fabs(v);
+}
+
+// The start-up self-check, which guards the AVX-512 table on the machines that run it, passes
+// the emulated Q4_K kernels and fails them when only the packed path is wrong.
+TEST(Avx512Emulated, SelfCheckCoversThePackedPath) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    MatmulKernels k = kernels_with(
+        gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K, avx512_emulated::gemm_q4_K_q8_K,
+        avx512_emulated::packed_bytes_q4_K, avx512_emulated::pack_q4_K,
+        avx512_emulated::gemm_packed_q4_K_q8_K);
+    EXPECT_TRUE(agrees_with_ref(gguf::TensorType::Q4_K, k));
+    k.gemm_packed = off_by_one_result;
+    EXPECT_FALSE(agrees_with_ref(gguf::TensorType::Q4_K, k));
+}
+
 TEST(Avx512Emulated, PackedQ5KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     const MatmulKernels k = kernels_with(
