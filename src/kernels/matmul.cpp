@@ -175,8 +175,11 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         if (k->gemm_packed != nullptr && k->packed_quantize != nullptr &&
             n_tokens >= k->pack_min_tokens) {
             p.packed_act = nullptr;
+            // A product before this one that quantized its own packed activations the same way.
             for (int j = 0; j < i && p.packed_act == nullptr; ++j)
-                if (parts[j].k->packed_quantize == k->packed_quantize) p.packed_act = parts[j].packed_act;
+                if (parts[j].k->packed_quantize == k->packed_quantize &&
+                    parts[j].packed_act != parts[j].act)
+                    p.packed_act = parts[j].packed_act;
             if (p.packed_act == nullptr) {
                 const size_t need = p.act_row_bytes * static_cast<size_t>(n_tokens);
                 if (packed_scratch[i].size() < need) packed_scratch[i].resize(need);

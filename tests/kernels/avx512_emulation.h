@@ -177,7 +177,7 @@ inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k
 
 // matmul() with kernels k (packed path included) against matmul() on ref: row counts that
 // leave rows outside whole groups of 16 (and row tiles of 32), token counts below, at and
-// above k's packing threshold.
+// above k's packing threshold, the product twice in one group.
 inline void expect_matmul_with_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k) {
     ThreadPool pool(2);
     constexpr int64_t kIn = 512;
@@ -188,15 +188,19 @@ inline void expect_matmul_with_packed_matches_ref(gguf::TensorType t, const Matm
                            .row_bytes = testing::row_bytes(t, kIn)};
         for (int64_t n_tokens : {int64_t{9}, k.pack_min_tokens, k.pack_min_tokens + 5}) {
             const std::vector<float> x = testing::gaussian(static_cast<size_t>(n_tokens * kIn), rng);
-            std::vector<float> want(n_tokens * n_out), got(n_tokens * n_out, NAN);
+            std::vector<float> want(n_tokens * n_out), got(n_tokens * n_out, NAN),
+                got2(n_tokens * n_out, NAN);
             matmul(w, x.data(), want.data(), n_tokens, pool, Isa::Ref);
-            const MatmulOut out{w, got.data()};
-            const MatmulKernels* kp = &k;
-            matmul_group_with({&out, 1}, &kp, x.data(), n_tokens, pool);
-            for (size_t i = 0; i < want.size(); ++i)
+            // Twice in one group: the second product reuses the first one's activations.
+            const MatmulOut outs[2] = {{w, got.data()}, {w, got2.data()}};
+            const MatmulKernels* kp[2] = {&k, &k};
+            matmul_group_with(outs, kp, x.data(), n_tokens, pool);
+            for (size_t i = 0; i < want.size(); ++i) {
                 ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
                     << gguf::type_name(t) << " rows " << n_out << " tokens " << n_tokens
                     << " row " << i % n_out << " token " << i / n_out;
+                ASSERT_EQ(got2[i], got[i]) << "second product, " << i;
+            }
         }
     }
 }
