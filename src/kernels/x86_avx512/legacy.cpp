@@ -285,9 +285,8 @@ struct PackedQ8_0 {
 #pragma GCC unroll 8
             for (int c = 0; c < 8; ++c) {
                 const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
-                for (int t = 0; t < NY; ++t) {
+                for (int t = 0; t < NY; ++t)
                     part[t] = _mm512_dpbusd_epi32(part[t], broadcast_dword(ay[t][i].qs + 4 * c), q);
-                }
             }
             const __m512 d = _mm512_loadu_ps(b + kLevelBytes + kRows * 4);
             for (int t = 0; t < NY; ++t)
@@ -296,7 +295,6 @@ struct PackedQ8_0 {
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
-
 };
 
 }  // namespace
@@ -311,6 +309,8 @@ struct PackedQ8_0 {
     }
 
 HEARTH_DEFINE_LEGACY_512(q8_0, x86::Q8_0)
+HEARTH_DEFINE_LEGACY_512(q4_0, x86::Q4_0)
+HEARTH_DEFINE_LEGACY_512(iq4_nl, x86::IQ4_NL)
 
 size_t packed_bytes_q8_0(int64_t n) { return PackedQ8_0::bytes(n); }
 void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) { PackedQ8_0::pack(n, w, bw, dst); }
@@ -327,7 +327,5 @@ void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n) {
         _mm256_storeu_si256(q, _mm256_xor_si256(_mm256_loadu_si256(q), flip));
     }
 }
-HEARTH_DEFINE_LEGACY_512(q4_0, x86::Q4_0)
-HEARTH_DEFINE_LEGACY_512(iq4_nl, x86::IQ4_NL)
 
 }  // namespace hearth::kernels::avx512
