@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -48,7 +49,10 @@ std::vector<uint8_t> random_weights(TensorType t, const Shape& s) {
     return w;
 }
 
-void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa isa) {
+// unpacked: on an ISA with a packed batch path, time the per-row kernels instead, to show what
+// the packing gains.
+void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa isa,
+         bool unpacked) {
     const std::vector<uint8_t> w = random_weights(t, s);
     const auto tr = gguf::traits(t);
     const WeightView view{
@@ -61,10 +65,16 @@ void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa i
     std::mt19937 rng(7);
     std::normal_distribution<float> g;
     for (auto& v : x) v = g(rng);
-    matmul(view, x.data(), y.data(), n_tokens, pool(), isa);  // warm-up: scratch, page faults
+    // Exact has no kernel set: nullptr takes the float path.
+    const MatmulKernels* table = isa == Isa::Exact ? nullptr : matmul_kernels(t, isa);
+    MatmulKernels k = table != nullptr ? *table : MatmulKernels{};
+    if (unpacked) k.pack_min_tokens = INT64_MAX;
+    const MatmulKernels* kernels[] = {table != nullptr ? &k : nullptr};
+    const MatmulOut out[] = {{view, y.data()}};
+    matmul_group_with(out, kernels, x.data(), n_tokens, pool());  // warm-up: scratch, page faults
     const auto t0 = std::chrono::steady_clock::now();
     for (auto _ : state) {
-        matmul(view, x.data(), y.data(), n_tokens, pool(), isa);
+        matmul_group_with(out, kernels, x.data(), n_tokens, pool());
         benchmark::DoNotOptimize(y.data());
     }
     const double seconds = bench::seconds_since(t0);
@@ -94,10 +104,17 @@ void register_all() {
                                              std::to_string(s.n_in) + "x" +
                                              std::to_string(s.n_out) + "/T" +
                                              std::to_string(n_tokens) + "/" + isa_name(isa);
-                    benchmark::RegisterBenchmark(
-                        name.c_str(), [=](benchmark::State& st) { run(st, t, s, n_tokens, isa); })
-                        ->UseRealTime()
-                        ->Unit(benchmark::kMicrosecond);
+                    const MatmulKernels* k = matmul_kernels(t, isa);
+                    const bool packs = k != nullptr && k->pack != nullptr &&
+                                       n_tokens >= k->pack_min_tokens;
+                    for (bool unpacked : {false, true}) {
+                        if (unpacked && !packs) continue;
+                        benchmark::RegisterBenchmark(
+                            (name + (unpacked ? "-unpacked" : "")).c_str(),
+                            [=](benchmark::State& st) { run(st, t, s, n_tokens, isa, unpacked); })
+                            ->UseRealTime()
+                            ->Unit(benchmark::kMicrosecond);
+                    }
                 }
             }
         }
