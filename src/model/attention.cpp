@@ -16,13 +16,13 @@ namespace hearth::model {
 
 #if HEARTH_X86_KERNELS
 namespace avx2 {  // attention_avx2.cpp
-void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, const float* v,
-                 int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
+                 const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
                  kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
 }  // namespace avx2
 namespace avx512 {  // attention_avx512.cpp
-void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, const float* v,
-                 int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
+                 const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
                  kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
 }  // namespace avx512
 #endif
@@ -179,9 +179,10 @@ void cache_to_float(const KvCache& c, int64_t n_all, const FloatPanels& fp, floa
     });
 }
 
-// Prefill: items of (token tile, query head). Scores are a product of the tile's queries with
-// the transposed keys, the outputs a product of the probabilities with the values
-// (attend_tile); the cache is converted to float panels once per call.
+// Prefill: items of (token tile, KV head), the rows of a tile being its tokens' query heads of
+// that KV head, so that the keys and values read for a product serve them all. Scores are a
+// product of the rows with the transposed keys, the outputs a product of the probabilities with
+// the values (attend_tile); the cache is converted to float panels once per call.
 void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, int64_t pos0,
                      int64_t H, ThreadPool& pool) {
     const int64_t Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv, n_all = pos0 + T;
@@ -193,7 +194,10 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     if (isa == kernels::Isa::Avx2) tile_fn = &avx2::attend_tile;
     if (isa == kernels::Isa::Avx512) tile_fn = &avx512::attend_tile;
 #endif
-    constexpr int64_t kTile = 16;  // tokens per item
+    // Rows per item: each 16-key panel of K (and of V) is read once per item and then serves
+    // all its rows from L1; more rows would also grow the (rows, keys) score matrix past L2.
+    constexpr int64_t kTileRows = 64;
+    const int64_t tile_tokens = std::max<int64_t>(1, kTileRows / group);
     thread_local std::vector<float> kt, vbuf;  // grow only
     const FloatPanels fp = float_panels(c, n_all);
     grow(kt, Hkv * fp.k_head());
@@ -202,19 +206,25 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     // Plain pointers for the workers: the name of a thread_local means each thread's own.
     const float* ktp = kt.data();
     const float* vp = vbuf.data();
-    const int64_t n_tiles = (T + kTile - 1) / kTile, n_items = n_tiles * H;
-    // A tile's cost grows with its position (causal: later tokens see more keys), so equal
-    // shares of items would leave the first thread idle; threads take items from a counter.
+    const int64_t n_tiles = (T + tile_tokens - 1) / tile_tokens, n_items = n_tiles * Hkv;
+    // A tile's cost grows with its position (causal: later tokens see more keys), so threads
+    // take items from a counter, the last tiles of a KV head first; the threads work on the
+    // same KV head at a time, sharing its keys and values in the last-level cache.
     std::atomic<int64_t> next_item{0};
     pool.run([&](int, int) {
-        thread_local std::vector<float> probs;
+        thread_local std::vector<float> probs, rows, outs;
         for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
-            const int64_t h = item % H, hk = h / group, t0 = (item / H) * kTile;
-            const int64_t ny = std::min(kTile, T - t0);
-            const int64_t nk = pos0 + t0 + ny;  // keys the tile's last token sees
-            tile_fn(q + (t0 * H + h) * D, H * D, ny, ktp + hk * fp.k_head(), vp + hk * fp.v_head(),
-                    fp.v_panel, nk, pos0 + t0 + 1, D, scale, exp_sum, probs, out + (t0 * H + h) * D,
-                    H * D);
+            const int64_t hk = item / n_tiles, t0 = (n_tiles - 1 - item % n_tiles) * tile_tokens;
+            const int64_t nt = std::min(tile_tokens, T - t0), ny = nt * group;
+            grow(rows, ny * D), grow(outs, ny * D);
+            // A token's query heads of KV head hk are group * D consecutive floats.
+            for (int64_t t = 0; t < nt; ++t)
+                std::copy_n(q + ((t0 + t) * H + hk * group) * D, group * D, rows.data() + t * group * D);
+            tile_fn(rows.data(), D, ny, group, ktp + hk * fp.k_head(), vp + hk * fp.v_head(),
+                    fp.v_panel, pos0 + t0 + nt, pos0 + t0 + 1, D, scale, exp_sum, probs,
+                    outs.data(), D);
+            for (int64_t t = 0; t < nt; ++t)
+                std::copy_n(outs.data() + t * group * D, group * D, out + ((t0 + t) * H + hk * group) * D);
         }
     });
 }

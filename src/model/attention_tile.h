@@ -24,19 +24,20 @@ void softmax_row(float* row, int64_t n_valid, int64_t n, float scale, kernels::E
     std::fill(row + n_valid, row + n, 0.0f);
 }
 
-// ny query rows (q_stride floats apart) of one head against nk keys: scores = Q Kᵀ, a causal
-// softmax where row i sees the first n_first + i keys, then out = P V. The products are
-// gemm_acc's outer products, which need no horizontal sums, over panels of kPanel columns:
-// kT holds the head's keys transposed, panel p (positions kPanel p ...) at kT + p * D * kPanel
-// as D rows of kPanel floats; v its values, panel p (dimensions kPanel p ...) at v + p * v_panel
-// as one row of kPanel floats per position.
-void attend_tile(const float* q, int64_t q_stride, int64_t ny, const float* kT, const float* v,
-                 int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
+// ny query rows (q_stride floats apart) against nk keys of one KV head: scores = Q Kᵀ, a causal
+// softmax where row i, of token i / group (a token's group query heads share the KV head, so
+// their rows are adjacent), sees the first n_first + i / group keys, then out = P V. The
+// products are gemm_acc's outer products, which need no horizontal sums, over panels of kPanel
+// columns: kT holds the head's keys transposed, panel p (positions kPanel p ...) at
+// kT + p * D * kPanel as D rows of kPanel floats; v its values, panel p (dimensions kPanel p
+// ...) at v + p * v_panel as one row of kPanel floats per position.
+void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
+                 const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
                  kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride) {
     probs.assign(ny * nk, 0.0f);
     gemm_acc(ny, nk, D, q, q_stride, kT, kPanel, probs.data(), nk, nullptr, D * kPanel);
     for (int64_t i = 0; i < ny; ++i) {
-        softmax_row(probs.data() + i * nk, n_first + i, nk, scale, exp_sum);
+        softmax_row(probs.data() + i * nk, n_first + i / group, nk, scale, exp_sum);
         std::fill_n(out + i * out_stride, D, 0.0f);
     }
     gemm_acc(ny, D, nk, probs.data(), nk, v, kPanel, out, out_stride, nullptr, v_panel);

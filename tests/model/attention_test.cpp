@@ -119,6 +119,8 @@ const Case kCases[] = {
     {1, 1, 17, 1, 0},   {2, 1, 17, 3, 40}, {4, 2, 64, 1, 300},    {4, 2, 64, 4, 63},
     {8, 1, 40, 3, 700}, {8, 8, 24, 17, 5}, {16, 2, 128, 1, 1030}, {16, 8, 128, 17, 290},
     {6, 3, 34, 8, 257}, {8, 2, 96, 9, 33}, {4, 4, 130, 2, 513},   {16, 2, 64, 17, 100},
+    // Prompts of several tiles (of 64 / group tokens), the last one partial.
+    {3, 1, 24, 70, 10}, {8, 1, 40, 20, 5}, {4, 2, 64, 100, 37},   {2, 2, 16, 130, 0},
 };
 
 TEST(Attention, MatchesDoubleReferenceOnEveryIsaAndCacheType) {
