@@ -32,36 +32,37 @@ struct VecOf {
 constexpr int64_t kPanel = 16;
 
 // C (M, N) += A (M, K) · B (K, N), row-major with leading dimensions lda, ldb, ldc; with
-// row_scale, row i of A counts row_scale[i] times. A tile of C stays in eight vector registers
-// while K streams through: 4 rows x 2 vectors of columns up to AVX2, 8 rows x 1 vector with
-// AVX-512 (its 16 columns are one panel).
+// row_scale, row i of A counts row_scale[i] times. A tile of C stays in registers while K
+// streams through: 4 rows x 2 vectors of columns up to AVX2 (eight registers), 8 rows x 2
+// vectors with AVX-512 (sixteen: two FMA pipes of four-cycle latency need eight chains in
+// flight, and each broadcast row element then serves two vectors), then 8 x 1 for a last
+// 16 columns.
 // With b_panel > 0, B is stored in panels of kPanel columns, b_panel floats apart: element
 // (d, c) at B + (c / kPanel) * b_panel + d * ldb + c % kPanel (ldb is then usually kPanel).
-// A tile's K x kC slice of B is then contiguous, where a row-major B whose rows lie a multiple
+// A vector's K x W slice of B is then contiguous, where a row-major B whose rows lie a multiple
 // of 4 KiB apart maps every row of the slice to the same L1 set.
 // W is the vector width; the build's own (kW) unless a test asks for another.
 template <int64_t W = kW>
 void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
               float* C, int64_t ldc, const float* row_scale = nullptr, int64_t b_panel = 0) {
     using Vec = typename VecOf<W>::type;
-    constexpr int64_t kR = W == 16 ? 8 : 4, kV = W == 16 ? 1 : 2, kC = kV * W;
-    static_assert(kPanel % kC == 0);
+    constexpr int64_t kR = W == 16 ? 8 : 4;
+    static_assert(kPanel % W == 0);
     auto scale_of = [&](int64_t i) { return row_scale ? row_scale[i] : 1.0f; };
     auto column = [&](int64_t c) {  // B + column c of row 0
         return b_panel > 0 ? B + (c / kPanel) * b_panel + c % kPanel : B + c;
     };
-    // C row i0 + r += the tile's row r (sums of rows past M are dropped).
-    auto store = [&](int64_t i0, int64_t nr, int64_t c0, const Vec* tile) {
+    // C rows i0.. (nr of them), columns c.. c + W += the vectors col[0..nr) (one per row).
+    auto store = [&](int64_t i0, int64_t nr, int64_t c, const Vec* col) {
         for (int64_t r = 0; r < nr; ++r)
-            for (int64_t v = 0; v < kV; ++v)
-                for (int64_t l = 0; l < W; ++l)
-                    C[(i0 + r) * ldc + c0 + v * W + l] += scale_of(i0 + r) * tile[r * kV + v][l];
+            for (int64_t l = 0; l < W; ++l) C[(i0 + r) * ldc + c + l] += scale_of(i0 + r) * col[r][l];
     };
-    // Column tiles outside, row tiles inside: a tile's K x kC slice of B is read from memory
-    // once and then served from L1 to every row tile.
-    int64_t c0 = 0;
-    for (; c0 + kC <= N; c0 += kC) {
-        const float* bc = column(c0);
+    // Columns [c0, c0 + NV * W) for every row: tiles of kR rows x NV vectors. Column tiles
+    // outside, row tiles inside: a tile's K x W slices of B are read from memory once and then
+    // served from L1 to every row tile.
+    auto columns = [&]<int NV>(int64_t c0) {
+        const float* b0 = column(c0);
+        const float* b1 = NV == 2 ? column(c0 + W) : b0;
         for (int64_t i0 = 0; i0 < M; i0 += kR) {
             const int64_t nr = std::min(kR, M - i0);
             // Rows past M repeat the last one.
@@ -69,31 +70,48 @@ void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
             if constexpr (kR == 8) {
                 const float *a0 = a_row(0), *a1 = a_row(1), *a2 = a_row(2), *a3 = a_row(3),
                             *a4 = a_row(4), *a5 = a_row(5), *a6 = a_row(6), *a7 = a_row(7);
-                Vec c0v = {}, c1v = {}, c2v = {}, c3v = {}, c4v = {}, c5v = {}, c6v = {}, c7v = {};
+                Vec x0 = {}, x1 = {}, x2 = {}, x3 = {}, x4 = {}, x5 = {}, x6 = {}, x7 = {};
+                Vec y0 = {}, y1 = {}, y2 = {}, y3 = {}, y4 = {}, y5 = {}, y6 = {}, y7 = {};
                 for (int64_t d = 0; d < K; ++d) {
-                    Vec b;
-                    std::memcpy(&b, bc + d * ldb, sizeof b);
-                    c0v += a0[d] * b, c1v += a1[d] * b, c2v += a2[d] * b, c3v += a3[d] * b;
-                    c4v += a4[d] * b, c5v += a5[d] * b, c6v += a6[d] * b, c7v += a7[d] * b;
+                    Vec p, q;
+                    std::memcpy(&p, b0 + d * ldb, sizeof p);
+                    x0 += a0[d] * p, x1 += a1[d] * p, x2 += a2[d] * p, x3 += a3[d] * p;
+                    x4 += a4[d] * p, x5 += a5[d] * p, x6 += a6[d] * p, x7 += a7[d] * p;
+                    if constexpr (NV == 2) {
+                        std::memcpy(&q, b1 + d * ldb, sizeof q);
+                        y0 += a0[d] * q, y1 += a1[d] * q, y2 += a2[d] * q, y3 += a3[d] * q;
+                        y4 += a4[d] * q, y5 += a5[d] * q, y6 += a6[d] * q, y7 += a7[d] * q;
+                    }
                 }
-                const Vec tile[kR] = {c0v, c1v, c2v, c3v, c4v, c5v, c6v, c7v};
-                store(i0, nr, c0, tile);
+                const Vec xs[kR] = {x0, x1, x2, x3, x4, x5, x6, x7};
+                store(i0, nr, c0, xs);
+                if constexpr (NV == 2) {
+                    const Vec ys[kR] = {y0, y1, y2, y3, y4, y5, y6, y7};
+                    store(i0, nr, c0 + W, ys);
+                }
             } else {
+                static_assert(NV == 2);
                 const float *a0 = a_row(0), *a1 = a_row(1), *a2 = a_row(2), *a3 = a_row(3);
-                Vec c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
+                Vec x0 = {}, y0 = {}, x1 = {}, y1 = {}, x2 = {}, y2 = {}, x3 = {}, y3 = {};
                 for (int64_t d = 0; d < K; ++d) {
-                    Vec b0, b1;
-                    std::memcpy(&b0, bc + d * ldb, sizeof b0);
-                    std::memcpy(&b1, bc + d * ldb + W, sizeof b1);
-                    c00 += a0[d] * b0, c01 += a0[d] * b1;
-                    c10 += a1[d] * b0, c11 += a1[d] * b1;
-                    c20 += a2[d] * b0, c21 += a2[d] * b1;
-                    c30 += a3[d] * b0, c31 += a3[d] * b1;
+                    Vec p, q;
+                    std::memcpy(&p, b0 + d * ldb, sizeof p);
+                    std::memcpy(&q, b1 + d * ldb, sizeof q);
+                    x0 += a0[d] * p, y0 += a0[d] * q;
+                    x1 += a1[d] * p, y1 += a1[d] * q;
+                    x2 += a2[d] * p, y2 += a2[d] * q;
+                    x3 += a3[d] * p, y3 += a3[d] * q;
                 }
-                const Vec tile[kR * kV] = {c00, c01, c10, c11, c20, c21, c30, c31};
-                store(i0, nr, c0, tile);
+                const Vec xs[kR] = {x0, x1, x2, x3}, ys[kR] = {y0, y1, y2, y3};
+                store(i0, nr, c0, xs);
+                store(i0, nr, c0 + W, ys);
             }
         }
+    };
+    int64_t c0 = 0;
+    for (; c0 + 2 * W <= N; c0 += 2 * W) columns.template operator()<2>(c0);
+    if constexpr (kR == 8) {
+        if (c0 + W <= N) columns.template operator()<1>(c0), c0 += W;
     }
     for (; c0 < N; ++c0)  // columns past the last full tile
         for (int64_t i = 0; i < M; ++i) {

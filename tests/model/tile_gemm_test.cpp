@@ -1,5 +1,5 @@
 // gemm_acc against a double-precision product, in each vector width's tile shape (4 and 8
-// floats: 4 rows x 2 vectors; 16: 8 rows x 1 vector), so the AVX-512 shape's indexing is
+// floats: 4 rows x 2 vectors; 16: 8 rows x 2 vectors, then 8 x 1), so the AVX-512 shape's indexing is
 // checked on any machine: this file is built for the baseline target, where wider vectors are
 // lowered to SSE2.
 #include <gtest/gtest.h>
@@ -30,7 +30,7 @@ std::vector<float> to_panels(const std::vector<float>& B, int64_t K, int64_t N, 
 template <int64_t W>
 void check_width() {
     const Shape shapes[] = {{1, 16, 1}, {3, 17, 5}, {8, 32, 64}, {9, 48, 33}, {16, 130, 128},
-                            {17, 15, 7}, {5, 64, 2}};
+                            {17, 15, 7}, {5, 64, 2}, {8, 61, 9}, {11, 80, 3}};
     std::mt19937 rng(W);
     std::normal_distribution<float> g(0.0f, 1.0f);
     for (const Shape& s : shapes) {
