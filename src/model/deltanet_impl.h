@@ -17,18 +17,6 @@
 namespace hearth::model::deltanet {
 namespace {
 
-// Eight partial sums: independent chains the compiler turns into vector lanes (a single
-// running sum is one long dependency chain that cannot be vectorised without reassociation).
-float dot(const float* a, const float* b, int64_t n) {
-    float acc[8] = {};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; ++i) s += a[i] * b[i];
-    return s;
-}
-
 // One V head j over the batch, token by token. S (dk, dv).
 void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Shape& s, int64_t j) {
     const int64_t dk = s.d_k, dv = s.d_v, m = j % s.n_k_heads;
@@ -83,15 +71,23 @@ void chunk_head(const Inputs& in, float* S, float* out, int64_t t0, int64_t n, c
         z.eG[i] = std::exp(z.G[i]);
     }
     // A = -strictly_lower(β_i k_i·k_c e^{G_i-G_c}), then (I - A)⁻¹-style forward substitution;
-    // P = lower(q_i·k_c e^{G_i-G_c}), the in-chunk attention of the outputs.
+    // P = lower(q_i·k_c e^{G_i-G_c}), the in-chunk attention of the outputs. The dot products
+    // come from two gemm_acc products with the keys as columns (kT, reused below); the upper
+    // triangles they also fill are cleared.
     float* A = z.A.data();
     float* P = z.P.data();
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t d = 0; d < dk; ++d) z.kT[d * n + i] = k0[i * rs + d];
+    gemm_acc(n, n, dk, k0, rs, z.kT.data(), n, A, n);
+    gemm_acc(n, n, dk, q0, rs, z.kT.data(), n, P, n);
     for (int64_t i = 0; i < n; ++i) {
         for (int64_t c = 0; c <= i; ++c) {
             const float decay = std::exp(z.G[i] - z.G[c]);
-            if (c < i) A[i * n + c] = -beta(i) * dot(k0 + i * rs, k0 + c * rs, dk) * decay;
-            P[i * n + c] = dot(q0 + i * rs, k0 + c * rs, dk) * decay;
+            A[i * n + c] = c < i ? -beta(i) * A[i * n + c] * decay : 0.0f;
+            P[i * n + c] *= decay;
         }
+        std::fill(A + i * n + i + 1, A + (i + 1) * n, 0.0f);
+        std::fill(P + i * n + i + 1, P + (i + 1) * n, 0.0f);
         for (int64_t c = 0; c < i; ++c) {
             float sum = A[i * n + c];
             for (int64_t p = c + 1; p < i; ++p) sum += A[i * n + p] * A[p * n + c];
