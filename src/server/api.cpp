@@ -202,11 +202,17 @@ Reply deferred_json(std::function<std::optional<ojson>(const AliveFn&)> make,
     reply.streamer = [make = std::move(make), error_shape](const SseWrite& write) {
         using Clock = std::chrono::steady_clock;
         auto last = Clock::now();
-        bool gone = false;
+        bool gone = false, second = false;
+        // A write to a peer that has gone still succeeds (it only draws the peer's reset);
+        // the next one fails. So each heartbeat is a pair of spaces, the second a millisecond
+        // after the first: a departure shows within one interval, which keeps the tokens
+        // generated for nobody few even for a small, fast model.
         const AliveFn alive = [&] {
-            if (!gone && Clock::now() - last >= std::chrono::milliseconds(100)) {
+            const auto now = Clock::now();
+            if (!gone && now - last >= std::chrono::milliseconds(second ? 1 : 20)) {
                 gone = !write(" ");
-                last = Clock::now();
+                second = !second;
+                last = now;
             }
             return !gone;
         };

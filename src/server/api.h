@@ -123,7 +123,7 @@ struct Reply {
 
 // A non-streaming answer that is generated after the handler returns, so that the server can
 // notice a client that leaves: `make` builds the JSON body, calling `alive()` as it goes,
-// which writes a space ahead of the body every 100 ms (JSON allows leading whitespace) and
+// which writes two spaces ahead of the body every 20 ms (JSON allows leading whitespace) and
 // returns false once that write fails; `make` then cancels its job and returns nullopt. An
 // ApiError thrown by `make` becomes the body `error_shape` gives it (the status is sent
 // already).
