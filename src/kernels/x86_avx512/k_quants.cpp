@@ -524,6 +524,31 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
+// The packed K-quant kernels' integer core for super-block i: sumi[t] (lane r = row r) =
+// sum over the kSubs sub-blocks s of scale[s][r] * (row r's levels of s · token t's bytes of
+// s), levels stored as in PackedQ45K (q[s][c][r][4], QK_K / kSubs / 4 dwords c per sub-block)
+// and scales as int32 per row.
+template <int NY, int kSubs>
+inline void scaled_sums(const uint8_t* levels, const uint8_t* scale, const BlockQ8_K* const* ay,
+                        int64_t i, __m512i* sumi) {
+    constexpr int kSteps = kQK_K / kSubs / 4, kRows = kPackRows;
+    for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+    for (int sub = 0; sub < kSubs; ++sub) {
+        __m512i part[NY];
+        for (int t = 0; t < NY; ++t) part[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int c = 0; c < kSteps; ++c) {
+            const __m512i q = load512(levels + (sub * kSteps + c) * kRows * 4);
+            for (int t = 0; t < NY; ++t)
+                part[t] = _mm512_dpbusd_epi32(
+                    part[t], q, broadcast_dword(ay[t][i].qs + 4 * kSteps * sub + 4 * c));
+        }
+        const __m512i sc = load512(scale + sub * kRows * 4);
+        for (int t = 0; t < NY; ++t)
+            sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(part[t], sc));
+    }
+}
+
 // Q4_K batches with the rows in lanes: kPackRows rows are packed once per matmul (pack), so
 // that one 512-bit vector holds 4 consecutive levels of each of 16 rows and one vpdpbusd with a
 // broadcast activation dword advances all 16 rows' sums; the sub-block scales then cost one
@@ -611,21 +636,7 @@ struct PackedQ45K {
             const uint8_t* mins = scale + kScaleBytes;
             const auto* dd = reinterpret_cast<const float*>(mins + kMinBytes);
             __m512i sumi[NY];
-            for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
-            for (int sub = 0; sub < 8; ++sub) {
-                __m512i part[NY];
-                for (int t = 0; t < NY; ++t) part[t] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-                for (int c = 0; c < 8; ++c) {
-                    const __m512i q = load512(sb + (sub * 8 + c) * kRows * 4);
-                    for (int t = 0; t < NY; ++t)
-                        part[t] = _mm512_dpbusd_epi32(
-                            part[t], q, broadcast_dword(ay[t][i].qs + 32 * sub + 4 * c));
-                }
-                const __m512i sc = load512(scale + sub * kRows * 4);
-                for (int t = 0; t < NY; ++t)
-                    sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(part[t], sc));
-            }
+            scaled_sums<NY, 8>(sb, scale, ay, i, sumi);
             const __m512 d = _mm512_loadu_ps(dd), dmin = _mm512_loadu_ps(dd + kRows);
             for (int t = 0; t < NY; ++t) {
                 // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1):
@@ -727,21 +738,7 @@ struct PackedQ6K {
             const uint8_t* scale = sb + kLevelBytes;
             const uint8_t* pairs = scale + kScaleBytes;
             __m512i sumi[NY];
-            for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
-            for (int sub = 0; sub < 16; ++sub) {
-                __m512i part[NY];
-                for (int t = 0; t < NY; ++t) part[t] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-                for (int c = 0; c < 4; ++c) {
-                    const __m512i q = load512(sb + (sub * 4 + c) * kRows * 4);
-                    for (int t = 0; t < NY; ++t)
-                        part[t] = _mm512_dpbusd_epi32(
-                            part[t], q, broadcast_dword(ay[t][i].qs + 16 * sub + 4 * c));
-                }
-                const __m512i sc = load512(scale + sub * kRows * 4);
-                for (int t = 0; t < NY; ++t)
-                    sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(part[t], sc));
-            }
+            scaled_sums<NY, 16>(sb, scale, ay, i, sumi);
             const __m512 d = _mm512_loadu_ps(pairs + kPairBytes);
             for (int t = 0; t < NY; ++t) {
                 // The -32 offset: 32 * sum_s scale_s * bsum_s, bsums taken in pairs.
