@@ -292,7 +292,26 @@ static std::string repr_string(std::string_view s) {
     return out + quote;
 }
 
+// Printing recurses into lists and dicts, and a value can hold itself (a namespace assigned to
+// its own attribute): past this depth that is an error, not a stack overflow.
+namespace {
+struct PrintDepth {
+    static constexpr int kMax = 256;
+    static inline thread_local int depth = 0;
+    PrintDepth() {
+        if (++depth > kMax) {
+            --depth;
+            fail("value nests too deeply to print");
+        }
+    }
+    ~PrintDepth() { --depth; }
+    PrintDepth(const PrintDepth&) = delete;
+    PrintDepth& operator=(const PrintDepth&) = delete;
+};
+}  // namespace
+
 static std::string join_repr(const List& items) {
+    const PrintDepth guard;
     std::string out;
     for (size_t k = 0; k < items.size(); ++k) {
         if (k) out += ", ";
@@ -302,6 +321,7 @@ static std::string join_repr(const List& items) {
 }
 
 static std::string repr_dict(const Dict& d) {
+    const PrintDepth guard;
     std::string out = "{";
     bool first = true;
     for (const auto& [k, v] : d.items) {

@@ -225,6 +225,9 @@ TEST(ChatTemplate, ErrorsLikePython) {
     expect_error("{% if %}");                       // TemplateSyntaxError
     expect_error("{% for x in l %}");               // TemplateSyntaxError
     expect_error("{{ missing.attr }}");             // UndefinedError
+    // A namespace that holds itself: printing it must fail, not overflow the stack.
+    expect_error("{% set ns = namespace(n=0) %}{% set ns.n = ns %}{{ ns }}");
+    expect_error("{% set ns = namespace(l=[]) %}{% set ns.l = [ns] %}{{ ns.l }}");
     expect_error("{{ 'a' + 1 }}");                  // TypeError
     expect_error("{{ l.append(1) }}");              // SecurityError
     expect_error("{% endif %}");                    // TemplateSyntaxError
