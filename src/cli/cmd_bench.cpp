@@ -1,5 +1,5 @@
 // hearth bench: prompt processing (pp) and token generation (tg) speed, llama-bench style:
-// each test runs in a fresh context after a warm-up, repeated, reported as mean ± stddev in
+// each test runs in its own context after a warm-up, repeated, reported as mean ± stddev in
 // a markdown table, JSON (llama-bench's field names) or CSV. --synthetic builds a model with
 // a published shape and random weights; --roofline relates tg to this machine's read bandwidth
 // and pp to its int8 multiply-add peak (kernels/peak.h).
@@ -140,23 +140,40 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint32_t seed) {
     return t;
 }
 
-Status run_once(model::Model& m, Test& test, model::CacheType cache_type, bool timed) {
-    const int64_t V = m.config().n_vocab, N = test.n_parallel;
+// One test's sequences, built once as llama-bench builds its context once per test: the
+// depth tokens are evaluated before the first run, and every run starts from that checkpoint,
+// so a repetition times the test's tokens alone, not the first-use growth of scratch buffers.
+struct TestContext {
     std::vector<std::unique_ptr<model::State>> states;
-    std::vector<float> logits(N * V);
-    for (int64_t i = 0; i < N; ++i) {
-        states.push_back(m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1, cache_type));
+    std::vector<model::Checkpoint> start;
+};
+
+Result<TestContext> make_context(model::Model& m, const Test& test, model::CacheType cache_type) {
+    const int64_t V = m.config().n_vocab;
+    TestContext c;
+    std::vector<float> logits(V);
+    for (int64_t i = 0; i < test.n_parallel; ++i) {
+        c.states.push_back(m.new_state(test.n_depth + test.n_prompt + test.n_gen + 1, cache_type));
         if (test.n_depth > 0)
-            HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_depth, V, 1), *states[i], logits.data(), false));
+            HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_depth, V, 1), *c.states[i], logits.data(), false));
+        c.start.push_back(c.states[i]->checkpoint());
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    if (test.n_prompt > 0)
-        HEARTH_RETURN_IF_ERROR(m.eval(random_tokens(test.n_prompt, V, 2), *states[0], logits.data(), false));
+    return c;
+}
+
+Status run_once(model::Model& m, Test& test, TestContext& c, bool timed) {
+    const int64_t V = m.config().n_vocab, N = test.n_parallel;
+    for (int64_t i = 0; i < N; ++i) c.states[i]->restore(c.start[i]);
+    std::vector<float> logits(N * V);
+    const auto prompt = random_tokens(test.n_prompt, V, 2);
     const auto tokens = random_tokens(test.n_gen * N, V, 3);
     std::vector<model::SeqBatch> batch(N);
+    const auto t0 = std::chrono::steady_clock::now();
+    if (test.n_prompt > 0)
+        HEARTH_RETURN_IF_ERROR(m.eval(prompt, *c.states[0], logits.data(), false));
     for (int64_t t = 0; t < test.n_gen; ++t) {
         for (int64_t i = 0; i < N; ++i)
-            batch[i] = {.tokens = {&tokens[t * N + i], 1}, .state = states[i].get(), .logits = &logits[i * V]};
+            batch[i] = {.tokens = {&tokens[t * N + i], 1}, .state = c.states[i].get(), .logits = &logits[i * V]};
         HEARTH_RETURN_IF_ERROR(m.eval_batch(batch));
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -310,11 +327,12 @@ int cmd_bench(int argc, char** argv) {
     if (args->has("--help")) {
         print_help(cmd, "(-m MODEL | --synthetic PRESET:TYPE) [-p 512] [-n 128] [-d 0] [-t T] [-r 5] [--cache-type f16] [-np N] [-o md|json|csv]",
                    "Measures prompt processing (pp: the prompt as one batch) and token generation\n"
-                   "(tg: one token at a time) in tokens/s, each test in a fresh context after a\n"
-                   "warm-up run, as mean ± stddev over the repetitions. JSON and CSV use\n"
-                   "llama-bench's field names. Synthetic presets: demo, qwen3-0.6b, qwen3-8b,\n"
-                   "qwen3.5-0.8b, qwen3.6-35b-a3b; types f32, f16, bf16, q8_0, q4_0, q4_k, q5_k,\n"
-                   "q6_k, q4_k_m.",
+                   "(tg: one token at a time) in tokens/s, each test in its own context (built\n"
+                   "once, as llama-bench does) after a warm-up run, as mean ± stddev over the\n"
+                   "repetitions; every repetition starts from the same (depth) position. JSON\n"
+                   "and CSV use llama-bench's field names. Synthetic presets: demo, qwen3-0.6b,\n"
+                   "qwen3-8b, qwen3.5-0.8b, qwen3.6-35b-a3b; types f32, f16, bf16, q8_0, q4_0,\n"
+                   "q4_k, q5_k, q6_k, q4_k_m.",
                    kFlags);
         return 0;
     }
@@ -349,9 +367,11 @@ int cmd_bench(int argc, char** argv) {
     if (*n > 0 && *np > 1) tests.push_back({0, *n, *d, *np});
     for (Test& test : tests) {
         std::fprintf(stderr, "hearth bench: %s ", test.name().c_str());
-        Status st = run_once(*engine->model, test, *cache_type, false);  // warm-up: page in the weights
+        auto ctx = make_context(*engine->model, test, *cache_type);
+        if (!ctx.ok()) return fail(cmd, ctx.message());
+        Status st = run_once(*engine->model, test, *ctx, false);  // warm-up: page in the weights
         for (int64_t i = 0; st.ok() && i < *r; ++i, std::fprintf(stderr, "."))
-            st = run_once(*engine->model, test, *cache_type, true);
+            st = run_once(*engine->model, test, *ctx, true);
         std::fprintf(stderr, "\n");
         if (!st.ok()) return fail(cmd, st.message());
     }

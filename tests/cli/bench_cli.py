@@ -114,6 +114,20 @@ elif "none on the" not in out.stdout:
 if problems:
     print("FAIL --roofline: " + "; ".join(problems) + "\n" + out.stdout)
     failures += 1
-total = len(labels) + len(cases) + 1
+# -d with repetitions: every repetition restarts from the depth position (a state that did not
+# go back would run out of context on the second repetition and fail the run), for one sequence
+# and for two decoding together.
+out = subprocess.run([hearth, "bench", "-m", path, "-p", "4", "-n", "2", "-d", "4", "-r", "3", "-np", "2",
+                      "-t", "1", "-o", "json"], capture_output=True, text=True, timeout=300)
+if out.returncode != 0:
+    print(f"FAIL -d 4 -r 3: exit {out.returncode}: {out.stderr}")
+    failures += 1
+else:
+    records = json.loads(out.stdout)
+    got = [(r["n_prompt"], r["n_gen"], r["n_depth"], len(r["samples_ts"])) for r in records]
+    if got[:2] != [(4, 0, 4, 3), (0, 2, 4, 3)] or len(got) != 3:
+        print(f"FAIL -d 4 -r 3: records {got}")
+        failures += 1
+total = len(labels) + len(cases) + 2
 print(f"{total - failures} of {total} cases passed")
 sys.exit(1 if failures else 0)
