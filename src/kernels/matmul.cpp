@@ -84,6 +84,10 @@ void quantize_activations(ActQuantizeFn quantize, const float* x, int64_t n_in, 
     });
 }
 
+void prefetch(const uint8_t* p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+}
+
 }  // namespace
 
 void get_row(const WeightView& w, int64_t r, float* dst) {
@@ -199,17 +203,26 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         n_bytes += outs[i].w.row_bytes * static_cast<uint64_t>(outs[i].w.n_out);
     }
 
+    auto packed_path = [&](int i) {
+        return parts[i].k->gemm_packed != nullptr && n_tokens >= parts[i].k->pack_min_tokens;
+    };
     // Rows [r0, r1) of product i for tokens [0, n_tokens). With a packed path and enough
-    // tokens to repay the packing, whole groups of kPackRows rows go through it.
-    auto run_rows = [&](int i, int64_t r0, int64_t r1) {
+    // tokens to repay the packing, whole groups of kPackRows rows go through it. `next` is the
+    // first weight byte this thread packs after these rows (or null).
+    auto run_rows = [&](int i, int64_t r0, int64_t r1, const uint8_t* next) {
         const WeightView& w = outs[i].w;
         const Part& p = parts[i];
-        if (p.k->gemm_packed != nullptr && n_tokens >= p.k->pack_min_tokens) {
+        if (packed_path(i)) {
             thread_local std::vector<uint8_t> packed;
             const size_t need = p.k->packed_bytes(n_in);
             if (packed.size() < need) packed.resize(need);
+            const size_t panel = kPackRows * w.row_bytes;
             for (; r0 + kPackRows <= r1; r0 += kPackRows) {
                 p.k->pack(n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
+                // Packing reads 16 rows at once, a pattern the hardware prefetcher follows
+                // poorly: the next rows are fetched while these are multiplied.
+                const uint8_t* ahead = r0 + 2 * kPackRows <= r1 ? w.data + (r0 + kPackRows) * w.row_bytes : next;
+                if (ahead != nullptr) prefetch(ahead, panel);
                 p.k->gemm_packed(n_in, packed.data(), p.packed_act, p.act_row_bytes, n_tokens,
                                  outs[i].y + r0, static_cast<size_t>(w.n_out));
             }
@@ -220,6 +233,11 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
                       p.act + t0 * p.act_row_bytes, p.act_row_bytes, nt,
                       outs[i].y + t0 * w.n_out + r0, static_cast<size_t>(w.n_out));
         }
+    };
+    auto tile_product = [&](int64_t tile) {
+        int i = n_outs - 1;
+        while (parts[i].first_tile > tile) --i;
+        return i;
     };
     // Decode streams each thread's equal share of the group's weight bytes. Batches hand out
     // row tiles from a shared counter instead, so a thread that was slowed down (a busy
@@ -235,15 +253,26 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
                 // A row belongs to the thread whose byte range holds the row's first byte.
                 const int64_t r0 = static_cast<int64_t>((std::max(b0, first) - first + rb - 1) / rb);
                 const int64_t r1 = static_cast<int64_t>((std::min(b1, end) - first + rb - 1) / rb);
-                if (r0 < r1) run_rows(i, r0, r1);
+                if (r0 < r1) run_rows(i, r0, r1, nullptr);
             }
             return;
         }
-        for (int64_t tile; (tile = next_tile.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
-            int i = n_outs - 1;
-            while (parts[i].first_tile > tile) --i;
+        // The next tile is claimed before this one runs, so that its first rows can be
+        // fetched from memory while this tile's last rows are multiplied.
+        int64_t tile = next_tile.fetch_add(1, std::memory_order_relaxed);
+        while (tile < n_tiles) {
+            const int64_t following = next_tile.fetch_add(1, std::memory_order_relaxed);
+            const int i = tile_product(tile);
             const int64_t r0 = (tile - parts[i].first_tile) * kRowTile;
-            run_rows(i, r0, std::min(r0 + kRowTile, outs[i].w.n_out));
+            const uint8_t* next = nullptr;
+            if (following < n_tiles) {
+                const int j = tile_product(following);
+                const int64_t f0 = (following - parts[j].first_tile) * kRowTile;
+                if (packed_path(j) && f0 + kPackRows <= outs[j].w.n_out)
+                    next = outs[j].w.data + f0 * outs[j].w.row_bytes;
+            }
+            run_rows(i, r0, std::min(r0 + kRowTile, outs[i].w.n_out), next);
+            tile = following;
         }
     });
 }
