@@ -207,22 +207,16 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         return parts[i].k->gemm_packed != nullptr && n_tokens >= parts[i].k->pack_min_tokens;
     };
     // Rows [r0, r1) of product i for tokens [0, n_tokens). With a packed path and enough
-    // tokens to repay the packing, whole groups of kPackRows rows go through it. `next` is the
-    // first weight byte this thread packs after these rows (or null).
-    auto run_rows = [&](int i, int64_t r0, int64_t r1, const uint8_t* next) {
+    // tokens to repay the packing, whole groups of kPackRows rows go through it.
+    auto run_rows = [&](int i, int64_t r0, int64_t r1) {
         const WeightView& w = outs[i].w;
         const Part& p = parts[i];
         if (packed_path(i)) {
             thread_local std::vector<uint8_t> packed;
             const size_t need = p.k->packed_bytes(n_in);
             if (packed.size() < need) packed.resize(need);
-            const size_t panel = kPackRows * w.row_bytes;
             for (; r0 + kPackRows <= r1; r0 += kPackRows) {
                 p.k->pack(n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
-                // Packing reads 16 rows at once, a pattern the hardware prefetcher follows
-                // poorly: the next rows are fetched while these are multiplied.
-                const uint8_t* ahead = r0 + 2 * kPackRows <= r1 ? w.data + (r0 + kPackRows) * w.row_bytes : next;
-                if (ahead != nullptr) prefetch(ahead, panel);
                 p.k->gemm_packed(n_in, packed.data(), p.packed_act, p.act_row_bytes, n_tokens,
                                  outs[i].y + r0, static_cast<size_t>(w.n_out));
             }
@@ -253,25 +247,26 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
                 // A row belongs to the thread whose byte range holds the row's first byte.
                 const int64_t r0 = static_cast<int64_t>((std::max(b0, first) - first + rb - 1) / rb);
                 const int64_t r1 = static_cast<int64_t>((std::min(b1, end) - first + rb - 1) / rb);
-                if (r0 < r1) run_rows(i, r0, r1, nullptr);
+                if (r0 < r1) run_rows(i, r0, r1);
             }
             return;
         }
-        // The next tile is claimed before this one runs, so that its first rows can be
-        // fetched from memory while this tile's last rows are multiplied.
+        // A thread claims its next tile before it runs this one. Packing reads kPackRows rows
+        // side by side, a pattern the hardware prefetcher follows poorly, so the next tile's
+        // rows are fetched from memory while this one's are packed and multiplied.
         int64_t tile = next_tile.fetch_add(1, std::memory_order_relaxed);
         while (tile < n_tiles) {
             const int64_t following = next_tile.fetch_add(1, std::memory_order_relaxed);
-            const int i = tile_product(tile);
-            const int64_t r0 = (tile - parts[i].first_tile) * kRowTile;
-            const uint8_t* next = nullptr;
             if (following < n_tiles) {
                 const int j = tile_product(following);
+                const WeightView& w = outs[j].w;
                 const int64_t f0 = (following - parts[j].first_tile) * kRowTile;
-                if (packed_path(j) && f0 + kPackRows <= outs[j].w.n_out)
-                    next = outs[j].w.data + f0 * outs[j].w.row_bytes;
+                const int64_t f1 = std::min(f0 + kRowTile, w.n_out);
+                if (packed_path(j)) prefetch(w.data + f0 * w.row_bytes, (f1 - f0) * w.row_bytes);
             }
-            run_rows(i, r0, std::min(r0 + kRowTile, outs[i].w.n_out), next);
+            const int i = tile_product(tile);
+            const int64_t r0 = (tile - parts[i].first_tile) * kRowTile;
+            run_rows(i, r0, std::min(r0 + kRowTile, outs[i].w.n_out));
             tile = following;
         }
     });
