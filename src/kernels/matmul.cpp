@@ -25,6 +25,42 @@ constexpr int64_t kRowTile = 32;
 // Below this many activation elements one thread quantizes (a decode step's row).
 constexpr int64_t kParallelQuantize = 16384;
 
+// One thread's band of rows [front, back) in a decode step: the owner takes pieces from the
+// front, other threads from the back, both by compare-and-swap on the packed pair.
+constexpr int kMaxBands = 64;  // threads past this many sit decode steps out
+constexpr int64_t kMinPieceRows = 16;
+struct alignas(64) Band {
+    std::atomic<uint64_t> v{0};
+    static uint64_t pack(int64_t front, int64_t back) { return uint64_t(front) << 32 | uint64_t(back); }
+    void set(int64_t front, int64_t back) { v.store(pack(front, back), std::memory_order_relaxed); }
+    // A quarter of what is left (at least kMinPieceRows rows) from the front.
+    bool take_front(int64_t& g0, int64_t& g1) {
+        uint64_t cur = v.load(std::memory_order_acquire);
+        for (;;) {
+            const int64_t front = int64_t(cur >> 32), back = int64_t(cur & 0xFFFFFFFFu);
+            if (front >= back) return false;
+            const int64_t end = std::min(back, front + std::max(kMinPieceRows, (back - front) / 4));
+            if (v.compare_exchange_weak(cur, pack(end, back), std::memory_order_acq_rel)) {
+                g0 = front, g1 = end;
+                return true;
+            }
+        }
+    }
+    // Half of what is left (at least kMinPieceRows rows) from the back.
+    bool take_back(int64_t& g0, int64_t& g1) {
+        uint64_t cur = v.load(std::memory_order_acquire);
+        for (;;) {
+            const int64_t front = int64_t(cur >> 32), back = int64_t(cur & 0xFFFFFFFFu);
+            if (front >= back) return false;
+            const int64_t begin = std::max(front, back - std::max(kMinPieceRows, (back - front) / 2));
+            if (v.compare_exchange_weak(cur, pack(front, begin), std::memory_order_acq_rel)) {
+                g0 = begin, g1 = back;
+                return true;
+            }
+        }
+    }
+};
+
 float dot(const float* a, const float* b, int64_t n) {
     // Four partial sums: lets the compiler vectorize without -ffast-math.
     float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -150,10 +186,11 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         int64_t ny;           // tokens per gemm call
         int64_t first_tile;   // index of its first row tile among all the group's tiles
         uint64_t first_byte;  // offset of its first weight byte among all the group's bytes
+        int64_t first_row;    // index of its first row among all the group's rows
     };
     Part parts[kMaxMatmulGroup];
     thread_local std::vector<uint8_t> scratch[kMaxMatmulGroup], packed_scratch[kMaxMatmulGroup];
-    int64_t n_tiles = 0;
+    int64_t n_tiles = 0, n_rows = 0;
     uint64_t n_bytes = 0;
     for (int i = 0; i < n_outs; ++i) {
         const MatmulKernels* k = kernels[i];
@@ -199,6 +236,8 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         p.ny = k->gemm_tokens >= 4 ? kMaxGemmTokens : std::max(1, k->gemm_tokens);
         p.first_tile = n_tiles;
         p.first_byte = n_bytes;
+        p.first_row = n_rows;
+        n_rows += outs[i].w.n_out;
         n_tiles += (outs[i].w.n_out + kRowTile - 1) / kRowTile;
         n_bytes += outs[i].w.row_bytes * static_cast<uint64_t>(outs[i].w.n_out);
     }
@@ -233,22 +272,42 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         while (parts[i].first_tile > tile) --i;
         return i;
     };
-    // Decode streams each thread's equal share of the group's weight bytes. Batches hand out
-    // row tiles from a shared counter instead, so a thread that was slowed down (a busy
-    // neighbour, a descheduled vCPU) takes fewer tiles rather than holding the others up.
-    std::atomic<int64_t> next_tile{0};
-    pool.run([&](int ith, int nth) {
-        if (n_tokens == 1) {
-            const uint64_t b0 = n_bytes * ith / nth, b1 = n_bytes * (ith + 1) / nth;
+    // Decode: each thread streams its own band of the group's rows, an equal share of the
+    // weight bytes, front to back in shrinking pieces; a thread done with its band takes
+    // pieces from the back of another's, so a thread slowed down (a busy neighbour, a slower
+    // vCPU) does not hold the token up. Batches hand out row tiles from a shared counter.
+    Band bands[kMaxBands];
+    const int n_bands = std::min(pool.size(), kMaxBands);
+    const bool decode = n_tokens == 1;
+    if (decode) {
+        HEARTH_CHECK(n_rows < (int64_t(1) << 31));
+        // The band boundaries: the row holding byte n_bytes * k / nth, rounded up.
+        auto boundary = [&](int k) -> int64_t {
+            const uint64_t at = n_bytes * k / n_bands;
             for (int i = 0; i < n_outs; ++i) {
                 const uint64_t rb = outs[i].w.row_bytes, first = parts[i].first_byte;
-                const uint64_t end = first + rb * outs[i].w.n_out;
-                if (b1 <= first || b0 >= end) continue;
-                // A row belongs to the thread whose byte range holds the row's first byte.
-                const int64_t r0 = static_cast<int64_t>((std::max(b0, first) - first + rb - 1) / rb);
-                const int64_t r1 = static_cast<int64_t>((std::min(b1, end) - first + rb - 1) / rb);
-                if (r0 < r1) run_rows(i, r0, r1);
+                if (at < first + rb * outs[i].w.n_out)
+                    return parts[i].first_row + static_cast<int64_t>((at - first + rb - 1) / rb);
             }
+            return n_rows;
+        };
+        for (int k = 0; k < n_bands; ++k) bands[k].set(boundary(k), boundary(k + 1));
+    }
+    // Rows [g0, g1) of the group's rows (products end to end).
+    auto run_group_rows = [&](int64_t g0, int64_t g1) {
+        for (int i = 0; i < n_outs && g0 < g1; ++i) {
+            const int64_t f = parts[i].first_row, e = f + outs[i].w.n_out;
+            if (g0 < e && g1 > f) run_rows(i, std::max(g0, f) - f, std::min(g1, e) - f);
+        }
+    };
+    std::atomic<int64_t> next_tile{0};
+    pool.run([&](int ith, int) {
+        if (decode) {
+            if (ith >= n_bands) return;
+            int64_t g0, g1;
+            while (bands[ith].take_front(g0, g1)) run_group_rows(g0, g1);
+            for (int k = 1; k < n_bands; ++k)
+                while (bands[(ith + k) % n_bands].take_back(g0, g1)) run_group_rows(g0, g1);
             return;
         }
         // A thread claims its next tile before it runs this one. Packing reads kPackRows rows
