@@ -104,22 +104,6 @@ void matmul_exact(const WeightView& w, const float* x, float* y, int64_t n_token
     });
 }
 
-// Converts x (n_tokens, n_in) into act (n_tokens rows of act_row_bytes), threaded when large.
-void quantize_activations(ActQuantizeFn quantize, const float* x, int64_t n_in, int64_t n_tokens,
-                          uint8_t* act, size_t act_row_bytes, ThreadPool& pool) {
-    auto rows = [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) quantize(x + t * n_in, act + t * act_row_bytes, n_in);
-    };
-    if (n_tokens == 1 || n_tokens * n_in < kParallelQuantize) {
-        rows(0, n_tokens);
-        return;
-    }
-    pool.run([&](int ith, int nth) {
-        const Range r = split_range(n_tokens, ith, nth);
-        rows(r.begin, r.end);
-    });
-}
-
 void prefetch(const uint8_t* p, size_t bytes) {
     for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
 }
@@ -159,75 +143,107 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
                        const float* x, int64_t n_tokens, ThreadPool& pool) {
     const int n_outs = static_cast<int>(outs.size());
     HEARTH_CHECK(n_outs >= 1 && n_outs <= kMaxMatmulGroup);
-    const int64_t n_in = outs[0].w.n_in;
-    // One product at a time where a weight type has no kernels here: the exact float path.
+    MatmulTask tasks[kMaxMatmulGroup];
     for (int i = 0; i < n_outs; ++i) {
-        HEARTH_CHECK(outs[i].w.n_in == n_in);
-        if (kernels[i] == nullptr) {
-            for (int e = 0; e < n_outs; ++e) {
-                if (kernels[e] == nullptr) {
-                    matmul_exact(outs[e].w, x, outs[e].y, n_tokens, pool);
-                } else {
-                    matmul_group_with(outs.subspan(e, 1), kernels + e, x, n_tokens, pool);
-                }
-            }
-            return;
+        HEARTH_CHECK(outs[i].w.n_in == outs[0].w.n_in);
+        tasks[i] = {.w = outs[i].w, .x = x, .n_tokens = n_tokens, .y = outs[i].y};
+    }
+    matmul_tasks_with({tasks, outs.size()}, kernels, pool);
+}
+
+void matmul_tasks(std::span<const MatmulTask> tasks, ThreadPool& pool) {
+    thread_local std::vector<const MatmulKernels*> kernels;
+    kernels.resize(tasks.size());
+    const Isa isa = current_isa();
+    for (size_t i = 0; i < tasks.size(); ++i) kernels[i] = matmul_kernels(tasks[i].w.type, isa);
+    matmul_tasks_with(tasks, kernels.data(), pool);
+}
+
+void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* const* kernels,
+                       ThreadPool& pool) {
+    const int64_t n_tasks = static_cast<int64_t>(tasks.size());
+    if (n_tasks == 0) return;
+    // One product at a time where a weight type has no kernels here: the exact float path.
+    for (int64_t i = 0; i < n_tasks; ++i) {
+        if (kernels[i] != nullptr) continue;
+        for (int64_t e = 0; e < n_tasks; ++e) {
+            const MatmulTask& t = tasks[e];
+            if (kernels[e] == nullptr) matmul_exact(t.w, t.x, t.y, t.n_tokens, pool);
+            else matmul_tasks_with(tasks.subspan(e, 1), kernels + e, pool);
         }
+        return;
     }
 
-    // Per product: its kernels and activations. Products whose weight types share an
-    // activation layout share one quantized copy. Buffers grow only: after the first calls of
-    // a model's largest shapes, no allocation.
+    // Per product: its kernels and activations. Products of the same input whose weight types
+    // share an activation layout share one quantized copy; the copies are made in one pass.
+    // Buffers grow only: after the first calls of a model's largest shapes, no allocation.
     struct Part {
         const MatmulKernels* k;
         const uint8_t* act;
         const uint8_t* packed_act;  // the packed path's activations
         size_t act_row_bytes;
         int64_t ny;           // tokens per gemm call
-        int64_t first_tile;   // index of its first row tile among all the group's tiles
-        uint64_t first_byte;  // offset of its first weight byte among all the group's bytes
-        int64_t first_row;    // index of its first row among all the group's rows
+        bool packed;          // takes the packed path
+        int64_t first_tile;   // index of its first row tile among all the tasks' tiles
+        uint64_t first_byte;  // offset of its first weight byte among all the tasks' bytes
+        int64_t first_row;    // index of its first row among all the tasks' rows
     };
-    Part parts[kMaxMatmulGroup];
-    thread_local std::vector<uint8_t> scratch[kMaxMatmulGroup], packed_scratch[kMaxMatmulGroup];
+    // An activation copy to make: n rows of src (n_in floats each) into dst.
+    struct Copy {
+        ActQuantizeFn fn;
+        const float* src;
+        int64_t n, n_in;
+        size_t dst_offset, row_bytes;
+        bool packed_arena;
+    };
+    // The caller's buffers, by reference: in the workers the names of thread_locals would
+    // mean their own.
+    thread_local std::vector<Part> parts_buffer;
+    thread_local std::vector<Copy> copies_buffer;
+    thread_local std::vector<uint8_t> arena_buffers[2];  // plain and packed-path activations
+    std::vector<Part>& parts = parts_buffer;
+    std::vector<Copy>& copies = copies_buffer;
+    std::vector<uint8_t>(&arena)[2] = arena_buffers;
+    parts.resize(n_tasks);
+    copies.clear();
+    size_t arena_bytes[2] = {0, 0};
+    // The copy of fn(src) made for an earlier task, if any: only the last few copies are
+    // searched, which finds the products of one input (they come together).
+    auto find_copy = [&](ActQuantizeFn fn, const float* src, int64_t n) -> int64_t {
+        for (int64_t c = static_cast<int64_t>(copies.size()) - 1;
+             c >= 0 && c >= static_cast<int64_t>(copies.size()) - 8; --c)
+            if (copies[c].fn == fn && copies[c].src == src && copies[c].n == n) return c;
+        return -1;
+    };
+    auto add_copy = [&](ActQuantizeFn fn, const MatmulTask& t, size_t row_bytes, bool packed) {
+        const size_t bytes = row_bytes * static_cast<size_t>(t.n_tokens);
+        copies.push_back({fn, t.x, t.n_tokens, t.w.n_in, arena_bytes[packed], row_bytes, packed});
+        arena_bytes[packed] += (bytes + 63) / 64 * 64;
+        return static_cast<int64_t>(copies.size()) - 1;
+    };
+    thread_local std::vector<int64_t> copy_of, packed_copy_of;  // per task, -1: none
+    copy_of.assign(n_tasks, -1);
+    packed_copy_of.assign(n_tasks, -1);
     int64_t n_tiles = 0, n_rows = 0;
     uint64_t n_bytes = 0;
-    for (int i = 0; i < n_outs; ++i) {
+    bool decode = true;
+    for (int64_t i = 0; i < n_tasks; ++i) {
+        const MatmulTask& t = tasks[i];
         const MatmulKernels* k = kernels[i];
         const gguf::TypeTraits at = gguf::traits(k->vec_dot_type);
-        HEARTH_CHECK(n_in % at.block_size == 0);
+        HEARTH_CHECK(t.w.n_in % at.block_size == 0 && t.n_tokens >= 1);
         Part& p = parts[i];
         p.k = k;
-        p.act_row_bytes = static_cast<size_t>(n_in / at.block_size * at.block_bytes);
-        p.act = reinterpret_cast<const uint8_t*>(x);
+        p.act_row_bytes = static_cast<size_t>(t.w.n_in / at.block_size * at.block_bytes);
         if (k->quantize != nullptr) {
-            p.act = nullptr;
-            for (int j = 0; j < i && p.act == nullptr; ++j)
-                if (parts[j].k->quantize == k->quantize) p.act = parts[j].act;
-            if (p.act == nullptr) {
-                const size_t need = p.act_row_bytes * static_cast<size_t>(n_tokens);
-                if (scratch[i].size() < need) scratch[i].resize(need);
-                quantize_activations(k->quantize, x, n_in, n_tokens, scratch[i].data(),
-                                     p.act_row_bytes, pool);
-                p.act = scratch[i].data();
-            }
+            copy_of[i] = find_copy(k->quantize, t.x, t.n_tokens);
+            if (copy_of[i] < 0) copy_of[i] = add_copy(k->quantize, t, p.act_row_bytes, false);
         }
-        p.packed_act = p.act;
-        if (k->gemm_packed != nullptr && k->packed_quantize != nullptr &&
-            n_tokens >= k->pack_min_tokens) {
-            p.packed_act = nullptr;
-            // A product before this one that quantized its own packed activations the same way.
-            for (int j = 0; j < i && p.packed_act == nullptr; ++j)
-                if (parts[j].k->packed_quantize == k->packed_quantize &&
-                    parts[j].packed_act != parts[j].act)
-                    p.packed_act = parts[j].packed_act;
-            if (p.packed_act == nullptr) {
-                const size_t need = p.act_row_bytes * static_cast<size_t>(n_tokens);
-                if (packed_scratch[i].size() < need) packed_scratch[i].resize(need);
-                quantize_activations(k->packed_quantize, x, n_in, n_tokens,
-                                     packed_scratch[i].data(), p.act_row_bytes, pool);
-                p.packed_act = packed_scratch[i].data();
-            }
+        p.packed = k->gemm_packed != nullptr && t.n_tokens >= k->pack_min_tokens;
+        if (p.packed && k->packed_quantize != nullptr) {
+            packed_copy_of[i] = find_copy(k->packed_quantize, t.x, t.n_tokens);
+            if (packed_copy_of[i] < 0)
+                packed_copy_of[i] = add_copy(k->packed_quantize, t, p.act_row_bytes, true);
         }
         // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels
         // (their gemm takes up to kMaxGemmTokens tokens and splits them as its registers
@@ -237,67 +253,98 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         p.first_tile = n_tiles;
         p.first_byte = n_bytes;
         p.first_row = n_rows;
-        n_rows += outs[i].w.n_out;
-        n_tiles += (outs[i].w.n_out + kRowTile - 1) / kRowTile;
-        n_bytes += outs[i].w.row_bytes * static_cast<uint64_t>(outs[i].w.n_out);
+        n_rows += t.w.n_out;
+        n_tiles += (t.w.n_out + kRowTile - 1) / kRowTile;
+        n_bytes += t.w.row_bytes * static_cast<uint64_t>(t.w.n_out);
+        decode = decode && t.n_tokens == 1;
+    }
+    for (int b = 0; b < 2; ++b)
+        if (arena[b].size() < arena_bytes[b]) arena[b].resize(arena_bytes[b]);
+    for (int64_t i = 0; i < n_tasks; ++i) {
+        Part& p = parts[i];
+        p.act = copy_of[i] < 0 ? reinterpret_cast<const uint8_t*>(tasks[i].x)
+                               : arena[0].data() + copies[copy_of[i]].dst_offset;
+        p.packed_act = packed_copy_of[i] < 0 ? p.act : arena[1].data() + copies[packed_copy_of[i]].dst_offset;
+    }
+    // The copies, rows shared out across threads when there are enough.
+    int64_t copy_rows = 0, copy_elements = 0;
+    for (const Copy& c : copies) copy_rows += c.n, copy_elements += c.n * c.n_in;
+    auto make_copies = [&](int64_t row0, int64_t row1) {
+        int64_t at = 0;
+        for (const Copy& c : copies) {
+            const int64_t b = std::max(row0 - at, int64_t(0)), e = std::min(row1 - at, c.n);
+            uint8_t* dst = arena[c.packed_arena].data() + c.dst_offset;
+            for (int64_t r = b; r < e; ++r) c.fn(c.src + r * c.n_in, dst + r * c.row_bytes, c.n_in);
+            at += c.n;
+        }
+    };
+    if (copy_rows == 1 || copy_elements < kParallelQuantize) {
+        make_copies(0, copy_rows);
+    } else {
+        pool.run([&](int ith, int nth) {
+            const Range r = split_range(copy_rows, ith, nth);
+            make_copies(r.begin, r.end);
+        });
     }
 
-    auto packed_path = [&](int i) {
-        return parts[i].k->gemm_packed != nullptr && n_tokens >= parts[i].k->pack_min_tokens;
-    };
-    // Rows [r0, r1) of product i for tokens [0, n_tokens). With a packed path and enough
-    // tokens to repay the packing, whole groups of kPackRows rows go through it.
-    auto run_rows = [&](int i, int64_t r0, int64_t r1) {
-        const WeightView& w = outs[i].w;
+    // Rows [r0, r1) of task i for all its tokens. With a packed path and enough tokens to
+    // repay the packing, whole groups of kPackRows rows go through it.
+    auto run_rows = [&](int64_t i, int64_t r0, int64_t r1) {
+        const MatmulTask& t = tasks[i];
+        const WeightView& w = t.w;
         const Part& p = parts[i];
-        if (packed_path(i)) {
+        if (p.packed) {
             thread_local std::vector<uint8_t> packed;
-            const size_t need = p.k->packed_bytes(n_in);
+            const size_t need = p.k->packed_bytes(w.n_in);
             if (packed.size() < need) packed.resize(need);
             for (; r0 + kPackRows <= r1; r0 += kPackRows) {
-                p.k->pack(n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
-                p.k->gemm_packed(n_in, packed.data(), p.packed_act, p.act_row_bytes, n_tokens,
-                                 outs[i].y + r0, static_cast<size_t>(w.n_out));
+                p.k->pack(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
+                p.k->gemm_packed(w.n_in, packed.data(), p.packed_act, p.act_row_bytes, t.n_tokens,
+                                 t.y + r0, static_cast<size_t>(w.n_out));
             }
         }
-        for (int64_t t0 = 0; r0 < r1 && t0 < n_tokens; t0 += p.ny) {
-            const int nt = static_cast<int>(std::min(p.ny, n_tokens - t0));
-            p.k->gemm(n_in, w.data + r0 * w.row_bytes, w.row_bytes, r1 - r0,
+        for (int64_t t0 = 0; r0 < r1 && t0 < t.n_tokens; t0 += p.ny) {
+            const int nt = static_cast<int>(std::min(p.ny, t.n_tokens - t0));
+            p.k->gemm(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, r1 - r0,
                       p.act + t0 * p.act_row_bytes, p.act_row_bytes, nt,
-                      outs[i].y + t0 * w.n_out + r0, static_cast<size_t>(w.n_out));
+                      t.y + t0 * w.n_out + r0, static_cast<size_t>(w.n_out));
         }
     };
-    auto tile_product = [&](int64_t tile) {
-        int i = n_outs - 1;
-        while (parts[i].first_tile > tile) --i;
-        return i;
+    // The task that holds a tile / a row of the tasks' rows end to end.
+    auto task_of_tile = [&](int64_t tile) {
+        return std::upper_bound(parts.begin(), parts.end(), tile,
+                                [](int64_t v, const Part& p) { return v < p.first_tile; }) - parts.begin() - 1;
     };
-    // Decode: each thread streams its own band of the group's rows, an equal share of the
+    auto task_of_row = [&](int64_t row) {
+        return std::upper_bound(parts.begin(), parts.end(), row,
+                                [](int64_t v, const Part& p) { return v < p.first_row; }) - parts.begin() - 1;
+    };
+    // Decode: each thread streams its own band of the tasks' rows, an equal share of the
     // weight bytes, front to back in shrinking pieces; a thread done with its band takes
     // pieces from the back of another's, so a thread slowed down (a busy neighbour, a slower
     // vCPU) does not hold the token up. Batches hand out row tiles from a shared counter.
     Band bands[kMaxBands];
     const int n_bands = std::min(pool.size(), kMaxBands);
-    const bool decode = n_tokens == 1;
     if (decode) {
         HEARTH_CHECK(n_rows < (int64_t(1) << 31));
-        // The band boundaries: the row holding byte n_bytes * k / nth, rounded up.
+        // The band boundaries: the row holding byte n_bytes * k / n_bands, rounded up.
         auto boundary = [&](int k) -> int64_t {
             const uint64_t at = n_bytes * k / n_bands;
-            for (int i = 0; i < n_outs; ++i) {
-                const uint64_t rb = outs[i].w.row_bytes, first = parts[i].first_byte;
-                if (at < first + rb * outs[i].w.n_out)
-                    return parts[i].first_row + static_cast<int64_t>((at - first + rb - 1) / rb);
-            }
-            return n_rows;
+            if (at >= n_bytes) return n_rows;
+            const int64_t i = std::upper_bound(parts.begin(), parts.end(), at,
+                                               [](uint64_t v, const Part& p) { return v < p.first_byte; }) -
+                              parts.begin() - 1;
+            const uint64_t rb = tasks[i].w.row_bytes;
+            return parts[i].first_row + static_cast<int64_t>((at - parts[i].first_byte + rb - 1) / rb);
         };
         for (int k = 0; k < n_bands; ++k) bands[k].set(boundary(k), boundary(k + 1));
     }
-    // Rows [g0, g1) of the group's rows (products end to end).
-    auto run_group_rows = [&](int64_t g0, int64_t g1) {
-        for (int i = 0; i < n_outs && g0 < g1; ++i) {
-            const int64_t f = parts[i].first_row, e = f + outs[i].w.n_out;
+    // Rows [g0, g1) of the tasks' rows end to end.
+    auto run_task_rows = [&](int64_t g0, int64_t g1) {
+        for (int64_t i = task_of_row(g0); i < n_tasks && g0 < g1; ++i) {
+            const int64_t f = parts[i].first_row, e = f + tasks[i].w.n_out;
             if (g0 < e && g1 > f) run_rows(i, std::max(g0, f) - f, std::min(g1, e) - f);
+            g0 = std::max(g0, e);
         }
     };
     std::atomic<int64_t> next_tile{0};
@@ -305,9 +352,9 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         if (decode) {
             if (ith >= n_bands) return;
             int64_t g0, g1;
-            while (bands[ith].take_front(g0, g1)) run_group_rows(g0, g1);
+            while (bands[ith].take_front(g0, g1)) run_task_rows(g0, g1);
             for (int k = 1; k < n_bands; ++k)
-                while (bands[(ith + k) % n_bands].take_back(g0, g1)) run_group_rows(g0, g1);
+                while (bands[(ith + k) % n_bands].take_back(g0, g1)) run_task_rows(g0, g1);
             return;
         }
         // A thread claims its next tile before it runs this one. Packing reads kPackRows rows
@@ -317,15 +364,15 @@ void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* con
         while (tile < n_tiles) {
             const int64_t following = next_tile.fetch_add(1, std::memory_order_relaxed);
             if (following < n_tiles) {
-                const int j = tile_product(following);
-                const WeightView& w = outs[j].w;
+                const int64_t j = task_of_tile(following);
+                const WeightView& w = tasks[j].w;
                 const int64_t f0 = (following - parts[j].first_tile) * kRowTile;
                 const int64_t f1 = std::min(f0 + kRowTile, w.n_out);
-                if (packed_path(j)) prefetch(w.data + f0 * w.row_bytes, (f1 - f0) * w.row_bytes);
+                if (parts[j].packed) prefetch(w.data + f0 * w.row_bytes, (f1 - f0) * w.row_bytes);
             }
-            const int i = tile_product(tile);
+            const int64_t i = task_of_tile(tile);
             const int64_t r0 = (tile - parts[i].first_tile) * kRowTile;
-            run_rows(i, r0, std::min(r0 + kRowTile, outs[i].w.n_out));
+            run_rows(i, r0, std::min(r0 + kRowTile, tasks[i].w.n_out));
             tile = following;
         }
     });

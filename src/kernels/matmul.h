@@ -47,6 +47,24 @@ void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
 void matmul_group_with(std::span<const MatmulOut> outs, const MatmulKernels* const* kernels,
                        const float* x, int64_t n_tokens, ThreadPool& pool);
 
+// One product of a batch whose products each have their own input: y (n_tokens, w.n_out) =
+// x (n_tokens, w.n_in) · wᵀ.
+struct MatmulTask {
+    WeightView w;
+    const float* x = nullptr;
+    int64_t n_tokens = 0;
+    float* y = nullptr;
+};
+
+// Any number of products, each with its own input and token count, in one threaded pass: the
+// inputs are quantized in one pass and the threads share out the rows of all the weights, so
+// the experts of a MoE layer cost one job, not one per expert. Tasks that share an input
+// should come together (each task looks for its input's copy among the last few made).
+void matmul_tasks(std::span<const MatmulTask> tasks, ThreadPool& pool);
+// matmul_tasks with the kernels given per task (nullptr: the exact float path).
+void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* const* kernels,
+                       ThreadPool& pool);
+
 // Dequantizes row r of w into dst (n_in floats): the embedding lookup.
 void get_row(const WeightView& w, int64_t r, float* dst);
 

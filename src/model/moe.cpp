@@ -1,6 +1,7 @@
 // Mixture-of-experts FFN: route every token, then group the batch by expert so each chosen
-// expert's weights are streamed once per batch (one matmul over its gathered rows).
-// Experts are visited in index order for every batch size, so prefill and decode sum alike.
+// expert's weights are streamed once per batch (its gathered rows multiplied together), all
+// the experts of a pass in one threaded job (kernels::matmul_tasks). Each token sums its
+// experts in index order for every batch size, so prefill and decode sum alike.
 #include "model/moe.h"
 
 #include <algorithm>
@@ -16,6 +17,11 @@ namespace {
 
 // The reference's floor on the selected probability mass before renormalising.
 constexpr float kMinWeightSum = 6.103515625e-5f;
+// Routed rows per pass at most (unless one expert has more): a pass gathers its experts'
+// input and output rows, (rows, E) floats each, so a long prompt goes through in passes.
+constexpr int64_t kPassRows = 4096;
+// Below this many floats the gathers and sums run on the calling thread alone.
+constexpr int64_t kParallelFloats = 1 << 15;
 
 template <typename T>
 void grow(std::vector<T>& v, int64_t n) {
@@ -100,11 +106,72 @@ void group_by_expert(const MoeWeights& w, int64_t T, MoeScratch& s) {
 
 void reserve(const MoeWeights& w, int64_t T, MoeScratch& s) {
     const int64_t E = w.down_exps.info->ne[1], k = w.n_expert_used;
-    const int64_t n_ff = std::max(w.n_ff_exp, w.n_ff_shexp);
+    const int64_t pass = std::max(T, std::min(T * k, kPassRows));  // rows of a pass, at most
     grow(s.probs, T * w.n_expert), grow(s.sel, T * k), grow(s.sel_w, T * k);
     grow(s.offsets, w.n_expert + 1), grow(s.cursor, w.n_expert);
     grow(s.rows, T * k), grow(s.row_w, T * k), grow(s.shexp_gate, T);
-    grow(s.xs, T * E), grow(s.ys, T * E), grow(s.gate, T * n_ff), grow(s.up, T * n_ff);
+    grow(s.xs, pass * E), grow(s.ys, pass * E);
+    grow(s.gate, pass * std::max(w.n_ff_exp, w.n_ff_shexp));
+    grow(s.up, pass * std::max(w.n_ff_exp, w.n_ff_shexp));
+}
+
+// fn(begin, end) over [0, n), shared out across the threads when n * cost floats are many.
+template <typename Fn>
+void parallel_for(int64_t n, int64_t cost, ThreadPool& pool, Fn fn) {
+    if (n * cost < kParallelFloats) {
+        fn(int64_t(0), n);
+        return;
+    }
+    pool.run([&](int ith, int nth) {
+        const Range r = split_range(n, ith, nth);
+        if (r.begin < r.end) fn(r.begin, r.end);
+    });
+}
+
+// The routed rows [base, base + n) of experts [e0, e1) (s.rows order): gathered, through
+// their experts, and added into out, each row scaled by its routing weight.
+void run_pass(const MoeWeights& w, const float* x, float* out, int64_t T, int64_t e0, int64_t e1,
+              MoeScratch& s, ThreadPool& pool) {
+    const int64_t E = w.down_exps.info->ne[1], n_ff = w.n_ff_exp;
+    const int32_t base = s.offsets[e0], n = s.offsets[e1] - base;
+    // A batch of one token needs no gathering: every routed row is x.
+    const bool gather = T > 1;
+    if (gather)
+        parallel_for(n, E, pool, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i)
+                std::memcpy(s.xs.data() + i * E, x + s.rows[base + i] * E, E * sizeof(float));
+        });
+    thread_local std::vector<kernels::MatmulTask> tasks;
+    tasks.clear();
+    for (int64_t e = e0; e < e1; ++e) {
+        const int32_t at = s.offsets[e] - base, ne = s.offsets[e + 1] - s.offsets[e];
+        if (ne == 0) continue;  // never touch an unused expert's weights
+        const ExpertViews v = expert_views(w, e);
+        const float* xe = gather ? s.xs.data() + at * E : x;
+        tasks.push_back({.w = v.gate, .x = xe, .n_tokens = ne, .y = s.gate.data() + at * n_ff});
+        tasks.push_back({.w = v.up, .x = xe, .n_tokens = ne, .y = s.up.data() + at * n_ff});
+    }
+    kernels::matmul_tasks(tasks, pool);
+    parallel_for(n, n_ff, pool, [&](int64_t i0, int64_t i1) {
+        blocks::swiglu(s.gate.data() + i0 * n_ff, s.up.data() + i0 * n_ff, (i1 - i0) * n_ff);
+    });
+    tasks.clear();
+    for (int64_t e = e0; e < e1; ++e) {
+        const int32_t at = s.offsets[e] - base, ne = s.offsets[e + 1] - s.offsets[e];
+        if (ne == 0) continue;
+        tasks.push_back({.w = expert_views(w, e).down, .x = s.gate.data() + at * n_ff,
+                         .n_tokens = ne, .y = s.ys.data() + at * E});
+    }
+    kernels::matmul_tasks(tasks, pool);
+    // Each token's rows in s.rows order, that is in expert order; the threads take columns.
+    parallel_for(E, n, pool, [&](int64_t d0, int64_t d1) {
+        for (int32_t i = 0; i < n; ++i) {
+            float* o = out + s.rows[base + i] * E;
+            const float* y = s.ys.data() + i * E;
+            const float wt = s.row_w[base + i];
+            for (int64_t d = d0; d < d1; ++d) o[d] += wt * y[d];
+        }
+    });
 }
 
 }  // namespace
@@ -138,18 +205,12 @@ void moe_ffn(const MoeWeights& w, const float* x, float* out, int64_t T, MoeScra
     group_by_expert(w, T, s);
 
     std::fill(out, out + T * E, 0.0f);
-    for (int64_t e = 0; e < w.n_expert; ++e) {
-        const int32_t begin = s.offsets[e], n = s.offsets[e + 1] - begin;
-        if (n == 0) continue;  // never touch an unused expert's weights
-        for (int32_t i = 0; i < n; ++i)
-            std::memcpy(s.xs.data() + i * E, x + s.rows[begin + i] * E, E * sizeof(float));
-        swiglu_ffn(expert_views(w, e), s.xs.data(), s.ys.data(), n, s, pool);
-        for (int32_t i = 0; i < n; ++i) {
-            float* o = out + s.rows[begin + i] * E;
-            const float* y = s.ys.data() + i * E;
-            const float wt = s.row_w[begin + i];
-            for (int64_t d = 0; d < E; ++d) o[d] += wt * y[d];
-        }
+    // Passes of whole experts, in index order, of at most kPassRows rows (or one expert).
+    for (int64_t e0 = 0; e0 < w.n_expert;) {
+        int64_t e1 = e0 + 1;
+        while (e1 < w.n_expert && s.offsets[e1 + 1] - s.offsets[e0] <= kPassRows) ++e1;
+        if (s.offsets[e1] > s.offsets[e0]) run_pass(w, x, out, T, e0, e1, s, pool);
+        e0 = e1;
     }
 
     if (w.gate_inp_shexp) {

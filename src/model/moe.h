@@ -39,9 +39,9 @@ struct MoeScratch {
     std::vector<int32_t> cursor;    // (n_expert) fill position while grouping
     std::vector<int32_t> rows;      // (T * k) token index of each routed row, grouped by expert
     std::vector<float> row_w;       // (T * k) weight of each routed row
-    std::vector<float> xs;          // (T, E) the gathered input rows of one expert
-    std::vector<float> gate, up;    // (T, n_ff) expert hidden activations
-    std::vector<float> ys;          // (T, E) one expert's output rows
+    std::vector<float> xs;          // (pass rows, E) the gathered input rows of a pass's experts
+    std::vector<float> gate, up;    // (pass rows, n_ff) their hidden activations
+    std::vector<float> ys;          // (pass rows, E) their output rows
     std::vector<float> shexp_gate;  // (T) shared-expert gate logits
 };
 

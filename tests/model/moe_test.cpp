@@ -170,7 +170,8 @@ TEST(Moe, MatchesNaiveTwin) {
         for (int threads : {1, 3}) {
             ThreadPool pool(threads);
             MoeScratch scratch;  // shared across batch sizes: growing then reusing must work
-            for (int64_t T : {7, 1, 7}) {
+            // 2100 tokens route 4200 rows: more than one pass of experts (4096 rows at most).
+            for (int64_t T : {7, 1, 7, 2100}) {
                 std::vector<float> x(T * kE);
                 for (auto& v : x) v = dist(rng);
                 std::vector<float> out(T * kE, NAN);
