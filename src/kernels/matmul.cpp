@@ -1,8 +1,9 @@
-// Threaded weight x activation products. The activations are converted once per call into the
-// weight type's activation layout (vec_dot_type); each thread then owns a band of weight rows
-// and runs the ISA's gemm over tiles of (kRowTile rows x up to kMaxGemmTokens tokens), so every
-// weight block is decoded once per token group; or, for batches where the kernel has a packed
-// path (dispatch.h), packs each kPackRows rows of the tile once for all tokens.
+// Threaded weight x activation products, one or many (matmul_tasks) per threaded pass. The
+// activations are converted once per call into the weight type's activation layout
+// (vec_dot_type). A decode step gives each thread a band of weight rows; a batch hands out row
+// tiles, each run by the ISA's gemm over groups of up to kMaxGemmTokens tokens, so every weight
+// block is decoded once per token group; or, for batches where the kernel has a packed path
+// (dispatch.h), each kPackRows rows of the tile are packed once for all tokens.
 // HEARTH_ISA=exact keeps the float path: rows dequantized, float activations (the path the
 // .deq.bin golden files check).
 #include "kernels/matmul.h"
@@ -19,9 +20,16 @@ namespace hearth::kernels {
 
 namespace {
 
-// Rows per tile: 32 rows of a 1024-wide Q8_0 matrix (35 KB) stay in L1 while the tile is
-// swept over all token groups.
+// Rows per tile: at least 32 rows (those of a 1024-wide Q8_0 matrix, 35 KB, stay in L1 while
+// the tile is swept over all token groups), more for short rows, up to about kTileBytes, so
+// that a tile of a small matrix (a MoE expert's down projection) is still worth its claim,
+// prefetch and packing set-up.
 constexpr int64_t kRowTile = 32;
+constexpr uint64_t kTileBytes = 32 * 1024;
+int64_t tile_rows(uint64_t row_bytes) {
+    const int64_t rows = static_cast<int64_t>(kTileBytes / row_bytes) / kPackRows * kPackRows;
+    return std::clamp<int64_t>(rows, kRowTile, 8 * kRowTile);
+}
 // Below this many activation elements one thread quantizes (a decode step's row).
 constexpr int64_t kParallelQuantize = 16384;
 
@@ -185,6 +193,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         int64_t ny;           // tokens per gemm call
         bool packed;          // takes the packed path
         int64_t first_tile;   // index of its first row tile among all the tasks' tiles
+        int64_t tile_rows;    // rows per tile
         uint64_t first_byte;  // offset of its first weight byte among all the tasks' bytes
         int64_t first_row;    // index of its first row among all the tasks' rows
     };
@@ -254,7 +263,8 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         p.first_byte = n_bytes;
         p.first_row = n_rows;
         n_rows += t.w.n_out;
-        n_tiles += (t.w.n_out + kRowTile - 1) / kRowTile;
+        p.tile_rows = tile_rows(t.w.row_bytes);
+        n_tiles += (t.w.n_out + p.tile_rows - 1) / p.tile_rows;
         n_bytes += t.w.row_bytes * static_cast<uint64_t>(t.w.n_out);
         decode = decode && t.n_tokens == 1;
     }
@@ -366,13 +376,13 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
             if (following < n_tiles) {
                 const int64_t j = task_of_tile(following);
                 const WeightView& w = tasks[j].w;
-                const int64_t f0 = (following - parts[j].first_tile) * kRowTile;
-                const int64_t f1 = std::min(f0 + kRowTile, w.n_out);
+                const int64_t f0 = (following - parts[j].first_tile) * parts[j].tile_rows;
+                const int64_t f1 = std::min(f0 + parts[j].tile_rows, w.n_out);
                 if (parts[j].packed) prefetch(w.data + f0 * w.row_bytes, (f1 - f0) * w.row_bytes);
             }
             const int64_t i = task_of_tile(tile);
-            const int64_t r0 = (tile - parts[i].first_tile) * kRowTile;
-            run_rows(i, r0, std::min(r0 + kRowTile, tasks[i].w.n_out));
+            const int64_t r0 = (tile - parts[i].first_tile) * parts[i].tile_rows;
+            run_rows(i, r0, std::min(r0 + parts[i].tile_rows, tasks[i].w.n_out));
             tile = following;
         }
     });
