@@ -1,4 +1,4 @@
-// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two FMA chains per token)
+// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two rows at a time)
 // and BF16 weights with BF16 activations (vdpbf16ps: exact bf16 products summed in float, 32
 // elements per op).
 #include <immintrin.h>
@@ -41,38 +41,62 @@ struct F16 {
     }
 };
 
+// Two rows at a time for batches, so each activation load serves both; with up to 4 tokens
+// each (row, token) sum runs as two FMA chains, so batches keep at least 8 chains in flight (two
+// FMA pipes of four-cycle latency) and never more than 16 accumulators.
 template <typename L>
 struct GemmWiden {
+    template <int R, int NY>
+    static void rows(int64_t n, const void* w, size_t bw, int64_t r, const typename L::T* const* at,
+                     float* y, size_t by) {
+        using T = typename L::T;
+        constexpr int S = NY <= 4 ? 2 : 1;  // chains per (row, token)
+        const T* wr[R];
+        for (int i = 0; i < R; ++i) wr[i] = x86::row<T>(w, bw, r + i);
+        __m512 acc[R][NY][S];
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < NY; ++t)
+                for (int c = 0; c < S; ++c) acc[i][t][c] = _mm512_setzero_ps();
+        int64_t k = 0;
+        for (; k + 16 * S <= n; k += 16 * S) {
+            for (int c = 0; c < S; ++c) {
+                __m512 wv[R];
+                for (int i = 0; i < R; ++i) wv[i] = L::load(wr[i] + k + 16 * c);
+                for (int t = 0; t < NY; ++t) {
+                    const __m512 av = L::load(at[t] + k + 16 * c);
+                    for (int i = 0; i < R; ++i) acc[i][t][c] = _mm512_fmadd_ps(wv[i], av, acc[i][t][c]);
+                }
+            }
+        }
+        // Tail of fewer than 16 * S: 16-lane steps, the last one partial.
+        for (; k < n; k += 16) {
+            const int64_t left = n - k;
+            __m512 wv[R];
+            for (int i = 0; i < R; ++i) wv[i] = left >= 16 ? L::load(wr[i] + k) : L::load_part(wr[i] + k, left);
+            for (int t = 0; t < NY; ++t) {
+                const __m512 av = left >= 16 ? L::load(at[t] + k) : L::load_part(at[t] + k, left);
+                for (int i = 0; i < R; ++i) acc[i][t][0] = _mm512_fmadd_ps(wv[i], av, acc[i][t][0]);
+            }
+        }
+        for (int i = 0; i < R; ++i)
+            for (int t = 0; t < NY; ++t) {
+                __m512 v = acc[i][t][0];
+                if constexpr (S == 2) v = _mm512_add_ps(v, acc[i][t][1]);
+                y[t * by + r + i] = hsum512(v);
+            }
+    }
+
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
         using T = typename L::T;
         const T* at[NY];
         for (int t = 0; t < NY; ++t) at[t] = x86::row<T>(a, ba, t);
-        for (int64_t r = 0; r < nr; ++r) {
-            const T* wr = x86::row<T>(w, bw, r);
-            __m512 acc0[NY], acc1[NY];
-            for (int t = 0; t < NY; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
-            int64_t k = 0;
-            for (; k + 32 <= n; k += 32) {
-                const __m512 w0 = L::load(wr + k), w1 = L::load(wr + k + 16);
-                for (int t = 0; t < NY; ++t) {
-                    acc0[t] = _mm512_fmadd_ps(w0, L::load(at[t] + k), acc0[t]);
-                    acc1[t] = _mm512_fmadd_ps(w1, L::load(at[t] + k + 16), acc1[t]);
-                }
-            }
-            // Tail of fewer than 32: up to two 16-lane steps, the last one partial.
-            for (; k < n; k += 16) {
-                const int64_t left = n - k;
-                const __m512 w0 = left >= 16 ? L::load(wr + k) : L::load_part(wr + k, left);
-                for (int t = 0; t < NY; ++t) {
-                    const __m512 av =
-                        left >= 16 ? L::load(at[t] + k) : L::load_part(at[t] + k, left);
-                    acc0[t] = _mm512_fmadd_ps(w0, av, acc0[t]);
-                }
-            }
-            for (int t = 0; t < NY; ++t) y[t * by + r] = hsum512(_mm512_add_ps(acc0[t], acc1[t]));
-        }
+        // One token (decode) streams row by row: pairs read two streams for no gain.
+        constexpr int R = NY == 1 ? 1 : 2;
+        int64_t r = 0;
+        for (; r + R <= nr; r += R) rows<R, NY>(n, w, bw, r, at, y, by);
+        if (r < nr) rows<1, NY>(n, w, bw, r, at, y, by);
     }
 };
 
