@@ -58,35 +58,50 @@ void swiglu_ffn(const ExpertViews& v, const float* xs, float* ys, int64_t n, Moe
     kernels::matmul(v.down, s.gate.data(), ys, n, pool);
 }
 
+// fn(begin, end) over [0, n), shared out across the threads when n * cost floats are many.
+template <typename Fn>
+void parallel_for(int64_t n, int64_t cost, ThreadPool& pool, Fn fn) {
+    if (n * cost < kParallelFloats) {
+        fn(int64_t(0), n);
+        return;
+    }
+    pool.run([&](int ith, int nth) {
+        const Range r = split_range(n, ith, nth);
+        if (r.begin < r.end) fn(r.begin, r.end);
+    });
+}
+
 // Fills s.sel / s.sel_w (T, k): softmax over all experts, the k most probable (ties go to
 // the lower index), their probabilities renormalised to sum to 1.
 void route(const MoeWeights& w, const float* x, int64_t T, MoeScratch& s, ThreadPool& pool) {
     const int64_t n_exp = w.n_expert, k = w.n_expert_used;
     kernels::matmul(w.gate_inp.view(), x, s.probs.data(), T, pool);
-    for (int64_t t = 0; t < T; ++t) {
-        float* p = s.probs.data() + t * n_exp;
-        const float max_l = *std::max_element(p, p + n_exp);
-        double sum = 0;
-        for (int64_t e = 0; e < n_exp; ++e) sum += p[e] = std::exp(p[e] - max_l);
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t e = 0; e < n_exp; ++e) p[e] *= inv;
+    parallel_for(T, n_exp, pool, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            float* p = s.probs.data() + t * n_exp;
+            const float max_l = *std::max_element(p, p + n_exp);
+            double sum = 0;
+            for (int64_t e = 0; e < n_exp; ++e) sum += p[e] = std::exp(p[e] - max_l);
+            const float inv = static_cast<float>(1.0 / sum);
+            for (int64_t e = 0; e < n_exp; ++e) p[e] *= inv;
 
-        int32_t* sel = s.sel.data() + t * k;
-        float* sw = s.sel_w.data() + t * k;
-        float sel_sum = 0;
-        for (int64_t j = 0; j < k; ++j) {
-            int32_t best = -1;
+            // One pass keeping the k best in order: an expert enters ahead of those it beats
+            // strictly, so among equals the lower index (seen first) stays ahead.
+            int32_t* sel = s.sel.data() + t * k;
+            int64_t n = 0;
             for (int32_t e = 0; e < n_exp; ++e) {
-                if (std::find(sel, sel + j, e) != sel + j) continue;
-                if (best < 0 || p[e] > p[best]) best = e;
+                if (n == k && !(p[e] > p[sel[k - 1]])) continue;
+                int64_t j = n < k ? n++ : k - 1;
+                for (; j > 0 && p[e] > p[sel[j - 1]]; --j) sel[j] = sel[j - 1];
+                sel[j] = e;
             }
-            sel[j] = best;
-            sw[j] = p[best];
-            sel_sum += p[best];
+            float* sw = s.sel_w.data() + t * k;
+            float sel_sum = 0;
+            for (int64_t j = 0; j < k; ++j) sel_sum += sw[j] = p[sel[j]];
+            const float denom = std::max(sel_sum, kMinWeightSum);
+            for (int64_t j = 0; j < k; ++j) sw[j] /= denom;
         }
-        const float denom = std::max(sel_sum, kMinWeightSum);
-        for (int64_t j = 0; j < k; ++j) sw[j] /= denom;
-    }
+    });
 }
 
 // Counting sort of the (token, slot) pairs by expert: expert e's routed rows are
@@ -113,19 +128,6 @@ void reserve(const MoeWeights& w, int64_t T, MoeScratch& s) {
     grow(s.xs, pass * E), grow(s.ys, pass * E);
     grow(s.gate, pass * std::max(w.n_ff_exp, w.n_ff_shexp));
     grow(s.up, pass * std::max(w.n_ff_exp, w.n_ff_shexp));
-}
-
-// fn(begin, end) over [0, n), shared out across the threads when n * cost floats are many.
-template <typename Fn>
-void parallel_for(int64_t n, int64_t cost, ThreadPool& pool, Fn fn) {
-    if (n * cost < kParallelFloats) {
-        fn(int64_t(0), n);
-        return;
-    }
-    pool.run([&](int ith, int nth) {
-        const Range r = split_range(n, ith, nth);
-        if (r.begin < r.end) fn(r.begin, r.end);
-    });
 }
 
 // The routed rows [base, base + n) of experts [e0, e1) (s.rows order): gathered, through
