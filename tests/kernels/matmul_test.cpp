@@ -191,6 +191,66 @@ TEST(MatmulKernels, MatmulGroupEqualsSeparateProducts) {
     }
 }
 
+// matmul_tasks: products with their own inputs, token counts and row lengths in one pass must
+// give each product what it gives alone, whether inputs are shared (one quantized copy for
+// two products) or not, and in batches mixing one-token products with larger ones.
+TEST(MatmulKernels, MatmulTasksEqualSeparateProducts) {
+    struct Spec {
+        TensorType type;
+        int64_t n_in, n_out;
+        int input;  // which input: products of one input share it
+        int64_t n_tokens;
+    };
+    const std::vector<std::vector<Spec>> batches = {
+        {{TensorType::Q4_K, 512, 37, 0, 5}, {TensorType::Q6_K, 512, 5, 0, 5},
+         {TensorType::Q8_0, 256, 70, 1, 17}, {TensorType::F16, 512, 3, 0, 5},
+         {TensorType::Q4_K, 512, 300, 2, 1}, {TensorType::Q4_K, 512, 33, 3, 16}},
+        // A decode step over several inputs (a MoE layer's chosen experts).
+        {{TensorType::Q4_K, 512, 40, 0, 1}, {TensorType::Q4_K, 512, 40, 0, 1},
+         {TensorType::Q6_K, 256, 21, 1, 1}, {TensorType::Q8_0, 256, 9, 2, 1}},
+    };
+    std::mt19937 rng(11);
+    for (const auto& specs : batches) {
+        std::vector<std::vector<uint8_t>> weights;
+        std::vector<std::vector<float>> inputs(4);
+        std::vector<WeightView> views;
+        for (const Spec& sp : specs) {
+            weights.push_back(make_weights(sp.type, sp.n_out, sp.n_in, rng));
+            views.push_back({.type = sp.type,
+                             .data = weights.back().data(),
+                             .n_in = sp.n_in,
+                             .n_out = sp.n_out,
+                             .row_bytes = row_bytes(sp.type, sp.n_in)});
+            auto& x = inputs[sp.input];
+            if (x.empty()) x = gaussian(static_cast<size_t>(sp.n_tokens * sp.n_in), rng);
+        }
+        for (int n_threads : {1, 2, 3}) {
+            ThreadPool pool(n_threads);
+            for (Isa isa : available_isas()) {
+                SCOPED_TRACE(std::string(isa_name(isa)) + " threads=" + std::to_string(n_threads));
+                std::vector<std::vector<float>> alone, together;
+                std::vector<MatmulTask> tasks;
+                std::vector<const MatmulKernels*> kernels;
+                for (size_t i = 0; i < specs.size(); ++i) {
+                    const Spec& sp = specs[i];
+                    alone.emplace_back(sp.n_tokens * sp.n_out);
+                    together.emplace_back(sp.n_tokens * sp.n_out, std::nanf(""));
+                    matmul(views[i], inputs[sp.input].data(), alone.back().data(), sp.n_tokens, pool, isa);
+                }
+                for (size_t i = 0; i < specs.size(); ++i) {
+                    tasks.push_back({.w = views[i], .x = inputs[specs[i].input].data(),
+                                     .n_tokens = specs[i].n_tokens, .y = together[i].data()});
+                    kernels.push_back(matmul_kernels(views[i].type, isa));
+                }
+                matmul_tasks_with(tasks, kernels.data(), pool);
+                for (size_t i = 0; i < specs.size(); ++i)
+                    for (size_t j = 0; j < alone[i].size(); ++j)
+                        ASSERT_EQ(together[i][j], alone[i][j]) << "product " << i << " at " << j;
+            }
+        }
+    }
+}
+
 TEST(MatmulKernels, StartupSelfCheckFoundNoBadKernel) { EXPECT_EQ(self_check_failures(), 0); }
 
 TEST(MatmulKernels, ScopedIsaForcesThePath) {
