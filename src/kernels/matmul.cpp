@@ -197,13 +197,14 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         uint64_t first_byte;  // offset of its first weight byte among all the tasks' bytes
         int64_t first_row;    // index of its first row among all the tasks' rows
     };
-    // An activation copy to make: n rows of src (n_in floats each) into dst.
+    // An activation copy to make: n rows of src (n_in floats each) into arena[arena] at
+    // dst_offset.
     struct Copy {
         ActQuantizeFn fn;
         const float* src;
         int64_t n, n_in;
         size_t dst_offset, row_bytes;
-        bool packed_arena;
+        int arena;
     };
     // The caller's buffers, by reference: in the workers the names of thread_locals would
     // mean their own.
@@ -218,16 +219,18 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
     size_t arena_bytes[2] = {0, 0};
     // The copy of fn(src) made for an earlier task, if any: only the last few copies are
     // searched, which finds the products of one input (they come together).
-    auto find_copy = [&](ActQuantizeFn fn, const float* src, int64_t n) -> int64_t {
+    auto find_copy = [&](ActQuantizeFn fn, const MatmulTask& t) -> int64_t {
         for (int64_t c = static_cast<int64_t>(copies.size()) - 1;
-             c >= 0 && c >= static_cast<int64_t>(copies.size()) - 8; --c)
-            if (copies[c].fn == fn && copies[c].src == src && copies[c].n == n) return c;
+             c >= 0 && c >= static_cast<int64_t>(copies.size()) - 8; --c) {
+            const Copy& y = copies[c];
+            if (y.fn == fn && y.src == t.x && y.n == t.n_tokens && y.n_in == t.w.n_in) return c;
+        }
         return -1;
     };
-    auto add_copy = [&](ActQuantizeFn fn, const MatmulTask& t, size_t row_bytes, bool packed) {
+    auto add_copy = [&](ActQuantizeFn fn, const MatmulTask& t, size_t row_bytes, int a) {
         const size_t bytes = row_bytes * static_cast<size_t>(t.n_tokens);
-        copies.push_back({fn, t.x, t.n_tokens, t.w.n_in, arena_bytes[packed], row_bytes, packed});
-        arena_bytes[packed] += (bytes + 63) / 64 * 64;
+        copies.push_back({fn, t.x, t.n_tokens, t.w.n_in, arena_bytes[a], row_bytes, a});
+        arena_bytes[a] += (bytes + 63) / 64 * 64;
         return static_cast<int64_t>(copies.size()) - 1;
     };
     thread_local std::vector<int64_t> copy_of, packed_copy_of;  // per task, -1: none
@@ -245,14 +248,14 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         p.k = k;
         p.act_row_bytes = static_cast<size_t>(t.w.n_in / at.block_size * at.block_bytes);
         if (k->quantize != nullptr) {
-            copy_of[i] = find_copy(k->quantize, t.x, t.n_tokens);
-            if (copy_of[i] < 0) copy_of[i] = add_copy(k->quantize, t, p.act_row_bytes, false);
+            copy_of[i] = find_copy(k->quantize, t);
+            if (copy_of[i] < 0) copy_of[i] = add_copy(k->quantize, t, p.act_row_bytes, 0);
         }
         p.packed = k->gemm_packed != nullptr && t.n_tokens >= k->pack_min_tokens;
         if (p.packed && k->packed_quantize != nullptr) {
-            packed_copy_of[i] = find_copy(k->packed_quantize, t.x, t.n_tokens);
+            packed_copy_of[i] = find_copy(k->packed_quantize, t);
             if (packed_copy_of[i] < 0)
-                packed_copy_of[i] = add_copy(k->packed_quantize, t, p.act_row_bytes, true);
+                packed_copy_of[i] = add_copy(k->packed_quantize, t, p.act_row_bytes, 1);
         }
         // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels
         // (their gemm takes up to kMaxGemmTokens tokens and splits them as its registers
@@ -270,11 +273,11 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
     }
     for (int b = 0; b < 2; ++b)
         if (arena[b].size() < arena_bytes[b]) arena[b].resize(arena_bytes[b]);
+    auto copy_data = [&](int64_t c) { return arena[copies[c].arena].data() + copies[c].dst_offset; };
     for (int64_t i = 0; i < n_tasks; ++i) {
         Part& p = parts[i];
-        p.act = copy_of[i] < 0 ? reinterpret_cast<const uint8_t*>(tasks[i].x)
-                               : arena[0].data() + copies[copy_of[i]].dst_offset;
-        p.packed_act = packed_copy_of[i] < 0 ? p.act : arena[1].data() + copies[packed_copy_of[i]].dst_offset;
+        p.act = copy_of[i] < 0 ? reinterpret_cast<const uint8_t*>(tasks[i].x) : copy_data(copy_of[i]);
+        p.packed_act = packed_copy_of[i] < 0 ? p.act : copy_data(packed_copy_of[i]);
     }
     // The copies, rows shared out across threads when there are enough.
     int64_t copy_rows = 0, copy_elements = 0;
@@ -283,7 +286,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         int64_t at = 0;
         for (const Copy& c : copies) {
             const int64_t b = std::max(row0 - at, int64_t(0)), e = std::min(row1 - at, c.n);
-            uint8_t* dst = arena[c.packed_arena].data() + c.dst_offset;
+            uint8_t* dst = arena[c.arena].data() + c.dst_offset;
             for (int64_t r = b; r < e; ++r) c.fn(c.src + r * c.n_in, dst + r * c.row_bytes, c.n_in);
             at += c.n;
         }
