@@ -323,14 +323,21 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
                       t.y + t0 * w.n_out + r0, static_cast<size_t>(w.n_out));
         }
     };
-    // The task that holds a tile / a row of the tasks' rows end to end.
-    auto task_of_tile = [&](int64_t tile) {
-        return std::upper_bound(parts.begin(), parts.end(), tile,
-                                [](int64_t v, const Part& p) { return v < p.first_tile; }) - parts.begin() - 1;
+    // The task that holds tile, row or byte v of the tasks' tiles, rows or bytes end to end
+    // (first: the Part member where each task's own begin).
+    auto task_at = [&](auto Part::*first, auto v) -> int64_t {
+        return std::upper_bound(parts.begin(), parts.end(), v,
+                                [first](auto x, const Part& p) { return x < p.*first; }) -
+               parts.begin() - 1;
     };
-    auto task_of_row = [&](int64_t row) {
-        return std::upper_bound(parts.begin(), parts.end(), row,
-                                [](int64_t v, const Part& p) { return v < p.first_row; }) - parts.begin() - 1;
+    // A tile's task and rows [r0, r1).
+    struct TileRows {
+        int64_t task, r0, r1;
+    };
+    auto tile_at = [&](int64_t tile) {
+        const int64_t i = task_at(&Part::first_tile, tile);
+        const int64_t r0 = (tile - parts[i].first_tile) * parts[i].tile_rows;
+        return TileRows{i, r0, std::min(r0 + parts[i].tile_rows, tasks[i].w.n_out)};
     };
     // Decode: each thread streams its own band of the tasks' rows, an equal share of the
     // weight bytes, front to back in shrinking pieces; a thread done with its band takes
@@ -344,9 +351,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         auto boundary = [&](int k) -> int64_t {
             const uint64_t at = n_bytes * k / n_bands;
             if (at >= n_bytes) return n_rows;
-            const int64_t i = std::upper_bound(parts.begin(), parts.end(), at,
-                                               [](uint64_t v, const Part& p) { return v < p.first_byte; }) -
-                              parts.begin() - 1;
+            const int64_t i = task_at(&Part::first_byte, at);
             const uint64_t rb = tasks[i].w.row_bytes;
             return parts[i].first_row + static_cast<int64_t>((at - parts[i].first_byte + rb - 1) / rb);
         };
@@ -354,7 +359,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
     }
     // Rows [g0, g1) of the tasks' rows end to end.
     auto run_task_rows = [&](int64_t g0, int64_t g1) {
-        for (int64_t i = task_of_row(g0); i < n_tasks && g0 < g1; ++i) {
+        for (int64_t i = task_at(&Part::first_row, g0); i < n_tasks && g0 < g1; ++i) {
             const int64_t f = parts[i].first_row, e = f + tasks[i].w.n_out;
             if (g0 < e && g1 > f) run_rows(i, std::max(g0, f) - f, std::min(g1, e) - f);
             g0 = std::max(g0, e);
@@ -377,15 +382,12 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         while (tile < n_tiles) {
             const int64_t following = next_tile.fetch_add(1, std::memory_order_relaxed);
             if (following < n_tiles) {
-                const int64_t j = task_of_tile(following);
-                const WeightView& w = tasks[j].w;
-                const int64_t f0 = (following - parts[j].first_tile) * parts[j].tile_rows;
-                const int64_t f1 = std::min(f0 + parts[j].tile_rows, w.n_out);
-                if (parts[j].packed) prefetch(w.data + f0 * w.row_bytes, (f1 - f0) * w.row_bytes);
+                const TileRows f = tile_at(following);
+                const WeightView& w = tasks[f.task].w;
+                if (parts[f.task].packed) prefetch(w.data + f.r0 * w.row_bytes, (f.r1 - f.r0) * w.row_bytes);
             }
-            const int64_t i = task_of_tile(tile);
-            const int64_t r0 = (tile - parts[i].first_tile) * parts[i].tile_rows;
-            run_rows(i, r0, std::min(r0 + parts[i].tile_rows, tasks[i].w.n_out));
+            const TileRows c = tile_at(tile);
+            run_rows(c.task, c.r0, c.r1);
             tile = following;
         }
     });
