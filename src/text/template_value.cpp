@@ -292,14 +292,15 @@ static std::string repr_string(std::string_view s) {
     return out + quote;
 }
 
-// Printing recurses into lists and dicts, and a value can hold itself (a namespace assigned to
-// its own attribute): past this depth that is an error, not a stack overflow.
+// Printing and tojson recurse into lists and dicts, and a value can hold itself (a namespace
+// assigned to its own attribute): past this depth that is an error, not a stack overflow.
+constexpr int kMaxValueNesting = 256;
+
 namespace {
 struct PrintDepth {
-    static constexpr int kMax = 256;
     static inline thread_local int depth = 0;
     PrintDepth() {
-        if (++depth > kMax) {
+        if (++depth > kMaxValueNesting) {
             --depth;
             fail("value nests too deeply to print");
         }
@@ -471,7 +472,7 @@ static void json_items(const Value& v, const JsonOptions& o, int depth, std::str
 }
 
 static void json_value(const Value& v, const JsonOptions& o, int depth, std::string& out) {
-    if (depth > 256) fail("tojson: nesting too deep");
+    if (depth > kMaxValueNesting) fail("tojson: nesting too deep");
     switch (v.kind) {
         case Kind::None:
             out += "null";
