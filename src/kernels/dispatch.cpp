@@ -175,7 +175,7 @@ X86Features detect_x86() {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
     f.avx2 = os_ymm && fma && f16c && (b & (1u << 5));
     const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) &&  // F BW VL
-                        (c & (1u << 11));                                            // VNNI
+                        (c & (1u << 1)) && (c & (1u << 11));                        // VBMI VNNI
     unsigned a1 = 0, b1, c1, d1;
     if (!__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) a1 = 0;
     f.avx512 = f.avx2 && os_zmm && avx512 && (a1 & (1u << 5));  // BF16

@@ -92,6 +92,17 @@ __m256 token_sums(const __m512i* sumi) {
 // Q4_K (kHigh = false) and Q5_K (kHigh = true): step j covers elements 64j..64j+63: low
 // nibbles of qs[32j..32j+31] (sub-block 2j) in the lower 256 bits, high nibbles (sub-block
 // 2j + 1) in the upper 256 bits. Q5_K's fifth bit of element l of sub-block s is bit s of qh[l].
+// The even bytes: with a byte permute, the low bytes of int16 lanes (the high ones zeroed).
+constexpr __mmask64 kLowBytes = 0x5555555555555555ull;
+
+// The 8 mins of scales_mins_k4's result as int16, each twice (m0 m0 m1 m1 .. m7 m7): one per
+// 16-element activation bsum. One byte permute (x86::doubled_mins takes three shuffles).
+inline __m256i doubled_mins(__m128i sm) {
+    const __m256i pick = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    return _mm256_maskz_permutexvar_epi8(static_cast<__mmask32>(kLowBytes), pick,
+                                         _mm256_castsi128_si256(sm));
+}
+
 template <typename Block, bool kHigh>
 struct GemmQ45K {
     // sumi[t] = the sub-block-scaled int32 dot products of super-block i with token t's
@@ -105,9 +116,9 @@ struct GemmQ45K {
             qh = _mm512_broadcast_i64x4(load256(x.qh));
             bit4 = _mm512_set1_epi8(0x10);
         }
-        // The 8 scales as int16 in every 128-bit lane; one shuffle per step broadcasts scale
-        // 2j to the lower 256 bits and 2j + 1 to the upper.
-        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm));
+        // One byte permute per step widens scale 2j into the lower 256 bits' int16 lanes and
+        // 2j + 1 into the upper ones (the high bytes zeroed by the mask).
+        const __m512i smv = _mm512_castsi128_si512(sm);
         ScaledSums<NY> sums;
         for (int j = 0; j < 4; ++j) {
             // The step's 32 bytes in both halves, the upper half shifted down a nibble.
@@ -120,11 +131,9 @@ struct GemmQ45K {
                     _mm256_set1_epi8(static_cast<char>(2 << (2 * j))), 1);
                 q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, sel), q, bit4);
             }
-            const __m512i pick = _mm512_inserti64x4(
-                _mm512_castsi256_si512(
-                    _mm256_set1_epi16(static_cast<int16_t>((4 * j) | ((4 * j + 1) << 8)))),
-                _mm256_set1_epi16(static_cast<int16_t>((4 * j + 2) | ((4 * j + 3) << 8))), 1);
-            const __m512i sv = _mm512_shuffle_epi8(sc16, pick);
+            const __m512i pick = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(2 * j)),
+                                                    _mm256_set1_epi16(static_cast<int16_t>(2 * j + 1)), 1);
+            const __m512i sv = _mm512_maskz_permutexvar_epi8(kLowBytes, pick, smv);
             for (int t = 0; t < NY; ++t)
                 sums.add(t, j, _mm512_maddubs_epi16(q, load512(ay[t][i].qs + 64 * j)), sv);
         }
@@ -167,7 +176,7 @@ struct GemmQ45K {
             const __m128i sm = x86::scales_mins_k4(x.scales);
             __m512i sumi[NY];
             block_sums<NY>(x, sm, ay, i, sumi);
-            const __m256i mx = x86::doubled_mins(sm);
+            const __m256i mx = doubled_mins(sm);
             const __m128 dd = x86::d_dmin(x);
             for (int t = 0; t < NY; ++t) {
                 const __m256i corr = _mm256_madd_epi16(load256(ay[t][i].bsums), mx);
