@@ -19,6 +19,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "kernels/peak.h"
+#include "model/attention.h"
 #include "runtime/engine.h"
 #include "runtime/synthetic.h"
 
@@ -60,6 +61,9 @@ struct ModelFacts {
     std::string name, type, filename;
     uint64_t bytes = 0, params = 0;
     double active_bytes_per_token = 0;  // weights one generated token reads
+    // K and V bytes of one cached position over all attention layers: a generated token reads
+    // them for every position before it.
+    double kv_bytes_per_position = 0;
     // 2 x the weights a prompt token multiplies (the head left out: pp computes logits for the
     // last token only).
     double pp_flop_per_token = 0;
@@ -67,7 +71,8 @@ struct ModelFacts {
 
 // This machine's ceilings, measured when --roofline asks (0 = not measured).
 struct Roofline {
-    double bandwidth_gbs = 0;
+    double bandwidth_gbs = 0;               // the better of the two below
+    double bandwidth_before = 0, bandwidth_after = 0;  // measured around the tests
     double int8_gops = 0;
     kernels::Isa isa = kernels::Isa::Ref;
 };
@@ -99,7 +104,7 @@ std::string file_type_name(uint32_t ft) {
     }
 }
 
-ModelFacts model_facts(const runtime::Engine& e) {
+ModelFacts model_facts(const runtime::Engine& e, model::CacheType cache_type) {
     ModelFacts f;
     const gguf::Reader& r = *e.reader;
     f.filename = r.path();
@@ -121,6 +126,10 @@ ModelFacts model_facts(const runtime::Engine& e) {
         const bool head = name == "output.weight" || name == "token_embd.weight";
         if (!head) f.pp_flop_per_token += 2.0 * static_cast<double>(t.n_elements()) * share;
     }
+    const auto kinds = e.model->layer_kinds();
+    const auto n_attn = std::count(kinds.begin(), kinds.end(), model::Model::LayerKind::Attention);
+    const model::KvCache one(cache_type, 1, c.n_head_kv, c.head_dim);
+    f.kv_bytes_per_position = 2.0 * static_cast<double>(n_attn * c.n_head_kv) * one.row_bytes;
     // The file type llama-quantize recorded names the file ("Q4_K - Medium" for a mix of Q4_K
     // and Q6_K), else the type that holds most bytes.
     const auto ft = r.get_uint("general.file_type");
@@ -203,10 +212,15 @@ void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int thr
     for (const Test& t : tests) {
         std::vector<double> ts;
         for (size_t i = 0; i < t.seconds.size(); ++i) ts.push_back(t.tokens_per_second(i));
-        // tg: weight bytes per token over the bandwidth; pp: weight FLOP per token over the
-        // int8 peak. Parallel decoding shares each weight read, so it has no such bound.
+        // tg: the bytes a token reads (weights, and the KV cache of the positions before it at
+        // the test's mean depth) over the bandwidth; pp: weight FLOP per token over the int8
+        // peak. Parallel decoding shares each weight read, so it has no such bound.
         double bound = 0;
-        if (t.n_prompt == 0 && t.n_parallel == 1) bound = roof.bandwidth_gbs * 1e9 / f.active_bytes_per_token;
+        if (t.n_prompt == 0 && t.n_parallel == 1) {
+            const double mean_depth = static_cast<double>(t.n_depth) + (t.n_gen + 1) / 2.0;
+            bound = roof.bandwidth_gbs * 1e9 /
+                    (f.active_bytes_per_token + f.kv_bytes_per_position * mean_depth);
+        }
         if (t.n_prompt > 0 && f.pp_flop_per_token > 0) bound = roof.int8_gops * 1e9 / f.pp_flop_per_token;
         std::string cell;
         if (with_roof) cell = bound > 0 ? strfmt(" %.0f%% of %.1f |", 100.0 * mean(ts) / bound, bound) : " |";
@@ -215,8 +229,11 @@ void print_markdown(const ModelFacts& f, const std::vector<Test>& tests, int thr
                     t.name().c_str(), mean(ts), stddev(ts), cell.c_str());
     }
     if (!with_roof) return;
-    std::printf("\ntg bound: %.1f GB/s memory read bandwidth / %.1f MB of weights read per token\n",
-                roof.bandwidth_gbs, f.active_bytes_per_token / 1e6);
+    std::printf("\ntg bound: %.1f GB/s memory read bandwidth (the better of %.1f before and %.1f after "
+                "the tests) / (%.1f MB of weights + %.4g MB of %s KV cache per position before the "
+                "token) read per token\n",
+                roof.bandwidth_gbs, roof.bandwidth_before, roof.bandwidth_after,
+                f.active_bytes_per_token / 1e6, f.kv_bytes_per_position / 1e6, cache);
     if (roof.int8_gops > 0)
         std::printf("pp ceiling: %.2f TOPS %s peak (%s, %d thread%s) / %.4g GFLOP of weight products per token\n",
                     roof.int8_gops / 1e3, kernels::int8_peak_instruction(roof.isa),
@@ -361,6 +378,11 @@ int cmd_bench(int argc, char** argv) {
     if (n_ctx > std::max<int64_t>(engine->model->config().n_ctx_train, 1) && engine->model->config().n_ctx_train > 0)
         return fail(cmd, strfmt("depth + test length %lld exceeds the model's context %lld", (long long)n_ctx,
                                 (long long)engine->model->config().n_ctx_train));
+    // Bandwidth is measured before and after the tests: on shared machines it can change for
+    // minutes at a time, so both figures are shown and the bound uses the better one.
+    Roofline roof;
+    const bool with_roof = args->has("--roofline");
+    if (with_roof) roof.bandwidth_before = kernels::measure_read_bandwidth(*engine->pool);
     std::vector<Test> tests;
     if (*p > 0) tests.push_back({*p, 0, *d});
     if (*n > 0) tests.push_back({0, *n, *d});
@@ -375,11 +397,11 @@ int cmd_bench(int argc, char** argv) {
         std::fprintf(stderr, "\n");
         if (!st.ok()) return fail(cmd, st.message());
     }
-    const ModelFacts facts = model_facts(*engine);
-    Roofline roof;
-    if (args->has("--roofline")) {
+    const ModelFacts facts = model_facts(*engine, *cache_type);
+    if (with_roof) {
         roof.isa = kernels::current_isa();
-        roof.bandwidth_gbs = kernels::measure_read_bandwidth(*engine->pool);
+        roof.bandwidth_after = kernels::measure_read_bandwidth(*engine->pool);
+        roof.bandwidth_gbs = std::max(roof.bandwidth_before, roof.bandwidth_after);
         roof.int8_gops = kernels::measure_int8_peak(*engine->pool, roof.isa);
     }
     const char* cache = model::cache_type_name(*cache_type);

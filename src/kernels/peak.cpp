@@ -1,5 +1,7 @@
 #include "kernels/peak.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -47,9 +49,37 @@ uint64_t read_sum_scalar(const void* p, size_t bytes) {
 
 }  // namespace
 
+// An n-byte buffer of ones on 2 MiB pages where the kernel gives them (weights files are mapped
+// that way, base/mapped_file.cpp), so the reads see the same TLB reach as a decode step's.
+class HugeBuffer {
+   public:
+    explicit HugeBuffer(size_t n) : n_(n) {
+        constexpr size_t kHuge = size_t{2} << 20;
+        void* p = mmap(nullptr, n + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        HEARTH_CHECK(p != MAP_FAILED);
+        area_ = p;
+        auto* aligned = reinterpret_cast<uint64_t*>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
+#ifdef MADV_HUGEPAGE
+        madvise(aligned, n, MADV_HUGEPAGE);
+#endif
+        std::fill_n(aligned, n / sizeof(uint64_t), uint64_t{1});
+        data_ = aligned;
+    }
+    ~HugeBuffer() { munmap(area_, n_ + (size_t{2} << 20)); }
+    HugeBuffer(const HugeBuffer&) = delete;
+    HugeBuffer& operator=(const HugeBuffer&) = delete;
+    const uint64_t* data() const { return data_; }
+    size_t size() const { return n_ / sizeof(uint64_t); }
+
+   private:
+    size_t n_;
+    void* area_ = nullptr;
+    const uint64_t* data_ = nullptr;
+};
+
 double measure_read_bandwidth(ThreadPool& pool) {
     const size_t n = size_t{1} << 30;  // 1 GiB
-    std::vector<uint64_t> buf(n / sizeof(uint64_t), 1);
+    const HugeBuffer buf(n);
     uint64_t (*read)(const void*, size_t) = read_sum_scalar;
 #if HEARTH_X86_KERNELS
     if (isa_available(Isa::Avx512)) read = avx512::read_sum;
@@ -57,7 +87,7 @@ double measure_read_bandwidth(ThreadPool& pool) {
 #endif
     std::vector<uint64_t> sums(pool.size());
     double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < 5; ++rep) {
         const auto t0 = Clock::now();
         pool.run([&](int ith, int nth) {
             const Range r = split_range(static_cast<int64_t>(buf.size()), ith, nth);

@@ -54,8 +54,9 @@ with tempfile.TemporaryDirectory() as tmp:
             print(f"FAIL file type {what}: exit {out.returncode}, label {label!r}: {out.stderr}")
             failures += 1
 
-def gguf_tensors(path):
-    """(name, element count) of every tensor in a GGUF file, read with the format's own rules."""
+def gguf_read(path):
+    """The UINT32 metadata values and the (name, element count) of every tensor in a GGUF file,
+    read with the format's own rules."""
     f = open(path, "rb")
     def u(fmt):
         return struct.unpack("<" + fmt, f.read(struct.calcsize(fmt)))[0]
@@ -74,9 +75,13 @@ def gguf_tensors(path):
     assert f.read(4) == b"GGUF"
     u("I")
     n_tensors, n_kv = u("Q"), u("Q")
+    meta = {}
     for _ in range(n_kv):
-        string()
-        skip(u("I"))
+        key, t = string(), u("I")
+        if t == 4:
+            meta[key] = u("I")
+        else:
+            skip(t)
     out = []
     for _ in range(n_tensors):
         name = string()
@@ -86,16 +91,20 @@ def gguf_tensors(path):
         u("I")
         u("Q")
         out.append((name, count))
-    return out
+    return meta, out
 
 
 # --roofline: both tests get a "% of <bound>" cell, and the pp ceiling's weight FLOP per token
 # is 2 x the elements of every tensor but the embedding table, which is also the head here
-# (tied, no experts).
+# (tied, no experts). The tg bound counts the F16 K and V rows a token reads per position before
+# it: 2 x layers x KV heads x key length x 2 bytes.
 path = f"{data}/golden/qwen3/qwen3-Q8_0.gguf"
-out = subprocess.run([hearth, "bench", "-m", path, "-p", "8", "-n", "2", "-r", "1", "-t", "1",
+out = subprocess.run([hearth, "bench", "-m", path, "-p", "8", "-n", "2", "-d", "4", "-r", "1", "-t", "1",
                       "--roofline"], capture_output=True, text=True, timeout=300)
-want = 2 * sum(n for name, n in gguf_tensors(path) if name != "token_embd.weight")
+meta, tensors = gguf_read(path)
+want = 2 * sum(n for name, n in tensors if name != "token_embd.weight")
+want_kv = 2 * meta["qwen3.block_count"] * meta["qwen3.attention.head_count_kv"] * \
+    meta["qwen3.attention.key_length"] * 2
 rows = [l for l in out.stdout.splitlines() if l.startswith("| qwen3")]
 flop = [l for l in out.stdout.splitlines() if "GFLOP of weight products per token" in l]
 problems = []
@@ -103,8 +112,13 @@ if out.returncode != 0:
     problems.append(f"exit {out.returncode}: {out.stderr}")
 if len(rows) != 2 or not all("% of " in r.split("|")[-2] for r in rows):
     problems.append(f"rows {rows}")
-if not any(l.startswith("tg bound: ") for l in out.stdout.splitlines()):
+bound = [l for l in out.stdout.splitlines() if l.startswith("tg bound: ")]
+if not bound:
     problems.append("no tg bound line")
+else:
+    kv = bound[0].split(" MB of weights + ")[1].split(" MB of f16 KV cache per position")[0]
+    if abs(float(kv) * 1e6 - want_kv) > 1e-3 * want_kv:  # printed to 4 significant digits
+        problems.append(f"KV bytes per position {kv} MB, want {want_kv}")
 if flop:
     got = float(flop[0].split(" / ")[1].split()[0]) * 1e9
     if abs(got - want) > 1e-3 * want:  # printed to 4 significant digits
