@@ -48,22 +48,39 @@ Rope make_rope_multi_section(int64_t n_rot, float base, const int64_t sections[4
     return r;
 }
 
-void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
-                int64_t pos0) {
+void rope_angles(const Rope& rope, int64_t pos0, int64_t n_tokens, float* cs) {
     const int64_t half = rope.n_rot / 2;
     for (int64_t t = 0; t < n_tokens; ++t) {
         const double pos = static_cast<double>(pos0 + t);
+        float* c = cs + t * rope.n_rot;
         for (int64_t i = 0; i < half; ++i) {
             const double theta = pos * rope.inv_freq[i];
-            const float c = static_cast<float>(std::cos(theta));
-            const float s = static_cast<float>(std::sin(theta));
-            const int64_t i0 = rope.style == RopeStyle::Norm ? 2 * i : i;
-            const int64_t i1 = rope.style == RopeStyle::Norm ? 2 * i + 1 : i + half;
-            for (int64_t h = 0; h < n_heads; ++h) {
-                float* v = x + (t * n_heads + h) * head_dim;
-                const float a = v[i0], b = v[i1];
-                v[i0] = a * c - b * s;
-                v[i1] = a * s + b * c;
+            c[i] = static_cast<float>(std::cos(theta));
+            c[half + i] = static_cast<float>(std::sin(theta));
+        }
+    }
+}
+
+void apply_rope(const Rope& rope, const float* cs, float* x, int64_t n_tokens, int64_t n_heads,
+                int64_t head_dim) {
+    const int64_t half = rope.n_rot / 2;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* c = cs + t * rope.n_rot;
+        const float* s = c + half;
+        for (int64_t h = 0; h < n_heads; ++h) {
+            float* v = x + (t * n_heads + h) * head_dim;
+            if (rope.style == RopeStyle::Neox) {  // pairs (i, i + half): runs along i
+                for (int64_t i = 0; i < half; ++i) {
+                    const float a = v[i], b = v[half + i];
+                    v[i] = a * c[i] - b * s[i];
+                    v[half + i] = a * s[i] + b * c[i];
+                }
+            } else {
+                for (int64_t i = 0; i < half; ++i) {
+                    const float a = v[2 * i], b = v[2 * i + 1];
+                    v[2 * i] = a * c[i] - b * s[i];
+                    v[2 * i + 1] = a * s[i] + b * c[i];
+                }
             }
         }
     }

@@ -31,9 +31,13 @@ Rope make_rope(RopeStyle style, int64_t n_rot, float base, const float* freq_fac
 // 0, so a pair mapped to the last component does not rotate: its frequency is set to 0.
 Rope make_rope_multi_section(int64_t n_rot, float base, const int64_t sections[4]);
 
-// Rotates x (n_tokens, n_heads, head_dim) in place; token t sits at position pos0 + t.
-void apply_rope(const Rope& rope, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
-                int64_t pos0);
+// The cosine and sine of every rotated pair's angle for n_tokens tokens at positions pos0,
+// pos0 + 1, ...: cs (n_tokens, n_rot), per token the n_rot / 2 cosines, then the n_rot / 2 sines.
+// Computed once per batch, they serve the queries and keys of every layer.
+void rope_angles(const Rope& rope, int64_t pos0, int64_t n_tokens, float* cs);
+// Rotates x (n_tokens, n_heads, head_dim) in place by its tokens' rows of rope_angles.
+void apply_rope(const Rope& rope, const float* cs, float* x, int64_t n_tokens, int64_t n_heads,
+                int64_t head_dim);
 
 // gate (n) = silu(gate) * up, in place.
 void swiglu(float* gate, const float* up, int64_t n);

@@ -16,6 +16,7 @@ struct DecoderState : State {
     std::vector<KvCache> kv;  // per layer
     // Scratch, grown to the largest batch seen.
     std::vector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_out;
+    std::vector<float> rope;  // (T, n_rot): the batch rows' rotary angles (blocks::rope_angles)
     MoeScratch moe;
 
     std::unique_ptr<State> clone() const override {
@@ -129,6 +130,14 @@ void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
     int64_t row = 0;
     for (const SeqBatch& q : seqs)
         for (int32_t tok : q.tokens) kernels::get_row(w_.token_embd.view(), tok, x + row++ * E);
+    // Each row's rotary angles, at its sequence's positions: the same in every layer.
+    grow(s.rope, T * rope_.n_rot);
+    row = 0;
+    for (const SeqBatch& q : seqs) {
+        const auto n = static_cast<int64_t>(q.tokens.size());
+        blocks::rope_angles(rope_, q.state->n_past(), n, s.rope.data() + row * rope_.n_rot);
+        row += n;
+    }
 
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const DecoderLayer& l = w_.layers[il];
@@ -150,8 +159,9 @@ void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
             const int64_t n = static_cast<int64_t>(seq.tokens.size()), pos0 = sq.n_past();
             float* q = s.q.data() + row * H * D;
             float* k = s.k.data() + row * Hkv * D;
-            blocks::apply_rope(rope_, q, n, H, D, pos0);
-            blocks::apply_rope(rope_, k, n, Hkv, D, pos0);
+            const float* angles = s.rope.data() + row * rope_.n_rot;
+            blocks::apply_rope(rope_, angles, q, n, H, D);
+            blocks::apply_rope(rope_, angles, k, n, Hkv, D);
             sq.kv[il].store(k, s.v.data() + row * Hkv * D, pos0, n);
             attention(q, sq.kv[il], s.attn.data() + row * H * D, n, pos0, H, *pool_);
             row += n;

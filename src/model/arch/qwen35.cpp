@@ -79,6 +79,7 @@ struct HybridState : State {
     std::vector<KvCache> kv;                           // per layer; empty for recurrent ones
     std::vector<std::vector<float>> conv, ssm;         // recurrent: (Kc-1, conv_dim), (Hv, dk, dv)
     std::vector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up, logits_out;
+    std::vector<float> rope;  // (T, n_rot): the batch rows' rotary angles (blocks::rope_angles)
     MoeScratch moe;
     std::vector<Seg> segs;
 
@@ -175,6 +176,12 @@ class Hybrid : public Model {
     void deltanet_block(const Layer& l, int64_t il, HybridState& s, std::span<const Seg> segs, int64_t T);
     void attention_block(const Layer& l, int64_t il, HybridState& s, std::span<const Seg> segs, int64_t T);
     void ffn_block(const Layer& l, HybridState& s, int64_t T);
+    // s.rope: each row's rotary angles at its sequence's positions, the same in every layer.
+    void rope_rows(HybridState& s, std::span<const Seg> segs, int64_t T) const {
+        grow(s.rope, T * rope_.n_rot);
+        for (const Seg& sg : segs)
+            blocks::rope_angles(rope_, sg.state->n_past(), sg.n, s.rope.data() + sg.row * rope_.n_rot);
+    }
     void matmul(const Tensor& t, const float* x, float* y, int64_t T) {
         kernels::matmul(t.view(), x, y, T, *pool_);
     }
@@ -203,6 +210,7 @@ void Hybrid::run(std::span<const SeqBatch> seqs, bool all_logits) {
     }
     const std::span<const Seg> segs(s.segs);
     grow(s.x, T * E), grow(s.h, T * E), grow(s.out, T * E);
+    rope_rows(s, segs, T);
     float* x = s.x.data();  // (T, E) residual stream
     int64_t row = 0;
     for (const SeqBatch& q : seqs)
@@ -263,6 +271,7 @@ Status Hybrid::eval_mtp(std::span<const int32_t> next_tokens, const float* hidde
     matmul(m.eh_proj, s.h.data(), x, T);
     blocks::rmsnorm(x, m.layer.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
     const Seg one{.state = &s, .row = 0, .n = T};
+    rope_rows(s, {&one, 1}, T);
     attention_block(m.layer, 0, s, {&one, 1}, T);
     blocks::add(x, s.out.data(), T * E);
     blocks::rmsnorm(x, m.layer.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
@@ -343,8 +352,9 @@ void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, std::sp
         const int64_t pos0 = sg.state->n_past();
         float* q = s.q.data() + sg.row * H * D;
         float* k = s.k.data() + sg.row * Hkv * D;
-        blocks::apply_rope(rope_, q, sg.n, H, D, pos0);
-        blocks::apply_rope(rope_, k, sg.n, Hkv, D, pos0);
+        const float* angles = s.rope.data() + sg.row * rope_.n_rot;
+        blocks::apply_rope(rope_, angles, q, sg.n, H, D);
+        blocks::apply_rope(rope_, angles, k, sg.n, Hkv, D);
         sg.state->kv[il].store(k, s.v.data() + sg.row * Hkv * D, pos0, sg.n);
         attention(q, sg.state->kv[il], s.attn.data() + sg.row * H * D, sg.n, pos0, H, *pool_);
     }
