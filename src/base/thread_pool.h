@@ -24,6 +24,13 @@ class ThreadPool {
         run_raw([](void* ctx, int ith, int nth) { (*static_cast<Fn*>(ctx))(ith, nth); }, &fn);
     }
 
+    // fn(begin, end) over shares of the items [0, n), one per thread, where the job is worth
+    // waking the pool for: n * cost (cost: floats touched per item) of at least
+    // kMinParallelWork; else fn(0, n) on the calling thread alone (a decode step's rows).
+    static constexpr int64_t kMinParallelWork = 1 << 15;
+    template <typename Fn>
+    void for_range(int64_t n, int64_t cost, Fn&& fn);
+
     // Number of threads the machine offers (at least 1).
     static int hardware_threads();
     // Physical cores (SMT siblings counted once): the default thread count, since two
@@ -53,6 +60,19 @@ inline Range split_range(int64_t n, int ith, int nth) {
     int64_t b = per * ith;
     int64_t e = b + per < n ? b + per : n;
     return {b < n ? b : n, e};
+}
+
+template <typename Fn>
+void ThreadPool::for_range(int64_t n, int64_t cost, Fn&& fn) {
+    if (n <= 0) return;
+    if (n_threads_ == 1 || n < 2 || n * cost < kMinParallelWork) {
+        fn(int64_t{0}, n);
+        return;
+    }
+    run([&](int ith, int nth) {
+        const Range r = split_range(n, ith, nth);
+        if (r.begin < r.end) fn(r.begin, r.end);
+    });
 }
 
 }  // namespace hearth

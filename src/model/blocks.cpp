@@ -98,4 +98,28 @@ void add(float* x, const float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+void rmsnorm(const float* x, const float* w, float* out, int64_t n_rows, int64_t dim, float eps,
+             ThreadPool& pool) {
+    pool.for_range(n_rows, dim, [&](int64_t r0, int64_t r1) {
+        rmsnorm(x + r0 * dim, w, out + r0 * dim, r1 - r0, dim, eps);
+    });
+}
+
+// Element ranges in whole 64-byte lines, so the threads' shares do not split one.
+constexpr int64_t kLine = 16;
+
+void swiglu(float* gate, const float* up, int64_t n, ThreadPool& pool) {
+    pool.for_range((n + kLine - 1) / kLine, 3 * kLine, [&](int64_t l0, int64_t l1) {
+        const int64_t b = l0 * kLine, e = std::min(n, l1 * kLine);
+        swiglu(gate + b, up + b, e - b);
+    });
+}
+
+void add(float* x, const float* y, int64_t n, ThreadPool& pool) {
+    pool.for_range((n + kLine - 1) / kLine, 3 * kLine, [&](int64_t l0, int64_t l1) {
+        const int64_t b = l0 * kLine, e = std::min(n, l1 * kLine);
+        add(x + b, y + b, e - b);
+    });
+}
+
 }  // namespace hearth::model::blocks

@@ -48,4 +48,11 @@ void add_bias(float* x, const float* b, int64_t n_rows, int64_t dim);
 // x (n) += y (n).
 void add(float* x, const float* y, int64_t n);
 
+// rmsnorm, swiglu and add over a batch, shared out across the pool where that pays
+// (ThreadPool::for_range); a decode step's row stays on the calling thread. Same results.
+void rmsnorm(const float* x, const float* w, float* out, int64_t n_rows, int64_t dim, float eps,
+             ThreadPool& pool);
+void swiglu(float* gate, const float* up, int64_t n, ThreadPool& pool);
+void add(float* x, const float* y, int64_t n, ThreadPool& pool);
+
 }  // namespace hearth::model::blocks

@@ -142,16 +142,16 @@ void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const DecoderLayer& l = w_.layers[il];
         // Attention block.
-        blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps, *pool_);
         const kernels::MatmulOut qkv[] = {
             {l.wq.view(), s.q.data()}, {l.wk.view(), s.k.data()}, {l.wv.view(), s.v.data()}};
         kernels::matmul_group(qkv, s.h.data(), T, *pool_);
         if (l.bq) blocks::add_bias(s.q.data(), l.bq.f32(), T, H * D);
         if (l.bk) blocks::add_bias(s.k.data(), l.bk.f32(), T, Hkv * D);
         if (l.bv) blocks::add_bias(s.v.data(), l.bv.f32(), T, Hkv * D);
-        if (l.q_norm) blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
+        if (l.q_norm) blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps, *pool_);
         if (l.k_norm)
-            blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
+            blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps, *pool_);
         // Each sequence's rows at its own positions, against its own cache.
         row = 0;
         for (const SeqBatch& seq : seqs) {
@@ -160,33 +160,36 @@ void Decoder::run(std::span<const SeqBatch> seqs, bool all_logits) {
             float* q = s.q.data() + row * H * D;
             float* k = s.k.data() + row * Hkv * D;
             const float* angles = s.rope.data() + row * rope_.n_rot;
-            blocks::apply_rope(rope_, angles, q, n, H, D);
-            blocks::apply_rope(rope_, angles, k, n, Hkv, D);
-            sq.kv[il].store(k, s.v.data() + row * Hkv * D, pos0, n);
+            const float* v = s.v.data() + row * Hkv * D;
+            pool_->for_range(n, (H + 2 * Hkv) * D, [&](int64_t t0, int64_t t1) {
+                blocks::apply_rope(rope_, angles + t0 * rope_.n_rot, q + t0 * H * D, t1 - t0, H, D);
+                blocks::apply_rope(rope_, angles + t0 * rope_.n_rot, k + t0 * Hkv * D, t1 - t0, Hkv, D);
+                sq.kv[il].store(k + t0 * Hkv * D, v + t0 * Hkv * D, pos0 + t0, t1 - t0);
+            });
             attention(q, sq.kv[il], s.attn.data() + row * H * D, n, pos0, H, *pool_);
             row += n;
         }
         matmul(l.wo, s.attn.data(), s.h.data(), T, *pool_);
         if (l.bo) blocks::add_bias(s.h.data(), l.bo.f32(), T, E);
-        blocks::add(x, s.h.data(), T * E);
+        blocks::add(x, s.h.data(), T * E, *pool_);
 
         // Feed-forward block: the routed experts, or dense SwiGLU.
-        blocks::rmsnorm(x, l.ffn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        blocks::rmsnorm(x, l.ffn_norm.f32(), s.h.data(), T, E, c.rms_eps, *pool_);
         if (l.moe) {
             moe_ffn(*l.moe, s.h.data(), s.ffn_out.data(), T, s.moe, *pool_);
         } else {
             const kernels::MatmulOut gate_up[] = {{l.ffn_gate.view(), s.gate.data()},
                                                   {l.ffn_up.view(), s.up.data()}};
             kernels::matmul_group(gate_up, s.h.data(), T, *pool_);
-            blocks::swiglu(s.gate.data(), s.up.data(), T * c.n_ff);
+            blocks::swiglu(s.gate.data(), s.up.data(), T * c.n_ff, *pool_);
             matmul(l.ffn_down, s.gate.data(), s.ffn_out.data(), T, *pool_);
         }
-        blocks::add(x, s.ffn_out.data(), T * E);
+        blocks::add(x, s.ffn_out.data(), T * E, *pool_);
     }
 
     // Output head on every row (one sequence only), or on each sequence's last row.
     auto head = [&](const float* rows, int64_t n, float* logits) {
-        blocks::rmsnorm(rows, w_.output_norm.f32(), s.h.data(), n, E, c.rms_eps);
+        blocks::rmsnorm(rows, w_.output_norm.f32(), s.h.data(), n, E, c.rms_eps, *pool_);
         matmul(w_.output, s.h.data(), logits, n, *pool_);
         if (w_.output_bias) blocks::add_bias(logits, w_.output_bias.f32(), n, c.n_vocab);
     };

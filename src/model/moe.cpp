@@ -20,8 +20,6 @@ constexpr float kMinWeightSum = 6.103515625e-5f;
 // Routed rows per pass at most (unless one expert has more): a pass gathers its experts'
 // input and output rows, (rows, E) floats each, so a long prompt goes through in passes.
 constexpr int64_t kPassRows = 4096;
-// Below this many floats the gathers and sums run on the calling thread alone.
-constexpr int64_t kParallelFloats = 1 << 15;
 
 template <typename T>
 void grow(std::vector<T>& v, int64_t n) {
@@ -54,21 +52,8 @@ void swiglu_ffn(const ExpertViews& v, const float* xs, float* ys, int64_t n, Moe
     const int64_t n_ff = v.gate.n_out;
     const kernels::MatmulOut gate_up[] = {{v.gate, s.gate.data()}, {v.up, s.up.data()}};
     kernels::matmul_group(gate_up, xs, n, pool);
-    blocks::swiglu(s.gate.data(), s.up.data(), n * n_ff);
+    blocks::swiglu(s.gate.data(), s.up.data(), n * n_ff, pool);
     kernels::matmul(v.down, s.gate.data(), ys, n, pool);
-}
-
-// fn(begin, end) over [0, n), shared out across the threads when n * cost floats are many.
-template <typename Fn>
-void parallel_for(int64_t n, int64_t cost, ThreadPool& pool, Fn fn) {
-    if (n * cost < kParallelFloats) {
-        fn(int64_t(0), n);
-        return;
-    }
-    pool.run([&](int ith, int nth) {
-        const Range r = split_range(n, ith, nth);
-        if (r.begin < r.end) fn(r.begin, r.end);
-    });
 }
 
 // Fills s.sel / s.sel_w (T, k): softmax over all experts, the k most probable (ties go to
@@ -76,7 +61,7 @@ void parallel_for(int64_t n, int64_t cost, ThreadPool& pool, Fn fn) {
 void route(const MoeWeights& w, const float* x, int64_t T, MoeScratch& s, ThreadPool& pool) {
     const int64_t n_exp = w.n_expert, k = w.n_expert_used;
     kernels::matmul(w.gate_inp.view(), x, s.probs.data(), T, pool);
-    parallel_for(T, n_exp, pool, [&](int64_t t0, int64_t t1) {
+    pool.for_range(T, n_exp, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
             float* p = s.probs.data() + t * n_exp;
             const float max_l = *std::max_element(p, p + n_exp);
@@ -139,7 +124,7 @@ void run_pass(const MoeWeights& w, const float* x, float* out, int64_t T, int64_
     // A batch of one token needs no gathering: every routed row is x.
     const bool gather = T > 1;
     if (gather)
-        parallel_for(n, E, pool, [&](int64_t i0, int64_t i1) {
+        pool.for_range(n, E, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i)
                 std::memcpy(s.xs.data() + i * E, x + s.rows[base + i] * E, E * sizeof(float));
         });
@@ -154,7 +139,7 @@ void run_pass(const MoeWeights& w, const float* x, float* out, int64_t T, int64_
         tasks.push_back({.w = v.up, .x = xe, .n_tokens = ne, .y = s.up.data() + at * n_ff});
     }
     kernels::matmul_tasks(tasks, pool);
-    parallel_for(n, n_ff, pool, [&](int64_t i0, int64_t i1) {
+    pool.for_range(n, n_ff, [&](int64_t i0, int64_t i1) {
         blocks::swiglu(s.gate.data() + i0 * n_ff, s.up.data() + i0 * n_ff, (i1 - i0) * n_ff);
     });
     tasks.clear();
@@ -166,7 +151,7 @@ void run_pass(const MoeWeights& w, const float* x, float* out, int64_t T, int64_
     }
     kernels::matmul_tasks(tasks, pool);
     // Each token's rows in s.rows order, that is in expert order; the threads take columns.
-    parallel_for(E, n, pool, [&](int64_t d0, int64_t d1) {
+    pool.for_range(E, n, [&](int64_t d0, int64_t d1) {
         for (int32_t i = 0; i < n; ++i) {
             float* o = out + s.rows[base + i] * E;
             const float* y = s.ys.data() + i * E;

@@ -218,19 +218,19 @@ void Hybrid::run(std::span<const SeqBatch> seqs, bool all_logits) {
 
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const Layer& l = w_.layers[il];
-        blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        blocks::rmsnorm(x, l.attn_norm.f32(), s.h.data(), T, E, c.rms_eps, *pool_);
         if (hc_.recurrent[il]) deltanet_block(l, il, s, segs, T);
         else attention_block(l, il, s, segs, T);
-        blocks::add(x, s.out.data(), T * E);
-        blocks::rmsnorm(x, l.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
+        blocks::add(x, s.out.data(), T * E, *pool_);
+        blocks::rmsnorm(x, l.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps, *pool_);
         ffn_block(l, s, T);
-        blocks::add(x, s.out.data(), T * E);
+        blocks::add(x, s.out.data(), T * E, *pool_);
     }
 
     if (n_seq > 1) {  // each sequence's last row: gather (n_seq, E), one head matmul, scatter
         for (int64_t i = 0; i < n_seq; ++i)
             std::copy_n(x + (segs[i].row + segs[i].n - 1) * E, E, s.out.data() + i * E);
-        blocks::rmsnorm(s.out.data(), w_.output_norm.f32(), s.h.data(), n_seq, E, c.rms_eps);
+        blocks::rmsnorm(s.out.data(), w_.output_norm.f32(), s.h.data(), n_seq, E, c.rms_eps, *pool_);
         grow(s.logits_out, n_seq * c.n_vocab);
         matmul(w_.output, s.h.data(), s.logits_out.data(), n_seq);
         for (int64_t i = 0; i < n_seq; ++i)
@@ -241,11 +241,11 @@ void Hybrid::run(std::span<const SeqBatch> seqs, bool all_logits) {
     const int64_t n_out = all_logits ? T : 1;
     if (s.keep_hidden) {  // every row normed and kept for the MTP head
         s.hidden.resize(T * E);
-        blocks::rmsnorm(x, w_.output_norm.f32(), s.hidden.data(), T, E, c.rms_eps);
+        blocks::rmsnorm(x, w_.output_norm.f32(), s.hidden.data(), T, E, c.rms_eps, *pool_);
         matmul(w_.output, s.hidden.data() + (T - n_out) * E, logits, n_out);
         return;
     }
-    blocks::rmsnorm(x + (T - n_out) * E, w_.output_norm.f32(), s.h.data(), n_out, E, c.rms_eps);
+    blocks::rmsnorm(x + (T - n_out) * E, w_.output_norm.f32(), s.h.data(), n_out, E, c.rms_eps, *pool_);
     matmul(w_.output, s.h.data(), logits, n_out);
 }
 
@@ -269,14 +269,14 @@ Status Hybrid::eval_mtp(std::span<const int32_t> next_tokens, const float* hidde
     }
     float* x = s.x.data();
     matmul(m.eh_proj, s.h.data(), x, T);
-    blocks::rmsnorm(x, m.layer.attn_norm.f32(), s.h.data(), T, E, c.rms_eps);
+    blocks::rmsnorm(x, m.layer.attn_norm.f32(), s.h.data(), T, E, c.rms_eps, *pool_);
     const Seg one{.state = &s, .row = 0, .n = T};
     rope_rows(s, {&one, 1}, T);
     attention_block(m.layer, 0, s, {&one, 1}, T);
-    blocks::add(x, s.out.data(), T * E);
-    blocks::rmsnorm(x, m.layer.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps);
+    blocks::add(x, s.out.data(), T * E, *pool_);
+    blocks::rmsnorm(x, m.layer.post_attention_norm.f32(), s.h.data(), T, E, c.rms_eps, *pool_);
     ffn_block(m.layer, s, T);
-    blocks::add(x, s.out.data(), T * E);
+    blocks::add(x, s.out.data(), T * E, *pool_);
     blocks::rmsnorm(x + (T - 1) * E, m.head_norm.f32(), hidden_out, 1, E, c.rms_eps);
     matmul(m.head, hidden_out, logits, 1);
     advance(s, T);
@@ -323,8 +323,8 @@ void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, std::spa
         else deltanet::chunked(in, state, o, sg.n, m, *pool_);
     }
     // Gated RMSNorm per head: rmsnorm(o_j; ssm_norm) * silu(z_j).
-    blocks::rmsnorm(s.o.data(), l.ssm_norm.f32(), s.o.data(), T * Hv, dv, eps);
-    blocks::swiglu(s.z.data(), s.o.data(), T * Hv * dv);  // z = silu(z) * o
+    blocks::rmsnorm(s.o.data(), l.ssm_norm.f32(), s.o.data(), T * Hv, dv, eps, *pool_);
+    blocks::swiglu(s.z.data(), s.o.data(), T * Hv * dv, *pool_);  // z = silu(z) * o
     matmul(l.ssm_out, s.z.data(), s.out.data(), T);
 }
 
@@ -342,23 +342,30 @@ void Hybrid::attention_block(const Layer& l, int64_t il, HybridState& s, std::sp
     };
     kernels::matmul_group(qkv, s.h.data(), T, *pool_);
     float* gate = s.up.data();  // (T, H, D)
-    for (int64_t r = 0; r < T * H; ++r) {
-        std::memcpy(s.q.data() + r * D, s.gate.data() + r * 2 * D, D * sizeof(float));
-        std::memcpy(gate + r * D, s.gate.data() + r * 2 * D + D, D * sizeof(float));
-    }
-    blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps);
-    blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps);
+    pool_->for_range(T * H, 2 * D, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            std::memcpy(s.q.data() + r * D, s.gate.data() + r * 2 * D, D * sizeof(float));
+            std::memcpy(gate + r * D, s.gate.data() + r * 2 * D + D, D * sizeof(float));
+        }
+    });
+    blocks::rmsnorm(s.q.data(), l.q_norm.f32(), s.q.data(), T * H, D, c.rms_eps, *pool_);
+    blocks::rmsnorm(s.k.data(), l.k_norm.f32(), s.k.data(), T * Hkv, D, c.rms_eps, *pool_);
     for (const Seg& sg : segs) {  // each sequence at its own positions, in its own cache
         const int64_t pos0 = sg.state->n_past();
         float* q = s.q.data() + sg.row * H * D;
         float* k = s.k.data() + sg.row * Hkv * D;
         const float* angles = s.rope.data() + sg.row * rope_.n_rot;
-        blocks::apply_rope(rope_, angles, q, sg.n, H, D);
-        blocks::apply_rope(rope_, angles, k, sg.n, Hkv, D);
-        sg.state->kv[il].store(k, s.v.data() + sg.row * Hkv * D, pos0, sg.n);
+        const float* v = s.v.data() + sg.row * Hkv * D;
+        pool_->for_range(sg.n, (H + 2 * Hkv) * D, [&](int64_t t0, int64_t t1) {
+            blocks::apply_rope(rope_, angles + t0 * rope_.n_rot, q + t0 * H * D, t1 - t0, H, D);
+            blocks::apply_rope(rope_, angles + t0 * rope_.n_rot, k + t0 * Hkv * D, t1 - t0, Hkv, D);
+            sg.state->kv[il].store(k + t0 * Hkv * D, v + t0 * Hkv * D, pos0 + t0, t1 - t0);
+        });
         attention(q, sg.state->kv[il], s.attn.data() + sg.row * H * D, sg.n, pos0, H, *pool_);
     }
-    for (int64_t i = 0; i < T * H * D; ++i) s.attn[i] *= 1.0f / (1.0f + std::exp(-gate[i]));
+    pool_->for_range(T * H, 2 * D, [&](int64_t r0, int64_t r1) {
+        for (int64_t i = r0 * D; i < r1 * D; ++i) s.attn[i] *= 1.0f / (1.0f + std::exp(-gate[i]));
+    });
     matmul(l.wo, s.attn.data(), s.out.data(), T);
 }
 
@@ -372,7 +379,7 @@ void Hybrid::ffn_block(const Layer& l, HybridState& s, int64_t T) {
     const kernels::MatmulOut gate_up[] = {{l.ffn_gate.view(), s.gate.data()},
                                           {l.ffn_up.view(), s.up.data()}};
     kernels::matmul_group(gate_up, s.h.data(), T, *pool_);
-    blocks::swiglu(s.gate.data(), s.up.data(), T * n_ff);
+    blocks::swiglu(s.gate.data(), s.up.data(), T * n_ff, *pool_);
     matmul(l.ffn_down, s.gate.data(), s.out.data(), T);
 }
 
