@@ -13,29 +13,39 @@
 
 namespace hearth::model::deltanet {
 
-void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const Shape& s) {
+void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const Shape& s,
+                 ThreadPool& pool) {
     const int64_t C = s.conv_dim(), K = s.d_conv;
-    // window (K-1+T, C): the carried inputs followed by this batch's.
-    thread_local std::vector<float> window;
-    window.resize((K - 1 + T) * C);
-    std::copy(conv_state, conv_state + (K - 1) * C, window.begin());
-    std::copy(x, x + T * C, window.begin() + (K - 1) * C);
-    // Taps by position (K, C), so that the loops below run along channels and vectorise.
-    thread_local std::vector<float> taps;
-    taps.resize(K * C);
-    for (int64_t c = 0; c < C; ++c)
-        for (int64_t j = 0; j < K; ++j) taps[j * C + c] = w[c * K + j];
-    for (int64_t t = 0; t < T; ++t) {
-        float* y = x + t * C;
-        std::fill(y, y + C, 0.0f);
-        for (int64_t j = 0; j < K; ++j) {
-            const float* tap = taps.data() + j * C;
-            const float* in = window.data() + (t + j) * C;
-            for (int64_t c = 0; c < C; ++c) y[c] += tap[c] * in[c];
+    const auto silu = kernels::activation_kernels(kernels::current_isa()).silu;
+    // Channels are independent: each thread takes whole 16-channel lines of them.
+    constexpr int64_t kLine = 16;
+    pool.for_range((C + kLine - 1) / kLine, kLine * T * (K + 2), [&](int64_t l0, int64_t l1) {
+        const int64_t c0 = l0 * kLine, c1 = std::min(C, l1 * kLine), n = c1 - c0;
+        // window (K-1+T, n): the carried inputs followed by this batch's.
+        thread_local std::vector<float> window;
+        window.resize((K - 1 + T) * n);
+        for (int64_t r = 0; r < K - 1; ++r)
+            std::copy_n(conv_state + r * C + c0, n, window.begin() + r * n);
+        for (int64_t t = 0; t < T; ++t)
+            std::copy_n(x + t * C + c0, n, window.begin() + (K - 1 + t) * n);
+        // Taps by position (K, n), so that the loops below run along channels and vectorise.
+        thread_local std::vector<float> taps;
+        taps.resize(K * n);
+        for (int64_t c = 0; c < n; ++c)
+            for (int64_t j = 0; j < K; ++j) taps[j * n + c] = w[(c0 + c) * K + j];
+        for (int64_t t = 0; t < T; ++t) {
+            float* y = x + t * C + c0;
+            std::fill(y, y + n, 0.0f);
+            for (int64_t j = 0; j < K; ++j) {
+                const float* tap = taps.data() + j * n;
+                const float* in = window.data() + (t + j) * n;
+                for (int64_t c = 0; c < n; ++c) y[c] += tap[c] * in[c];
+            }
+            silu(y, n);
         }
-    }
-    kernels::activation_kernels(kernels::current_isa()).silu(x, T * C);
-    std::copy(window.begin() + T * C, window.begin() + (T + K - 1) * C, conv_state);
+        for (int64_t r = 0; r < K - 1; ++r)
+            std::copy_n(window.begin() + (T + r) * n, n, conv_state + r * C + c0);
+    });
 }
 
 void l2_normalize(float* x, int64_t T, int64_t n_heads, int64_t dim, int64_t token_stride,

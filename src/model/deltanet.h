@@ -26,8 +26,10 @@ struct Shape {
 // x (T, conv_dim): the projected inputs; becomes silu(conv(x)).
 // w (conv_dim, Kc): taps, tap Kc-1 weighs the current token.
 // conv_state (Kc-1, conv_dim): the inputs before the batch (zeros at sequence start);
-// updated to the batch's last Kc-1 inputs.
-void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const Shape& s);
+// updated to the batch's last Kc-1 inputs. Channels are shared out across the pool when the
+// batch is large enough.
+void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const Shape& s,
+                 ThreadPool& pool);
 
 // Per-token inputs of the recurrence, all row-major over the batch.
 struct Inputs {

@@ -93,15 +93,46 @@ TEST(DeltaNet, ConvStateCarriesAcrossBatches) {
     for (auto& v : w) v = n(rng);
     std::vector<float> whole = x, split = x;
     std::vector<float> st1((s.d_conv - 1) * C), st2((s.d_conv - 1) * C);
-    conv1d_silu(whole.data(), w.data(), st1.data(), T, s);
-    conv1d_silu(split.data(), w.data(), st2.data(), 2, s);
-    conv1d_silu(split.data() + 2 * C, w.data(), st2.data(), 1, s);
-    conv1d_silu(split.data() + 3 * C, w.data(), st2.data(), T - 3, s);
+    ThreadPool pool(1);
+    conv1d_silu(whole.data(), w.data(), st1.data(), T, s, pool);
+    conv1d_silu(split.data(), w.data(), st2.data(), 2, s, pool);
+    conv1d_silu(split.data() + 2 * C, w.data(), st2.data(), 1, s, pool);
+    conv1d_silu(split.data() + 3 * C, w.data(), st2.data(), T - 3, s, pool);
     EXPECT_EQ(whole, split);
     EXPECT_EQ(st1, st2);
     // Token 0 sees only its own input through tap Kc-1 (earlier inputs are zero).
     const float a = w[0 * s.d_conv + 3] * x[0];
     EXPECT_FLOAT_EQ(whole[0], a / (1.0f + std::exp(-a)));
+}
+
+// A prompt-sized batch, its channels shared out across threads (a channel count that leaves
+// a partial 16-channel line), against the convolution written out per element, with a carried
+// state from an earlier batch.
+TEST(DeltaNet, ConvOverThreadsMatchesTheFormula) {
+    const Shape s{.n_k_heads = 3, .n_v_heads = 3, .d_k = 40, .d_v = 44, .d_conv = 4};
+    const int64_t C = s.conv_dim(), T = 300, K = s.d_conv;
+    ASSERT_NE(C % 16, 0);
+    std::mt19937 rng(9);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    std::vector<float> x(T * C), w(C * K), state((K - 1) * C);
+    for (auto& v : x) v = n(rng);
+    for (auto& v : w) v = n(rng);
+    for (auto& v : state) v = n(rng);
+    std::vector<float> y = x, st = state;
+    ThreadPool pool(2);
+    conv1d_silu(y.data(), w.data(), st.data(), T, s, pool);
+    auto input = [&](int64_t t, int64_t c) {  // t < 0: the carried state
+        return t < 0 ? state[(K - 1 + t) * C + c] : x[t * C + c];
+    };
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t c = 0; c < C; ++c) {
+            double a = 0;
+            for (int64_t j = 0; j < K; ++j) a += double(w[c * K + j]) * input(t - (K - 1) + j, c);
+            const double want = a / (1.0 + std::exp(-a));
+            ASSERT_NEAR(y[t * C + c], want, 1e-5 * (1.0 + std::fabs(want))) << "t " << t << " c " << c;
+        }
+    for (int64_t r = 0; r < K - 1; ++r)
+        for (int64_t c = 0; c < C; ++c) ASSERT_EQ(st[r * C + c], x[(T - (K - 1) + r) * C + c]);
 }
 
 }  // namespace

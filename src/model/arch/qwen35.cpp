@@ -305,7 +305,7 @@ void Hybrid::deltanet_block(const Layer& l, int64_t il, HybridState& s, std::spa
     }
     for (const Seg& sg : segs)
         deltanet::conv1d_silu(s.mixed.data() + sg.row * m.conv_dim(), l.conv1d.f32(),
-                              sg.state->conv[il].data(), sg.n, m);
+                              sg.state->conv[il].data(), sg.n, m, *pool_);
     float* q = s.mixed.data();
     float* k = q + m.key_dim();
     const float eps = config_.rms_eps;
