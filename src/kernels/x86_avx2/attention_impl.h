@@ -89,7 +89,9 @@ inline __m256 hsum8_ps(const __m256 v[8]) {
 
 // Scores of G query rows against P = 8 / G positions at once, so each K element widened to
 // float serves G rows: lane g * P + p of the result = q[g] · (K row at k + p * rb). Positions
-// past count repeat the first one (their lanes are ignored by the caller).
+// past count repeat the first one (their lanes are ignored by the caller). With fetch, the
+// fetch_lines cache lines from fetch[0] and from fetch[1] (when not null) are asked for along
+// the way.
 template <class V, class Row, int G>
 __m256 dot_group(const float* const* q, const uint8_t* k, size_t rb, int count, int64_t D,
                  const uint8_t* const* fetch = nullptr, size_t fetch_lines = 0) {
@@ -100,15 +102,16 @@ __m256 dot_group(const float* const* q, const uint8_t* k, size_t rb, int count, 
     for (auto& x : a) x = V::zero();
     int64_t d = 0;
     size_t line = 0;
+    // Asks for line `line` of the prefetch ranges (fetch[1] may be null).
+    auto fetch_line = [&](size_t l) {
+        _mm_prefetch(reinterpret_cast<const char*>(fetch[0] + 64 * l), _MM_HINT_T0);
+        if (fetch[1] != nullptr) _mm_prefetch(reinterpret_cast<const char*>(fetch[1] + 64 * l), _MM_HINT_T0);
+    };
     for (; d + V::W <= D; d += V::W) {
         // Two lines of each prefetch range per step, spread over the products rather than
         // asked for all at once (a burst fills the miss queue and stalls).
         if (fetch != nullptr)
-            for (int f = 0; f < 2; ++f, ++line)
-                if (line < fetch_lines) {
-                    _mm_prefetch(reinterpret_cast<const char*>(fetch[0] + 64 * line), _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(fetch[1] + 64 * line), _MM_HINT_T0);
-                }
+            for (int f = 0; f < 2 && line < fetch_lines; ++f) fetch_line(line++);
         typename V::F qv[G];
         for (int g = 0; g < G; ++g) qv[g] = V::load(q[g] + d);
         for (int i = 0; i < P; ++i) {
@@ -117,10 +120,7 @@ __m256 dot_group(const float* const* q, const uint8_t* k, size_t rb, int count, 
         }
     }
     if (fetch != nullptr)
-        for (; line < fetch_lines; ++line) {
-            _mm_prefetch(reinterpret_cast<const char*>(fetch[0] + 64 * line), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(fetch[1] + 64 * line), _MM_HINT_T0);
-        }
+        while (line < fetch_lines) fetch_line(line++);
     __m256 a8[8];
     for (int i = 0; i < 8; ++i) a8[i] = V::fold8(a[i]);
     __m256 s = hsum8_ps(a8);
@@ -200,9 +200,9 @@ void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t*
         // The first rows ask for these positions' V rows while they compute their scores,
         // and for the K rows of the same positions in the next block: the V pass and the next
         // block then find their rows in cache instead of waiting on each first line.
-        const uint8_t* fetch[2] = {vb + (jb + jj) * rb, kb + (jb + kBlock + jj) * rb};
         const bool next_k = jb + kBlock + jj + P <= j1;
-        if (!next_k) fetch[1] = fetch[0];
+        const uint8_t* fetch[2] = {vb + (jb + jj) * rb,
+                                   next_k ? kb + (jb + kBlock + jj) * rb : nullptr};
         const size_t lines = (rb * (next_k ? P : count) + 63) / 64;
         alignas(32) float t[8];
         _mm256_store_ps(t, _mm256_mul_ps(dot_group<V, Row, G>(q, kb + (jb + jj) * rb, rb, count, D,

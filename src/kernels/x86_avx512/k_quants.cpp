@@ -89,9 +89,6 @@ __m256 token_sums(const __m512i* sumi) {
     return _mm256_cvtepi32_ps(hsum8x16_epi32(s8));
 }
 
-// Q4_K (kHigh = false) and Q5_K (kHigh = true): step j covers elements 64j..64j+63: low
-// nibbles of qs[32j..32j+31] (sub-block 2j) in the lower 256 bits, high nibbles (sub-block
-// 2j + 1) in the upper 256 bits. Q5_K's fifth bit of element l of sub-block s is bit s of qh[l].
 // The even bytes: with a byte permute, the low bytes of int16 lanes (the high ones zeroed).
 constexpr __mmask64 kLowBytes = 0x5555555555555555ull;
 
@@ -103,6 +100,9 @@ inline __m256i doubled_mins(__m128i sm) {
                                          _mm256_castsi128_si256(sm));
 }
 
+// Q4_K (kHigh = false) and Q5_K (kHigh = true): step j covers elements 64j..64j+63: low
+// nibbles of qs[32j..32j+31] (sub-block 2j) in the lower 256 bits, high nibbles (sub-block
+// 2j + 1) in the upper 256 bits. Q5_K's fifth bit of element l of sub-block s is bit s of qh[l].
 template <typename Block, bool kHigh>
 struct GemmQ45K {
     // sumi[t] = the sub-block-scaled int32 dot products of super-block i with token t's
