@@ -240,6 +240,17 @@ KvCache::KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_
       k(n_head_kv * n_ctx * row_bytes),
       v(n_head_kv * n_ctx * row_bytes) {}
 
+KvCache KvCache::copy_prefix(int64_t n) const {
+    HEARTH_CHECK(n >= 0 && (n_head_kv == 0 || n <= n_ctx));  // no heads: a recurrent layer's
+    KvCache c(type, n_ctx, n_head_kv, head_dim);
+    for (int64_t hk = 0; hk < n_head_kv; ++hk) {
+        const size_t at = static_cast<size_t>(hk * n_ctx) * row_bytes, len = n * row_bytes;
+        std::copy_n(k.begin() + at, len, c.k.begin() + at);
+        std::copy_n(v.begin() + at, len, c.v.begin() + at);
+    }
+    return c;
+}
+
 void KvCache::store(const float* k_rows, const float* v_rows, int64_t pos0, int64_t n_tokens) {
     HEARTH_CHECK(pos0 >= 0 && pos0 + n_tokens <= n_ctx);
     const kernels::KvStoreFn put = attn_kernels(type).store;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -11,18 +13,41 @@
 
 namespace hearth::model {
 
+// Bytes left as allocated instead of zero-filled: a large cache's pages are then committed
+// only as positions are written (reads never go past the positions stored).
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+    template <typename U>
+    struct rebind {
+        using other = UninitializedAllocator<U>;
+    };
+    using std::allocator<T>::allocator;
+    template <typename U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+using CacheBytes = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
+
 // One layer's K and V: (n_head_kv, n_ctx) rows of head_dim elements in the cache type's row
 // format (kernels::kv_row_bytes), one head's positions contiguous so decode streams them.
 struct KvCache {
     CacheType type = CacheType::F16;
     int64_t n_ctx = 0, n_head_kv = 0, head_dim = 0;
     size_t row_bytes = 0;
-    std::vector<uint8_t> k, v;  // (n_head_kv, n_ctx, row_bytes) each
+    CacheBytes k, v;  // (n_head_kv, n_ctx, row_bytes) each
 
     KvCache() = default;
     KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim);
     // Converts k, v (n_tokens, n_head_kv, head_dim) into the rows of positions pos0...
     void store(const float* k_rows, const float* v_rows, int64_t pos0, int64_t n_tokens);
+    // A cache of the same shape holding this one's positions [0, n) (a forked sequence): only
+    // the rows in use are copied, so the copy commits no more memory than they take.
+    KvCache copy_prefix(int64_t n) const;
     const uint8_t* k_row(int64_t hk, int64_t pos) const {
         return k.data() + (hk * n_ctx + pos) * row_bytes;
     }

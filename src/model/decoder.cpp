@@ -22,7 +22,8 @@ struct DecoderState : State {
     std::unique_ptr<State> clone() const override {
         auto c = std::make_unique<DecoderState>(n_ctx_);
         c->n_past_ = n_past_;
-        c->kv = kv;
+        c->kv.reserve(kv.size());
+        for (const KvCache& layer : kv) c->kv.push_back(layer.copy_prefix(n_past_));
         return c;
     }
     // KV rows past n are simply overwritten by the next tokens.
@@ -103,7 +104,9 @@ Decoder::Decoder(Config config, DecoderWeights weights, DecoderOptions options, 
 
 std::unique_ptr<State> Decoder::make_state(int64_t n_ctx, CacheType type) const {
     auto s = std::make_unique<DecoderState>(n_ctx);
-    s->kv.assign(config_.n_layer, KvCache(type, n_ctx, config_.n_head_kv, config_.head_dim));
+    s->kv.reserve(config_.n_layer);
+    for (int64_t il = 0; il < config_.n_layer; ++il)
+        s->kv.emplace_back(type, n_ctx, config_.n_head_kv, config_.head_dim);
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -151,6 +152,32 @@ TEST(Attention, PositionSplitsMergeLikeOneThread) {
         attention(q.data(), cache, two.data(), 1, c.pos0, 4, p2);
         for (size_t i = 0; i < one.size(); ++i) EXPECT_NEAR(one[i], two[i], 1e-5) << i;
     }
+}
+
+// Resident bytes of this process (/proc/self/statm), or -1 where that cannot be read.
+int64_t resident_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f == nullptr) return -1;
+    long size = 0, resident = -1;
+    const int got = std::fscanf(f, "%ld %ld", &size, &resident);
+    std::fclose(f);
+    return got == 2 ? resident * 4096 : -1;
+}
+
+// A large cache commits memory as positions are written, not when it is made: a 512 MiB
+// cache (128 Ki positions of 8 F16 heads of 128) adds far less than that to the resident set
+// until rows are stored, and then about what the stored rows take.
+TEST(Attention, CacheCommitsMemoryAsPositionsAreWritten) {
+    const int64_t before = resident_bytes();
+    if (before < 0) GTEST_SKIP() << "no /proc/self/statm";
+    KvCache cache(CacheType::F16, int64_t{1} << 17, 8, 128);
+    ASSERT_EQ(cache.bytes(), int64_t{512} << 20);
+    EXPECT_LT(resident_bytes() - before, int64_t{64} << 20);
+    // 4096 positions written: 16 MiB of rows (4096 x 8 heads x 256 bytes x K and V).
+    std::vector<float> rows(4096 * 8 * 128, 0.5f);
+    cache.store(rows.data(), rows.data(), 0, 4096);
+    EXPECT_LT(resident_bytes() - before, int64_t{96} << 20);
+    EXPECT_EQ(cache.k_row(7, 4095)[0], cache.k_row(0, 0)[0]);
 }
 
 TEST(Attention, CacheRowSizes) {

@@ -86,7 +86,9 @@ struct HybridState : State {
     std::unique_ptr<State> clone() const override {
         auto c = std::make_unique<HybridState>(n_ctx_);
         c->n_past_ = n_past_;
-        c->kv = kv, c->conv = conv, c->ssm = ssm;
+        c->kv.reserve(kv.size());
+        for (const KvCache& layer : kv) c->kv.push_back(layer.copy_prefix(n_past_));
+        c->conv = conv, c->ssm = ssm;
         return c;
     }
     // The recurrent state summarises every token seen: it cannot drop the last few.
