@@ -241,7 +241,8 @@ KvCache::KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_
       v(n_head_kv * n_ctx * row_bytes) {}
 
 KvCache KvCache::copy_prefix(int64_t n) const {
-    HEARTH_CHECK(n >= 0 && (n_head_kv == 0 || n <= n_ctx));  // no heads: a recurrent layer's
+    // A recurrent layer's placeholder cache has no heads and no positions: nothing to copy.
+    HEARTH_CHECK(n >= 0 && (n_head_kv == 0 || n <= n_ctx));
     KvCache c(type, n_ctx, n_head_kv, head_dim);
     for (int64_t hk = 0; hk < n_head_kv; ++hk) {
         const size_t at = static_cast<size_t>(hk * n_ctx) * row_bytes, len = n * row_bytes;
