@@ -12,25 +12,22 @@
 
 namespace hearth {
 
-namespace {
-
-// Maps the file at a 2 MiB-aligned address and asks for huge pages: where the kernel keeps the
-// file in the page cache as 2 MiB folios (ext4 and XFS on recent kernels), they are then
-// mapped whole, so streaming gigabytes of weights walks far fewer pages (a MoE layer's
-// experts spread over gigabytes). Elsewhere the advice is ignored and this is a plain map.
-void* map_aligned(int fd, size_t size) {
+void* map_huge_aligned(size_t size, int fd) {
     constexpr size_t kHuge = size_t(2) << 20;
-    if (size < kHuge) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int prot = fd < 0 ? PROT_READ | PROT_WRITE : PROT_READ;
+    const int flags = fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_PRIVATE;
+    auto plain = [&] { return mmap(nullptr, size, prot, flags, fd, 0); };
+    if (size < kHuge) return plain();
     void* area = mmap(nullptr, size + kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (area == MAP_FAILED) return plain();
     const auto start = reinterpret_cast<uintptr_t>(area);
     const uintptr_t aligned = (start + kHuge - 1) & ~(uintptr_t(kHuge) - 1);
-    void* p = mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+    void* p = mmap(reinterpret_cast<void*>(aligned), size, prot, flags | MAP_FIXED, fd, 0);
     if (p == MAP_FAILED) {
         munmap(area, size + kHuge);
-        return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        return plain();
     }
-    // The reservation's slack before and after the file.
+    // The reservation's slack before and after the mapping.
     if (aligned > start) munmap(area, aligned - start);
     const uintptr_t end = aligned + size, area_end = start + size + kHuge;
     const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
@@ -41,8 +38,6 @@ void* map_aligned(int fd, size_t size) {
 #endif
     return p;
 }
-
-}  // namespace
 
 Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -56,7 +51,7 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     f->path_ = path;
     f->size_ = static_cast<size_t>(st.st_size);
     if (f->size_ > 0) {
-        void* p = map_aligned(fd, f->size_);
+        void* p = map_huge_aligned(f->size_, fd);
         if (p == MAP_FAILED) {
             int e = errno;
             ::close(fd);

@@ -13,6 +13,13 @@
 
 namespace hearth {
 
+// Maps size bytes at a 2 MiB-aligned address and asks for huge pages: the first size bytes of
+// file fd read-only, or fresh zeroed memory read-write when fd < 0. Where the kernel keeps a
+// file in the page cache as 2 MiB folios (ext4 and XFS on recent kernels) they are then mapped
+// whole, so streaming gigabytes of weights walks far fewer pages; elsewhere the advice is
+// ignored. Below 2 MiB, a plain map. MAP_FAILED on failure; release with munmap(p, size).
+void* map_huge_aligned(size_t size, int fd);
+
 class MappedFile {
    public:
     static Result<std::shared_ptr<MappedFile>> open(const std::string& path);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/mapped_file.h"
 #include "base/status.h"
 #if HEARTH_X86_KERNELS
 #include "kernels/x86_avx2/kernels_avx2.h"
@@ -49,32 +50,23 @@ uint64_t read_sum_scalar(const void* p, size_t bytes) {
 
 }  // namespace
 
-// An n-byte buffer of ones on 2 MiB pages where the kernel gives them (weights files are mapped
-// that way, base/mapped_file.cpp), so the reads see the same TLB reach as a decode step's.
+// An n-byte buffer of ones on 2 MiB pages where the kernel gives them, as weights files are
+// mapped (base/mapped_file.h), so the reads see the same TLB reach as a decode step's.
 class HugeBuffer {
    public:
-    explicit HugeBuffer(size_t n) : n_(n) {
-        constexpr size_t kHuge = size_t{2} << 20;
-        void* p = mmap(nullptr, n + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        HEARTH_CHECK(p != MAP_FAILED);
-        area_ = p;
-        auto* aligned = reinterpret_cast<uint64_t*>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1));
-#ifdef MADV_HUGEPAGE
-        madvise(aligned, n, MADV_HUGEPAGE);
-#endif
-        std::fill_n(aligned, n / sizeof(uint64_t), uint64_t{1});
-        data_ = aligned;
+    explicit HugeBuffer(size_t n) : n_(n), p_(map_huge_aligned(n, -1)) {
+        HEARTH_CHECK(p_ != MAP_FAILED);
+        std::fill_n(data(), size(), uint64_t{1});
     }
-    ~HugeBuffer() { munmap(area_, n_ + (size_t{2} << 20)); }
+    ~HugeBuffer() { munmap(p_, n_); }
     HugeBuffer(const HugeBuffer&) = delete;
     HugeBuffer& operator=(const HugeBuffer&) = delete;
-    const uint64_t* data() const { return data_; }
+    uint64_t* data() const { return static_cast<uint64_t*>(p_); }
     size_t size() const { return n_ / sizeof(uint64_t); }
 
    private:
     size_t n_;
-    void* area_ = nullptr;
-    const uint64_t* data_ = nullptr;
+    void* p_;
 };
 
 double measure_read_bandwidth(ThreadPool& pool) {
