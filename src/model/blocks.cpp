@@ -105,21 +105,22 @@ void rmsnorm(const float* x, const float* w, float* out, int64_t n_rows, int64_t
     });
 }
 
-// Element ranges in whole 64-byte lines, so the threads' shares do not split one.
-constexpr int64_t kLine = 16;
-
-void swiglu(float* gate, const float* up, int64_t n, ThreadPool& pool) {
+// fn(begin, end) over the elements [0, n) of two-input element-wise steps, shared out in whole
+// 64-byte lines so the threads' shares do not split one.
+template <typename Fn>
+void for_elements(ThreadPool& pool, int64_t n, Fn fn) {
+    constexpr int64_t kLine = 16;
     pool.for_range((n + kLine - 1) / kLine, 3 * kLine, [&](int64_t l0, int64_t l1) {
-        const int64_t b = l0 * kLine, e = std::min(n, l1 * kLine);
-        swiglu(gate + b, up + b, e - b);
+        fn(l0 * kLine, std::min(n, l1 * kLine));
     });
 }
 
+void swiglu(float* gate, const float* up, int64_t n, ThreadPool& pool) {
+    for_elements(pool, n, [&](int64_t b, int64_t e) { swiglu(gate + b, up + b, e - b); });
+}
+
 void add(float* x, const float* y, int64_t n, ThreadPool& pool) {
-    pool.for_range((n + kLine - 1) / kLine, 3 * kLine, [&](int64_t l0, int64_t l1) {
-        const int64_t b = l0 * kLine, e = std::min(n, l1 * kLine);
-        add(x + b, y + b, e - b);
-    });
+    for_elements(pool, n, [&](int64_t b, int64_t e) { add(x + b, y + b, e - b); });
 }
 
 }  // namespace hearth::model::blocks
