@@ -139,9 +139,7 @@ void run_pass(const MoeWeights& w, const float* x, float* out, int64_t T, int64_
         tasks.push_back({.w = v.up, .x = xe, .n_tokens = ne, .y = s.up.data() + at * n_ff});
     }
     kernels::matmul_tasks(tasks, pool);
-    pool.for_range(n, n_ff, [&](int64_t i0, int64_t i1) {
-        blocks::swiglu(s.gate.data() + i0 * n_ff, s.up.data() + i0 * n_ff, (i1 - i0) * n_ff);
-    });
+    blocks::swiglu(s.gate.data(), s.up.data(), n * n_ff, pool);
     tasks.clear();
     for (int64_t e = e0; e < e1; ++e) {
         const int32_t at = s.offsets[e] - base, ne = s.offsets[e + 1] - s.offsets[e];
