@@ -39,6 +39,23 @@ void* map_huge_aligned(size_t size, int fd) {
     return p;
 }
 
+std::shared_ptr<uint8_t> huge_buffer(size_t size) {
+    void* p = map_huge_aligned(size, -1);
+    if (p == MAP_FAILED) return nullptr;
+    return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [size](uint8_t* q) { munmap(q, size); });
+}
+
+void MappedFile::release_pages(const uint8_t* p, size_t size) const {
+    if (!mapped_) return;
+    HEARTH_CHECK(p >= data_ && p + size <= data_ + size_);
+    // Whole 2 MiB pages only: dropping part of one would split the huge page mapping that
+    // its other bytes (the neighbouring tensors) are read through.
+    constexpr uintptr_t page = uintptr_t(2) << 20;
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + size) & ~(page - 1);
+    if (begin < end) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return error(strfmt("%s: cannot open: %s", path.c_str(), std::strerror(errno)));

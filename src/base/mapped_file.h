@@ -20,6 +20,10 @@ namespace hearth {
 // ignored. Below 2 MiB, a plain map. MAP_FAILED on failure; release with munmap(p, size).
 void* map_huge_aligned(size_t size, int fd);
 
+// size bytes of zeroed, writable memory from map_huge_aligned, unmapped when the last owner
+// lets go; nullptr if the map fails.
+std::shared_ptr<uint8_t> huge_buffer(size_t size);
+
 class MappedFile {
    public:
     static Result<std::shared_ptr<MappedFile>> open(const std::string& path);
@@ -31,6 +35,11 @@ class MappedFile {
 
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
     const std::string& path() const { return path_; }
+
+    // Drops the whole 2 MiB pages inside [p, p + size) of a file map from this process's
+    // memory (their bytes still read back from the file if touched again): for weights copied
+    // elsewhere at load. Nothing for bytes held in memory (from_bytes), which would be lost.
+    void release_pages(const uint8_t* p, size_t size) const;
 
    private:
     MappedFile() = default;

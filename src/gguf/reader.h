@@ -85,6 +85,8 @@ class Reader {
     uint64_t data_offset() const { return data_offset_; }
     const std::string& path() const { return file_->path(); }
     uint64_t file_size() const { return file_->bytes().size(); }
+    // See MappedFile::release_pages: for tensor bytes copied elsewhere.
+    void release_pages(const uint8_t* p, size_t size) const { file_->release_pages(p, size); }
 
     const std::vector<std::pair<std::string_view, Value>>& metadata() const { return kvs_; }
     const Value* find(std::string_view key) const;

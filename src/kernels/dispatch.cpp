@@ -402,6 +402,24 @@ const MatmulKernels* matmul_kernels(TensorType t, Isa isa) {
     return k.vec_dot != nullptr ? &k : nullptr;
 }
 
+const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
+#if HEARTH_X86_KERNELS
+    if (t != TensorType::Q4_K || isa != Isa::Avx512 || !isa_available(isa)) return nullptr;
+    // The plain Q4_K entry with the gemm and pack that read the interleaved groups (its
+    // vec_dot reads plain rows and is not used on this layout).
+    static const MatmulKernels k = [] {
+        MatmulKernels e = *matmul_kernels(TensorType::Q4_K, Isa::Avx512);
+        e.gemm = avx512::gemm_q4_K_interleaved_q8_K;
+        e.pack = avx512::pack_q4_K_interleaved;
+        return e;
+    }();
+    return &k;
+#else
+    (void)t, (void)isa;
+    return nullptr;
+#endif
+}
+
 bool is_kv_cache_type(TensorType t) {
     return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::Q8_0;
 }

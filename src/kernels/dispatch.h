@@ -60,6 +60,11 @@ struct MatmulKernels {
 // takes the exact path). Never nullptr for Ref on a type that can be dequantized.
 const MatmulKernels* matmul_kernels(gguf::TensorType t, Isa isa);
 
+// Kernels of weight type t in the interleaved layout (kernels/interleave.h) on isa, or nullptr
+// where isa has none: then the layout is not worth making, and a matrix that has it takes the
+// exact path (rows read back through get_row). gemm and pack take groups of 16 rows.
+const MatmulKernels* interleaved_kernels(gguf::TensorType t, Isa isa);
+
 // Kernels of an ISA this code could not be tested on (AVX-512 here) are checked against ref at
 // startup; one that disagrees is replaced by the AVX2 kernel with a warning. The count of such
 // replacements (0 when all agree; tests expect 0).

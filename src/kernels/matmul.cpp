@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "kernels/dispatch.h"
+#include "kernels/interleave.h"
 #include "kernels/kernels.h"
 
 namespace hearth::kernels {
@@ -120,7 +121,18 @@ void prefetch(const uint8_t* p, size_t bytes) {
 
 void get_row(const WeightView& w, int64_t r, float* dst) {
     HEARTH_DCHECK(r >= 0 && r < w.n_out);
+    if (w.interleaved) {
+        thread_local std::vector<uint8_t> row;
+        row.resize(w.row_bytes);
+        deinterleave_row(w.type, w.n_in, w.data, r, row.data());
+        dequantize_row(w.type, row.data(), dst, w.n_in);
+        return;
+    }
     dequantize_row(w.type, w.data + r * w.row_bytes, dst, w.n_in);
+}
+
+const MatmulKernels* matmul_kernels(const WeightView& w, Isa isa) {
+    return w.interleaved ? interleaved_kernels(w.type, isa) : matmul_kernels(w.type, isa);
 }
 
 void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool) {
@@ -143,7 +155,7 @@ void matmul_group(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
     const int n_outs = static_cast<int>(outs.size());
     HEARTH_CHECK(n_outs >= 1 && n_outs <= kMaxMatmulGroup);
     const MatmulKernels* kernels[kMaxMatmulGroup];
-    for (int i = 0; i < n_outs; ++i) kernels[i] = matmul_kernels(outs[i].w.type, isa);
+    for (int i = 0; i < n_outs; ++i) kernels[i] = matmul_kernels(outs[i].w, isa);
     matmul_group_with(outs, kernels, x, n_tokens, pool);
 }
 
@@ -163,7 +175,7 @@ void matmul_tasks(std::span<const MatmulTask> tasks, ThreadPool& pool) {
     thread_local std::vector<const MatmulKernels*> kernels;
     kernels.resize(tasks.size());
     const Isa isa = current_isa();
-    for (size_t i = 0; i < tasks.size(); ++i) kernels[i] = matmul_kernels(tasks[i].w.type, isa);
+    for (size_t i = 0; i < tasks.size(); ++i) kernels[i] = matmul_kernels(tasks[i].w, isa);
     matmul_tasks_with(tasks, kernels.data(), pool);
 }
 
@@ -357,11 +369,20 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         };
         for (int k = 0; k < n_bands; ++k) bands[k].set(boundary(k), boundary(k + 1));
     }
-    // Rows [g0, g1) of the tasks' rows end to end.
+    // Rows [g0, g1) of the tasks' rows end to end. An interleaved task's share starts and ends
+    // at the group boundaries at or past g0 and g1: every piece rounds the same boundaries
+    // the same way, so each group is still run exactly once.
     auto run_task_rows = [&](int64_t g0, int64_t g1) {
         for (int64_t i = task_at(&Part::first_row, g0); i < n_tasks && g0 < g1; ++i) {
-            const int64_t f = parts[i].first_row, e = f + tasks[i].w.n_out;
-            if (g0 < e && g1 > f) run_rows(i, std::max(g0, f) - f, std::min(g1, e) - f);
+            const int64_t f = parts[i].first_row, n = tasks[i].w.n_out, e = f + n;
+            if (g0 < e && g1 > f) {
+                int64_t r0 = std::max(g0, f) - f, r1 = std::min(g1, e) - f;
+                if (tasks[i].w.interleaved) {
+                    r0 = (r0 + kInterleaveRows - 1) / kInterleaveRows * kInterleaveRows;
+                    r1 = (r1 + kInterleaveRows - 1) / kInterleaveRows * kInterleaveRows;
+                }
+                if (r0 < r1) run_rows(i, r0, r1);
+            }
             g0 = std::max(g0, e);
         }
     };

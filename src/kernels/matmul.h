@@ -12,14 +12,20 @@
 
 namespace hearth::kernels {
 
-// A weight matrix as GGUF stores it: n_out rows of n_in elements, row r at data + r * row_bytes.
+// A weight matrix as GGUF stores it: n_out rows of n_in elements, row r at data + r * row_bytes;
+// or, when interleaved, in groups of 16 rows (kernels/interleave.h), group g at
+// data + 16g * row_bytes.
 struct WeightView {
     gguf::TensorType type = gguf::TensorType::F32;
     const uint8_t* data = nullptr;
     int64_t n_in = 0;
     int64_t n_out = 0;
     uint64_t row_bytes = 0;
+    bool interleaved = false;
 };
+
+// The kernels for w on isa (nullptr: the exact float path).
+const MatmulKernels* matmul_kernels(const WeightView& w, Isa isa);
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) · Wᵀ, all row-major float.
 void matmul(const WeightView& w, const float* x, float* y, int64_t n_tokens, ThreadPool& pool);

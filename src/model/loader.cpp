@@ -1,24 +1,30 @@
 // Name binding with shape checks, and hyper-parameter reads with key names in every error.
 #include "model/loader.h"
 
+#include "base/mapped_file.h"
+#include "kernels/interleave.h"
 #include "kernels/kernels.h"
+
+#include <algorithm>
 
 namespace hearth::model {
 
 kernels::WeightView Tensor::view() const {
     return {.type = info->type,
-            .data = info->data,
+            .data = interleaved ? interleaved.get() : info->data,
             .n_in = info->ne[0],
             .n_out = info->n_rows(),
-            .row_bytes = info->row_bytes()};
+            .row_bytes = info->row_bytes(),
+            .interleaved = interleaved != nullptr};
 }
 
 kernels::WeightView Tensor::expert(int64_t e) const {
     kernels::WeightView v = view();
     v.n_out = info->ne[1];
-    v.data = info->data + e * info->ne[1] * info->row_bytes();
+    v.data += e * info->ne[1] * info->row_bytes();
     return v;
 }
+
 
 Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
                     bool need_f32) {
@@ -50,7 +56,31 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
                                std::string(gguf::type_name(t->type)).c_str()));
         return {};
     }
-    return Tensor{t};
+    return Tensor{t, need_f32 ? nullptr : interleave_if_faster(*t)};
+}
+
+std::shared_ptr<const uint8_t> Binder::interleave_if_faster(const gguf::TensorInfo& t) {
+    // Stacks of experts stay as mapped: a token reads a few experts of each, and a copy would
+    // read them all at load, and keep them all resident.
+    if (t.n_rows() != t.ne[1] ||
+        kernels::interleaved_kernels(t.type, kernels::current_isa()) == nullptr ||
+        !kernels::can_interleave(t.type, t.ne[0], t.ne[1]))
+        return nullptr;
+    const size_t bytes = t.row_bytes() * static_cast<size_t>(t.n_rows());
+    const size_t at = (arena_used_ + 63) / 64 * 64;
+    if (arena_ == nullptr || at + bytes > arena_size_) {
+        arena_size_ = std::max(kArenaBytes, bytes);
+        arena_ = huge_buffer(arena_size_);
+        arena_used_ = 0;
+        if (arena_ == nullptr) return nullptr;
+    } else {
+        arena_used_ = at;
+    }
+    uint8_t* copy = arena_.get() + arena_used_;
+    arena_used_ += bytes;
+    kernels::interleave(t.type, t.ne[0], t.n_rows(), t.data, copy);
+    reader_.release_pages(t.data, bytes);
+    return std::shared_ptr<const uint8_t>(arena_, copy);
 }
 
 Tensor Binder::req(const std::string& name, std::initializer_list<int64_t> shape) {

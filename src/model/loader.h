@@ -4,6 +4,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <string>
 
 #include "gguf/reader.h"
@@ -12,9 +13,11 @@
 
 namespace hearth::model {
 
-// A weight bound to its bytes in the mapped file.
+// A weight bound to its bytes in the mapped file, or to a copy of them rearranged at load for
+// the kernels (kernels/interleave.h).
 struct Tensor {
     const gguf::TensorInfo* info = nullptr;
+    std::shared_ptr<const uint8_t> interleaved;
 
     explicit operator bool() const { return info != nullptr; }
     kernels::WeightView view() const;  // as a matrix: ne[0] columns, the rest rows
@@ -40,8 +43,16 @@ class Binder {
    private:
     Tensor bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
                 bool need_f32);
+    // The copy of matrix t rearranged for the kernels matmul() uses (kernels/interleave.h)
+    // where they have such a layout, else nullptr. Copies are laid end to end in arenas of huge pages:
+    // one map per matrix would leave small ones on 4 KiB pages, where streaming them walks
+    // a page table entry every 4 KiB and the hardware prefetcher stops at each page.
+    std::shared_ptr<const uint8_t> interleave_if_faster(const gguf::TensorInfo& t);
+    static constexpr size_t kArenaBytes = size_t{64} << 20;
     const gguf::Reader& reader_;
     Status status_;
+    std::shared_ptr<uint8_t> arena_;
+    size_t arena_size_ = 0, arena_used_ = 0;
 };
 
 // Reads "<arch>.<suffix>" keys; the first failure is kept.

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "kernels/dispatch.h"
+#include "kernels/interleave.h"
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx512/common.h"
@@ -764,6 +765,159 @@ struct PackedQ6K {
     }
 };
 
+// Q4_K in the interleaved layout (kernels/interleave.h): rows in lanes as in PackedQ4K, but
+// with the levels still two to a byte and the scales as stored, so a decode step streams no
+// more bytes than the plain rows while one vpdpbusd advances 16 rows.
+struct InterleavedQ4K {
+    static constexpr int64_t kRows = kInterleaveRows;
+    static_assert(kRows == PackedQ4K::kRows, "pack turns one group into one packed tile");
+    static constexpr size_t kQsBytes = 128 * kRows, kScaleBytes = 12 * kRows;
+    static constexpr size_t kGroupBytes = sizeof(BlockQ4_K) * kRows;
+
+    // A super-block's 6-bit scales and mins of the 16 rows, unpacked as bytes [s % 4][r] for
+    // sub-blocks s in 0..3 (lo) and 4..7 (hi), as scales_mins_k4 does for one row.
+    struct Scales {
+        __m512i sc_lo, sc_hi, mn_lo, mn_hi;
+        explicit Scales(const uint8_t* p) {
+            const __m512i m4 = _mm512_set1_epi8(0xF), m6 = _mm512_set1_epi8(63),
+                          top = _mm512_set1_epi8(0x30);
+            const __m512i a = load512(p), b = load512(p + 64), c = load512(p + 128);
+            sc_lo = _mm512_and_si512(a, m6);
+            mn_lo = _mm512_and_si512(b, m6);
+            sc_hi = _mm512_or_si512(_mm512_and_si512(c, m4),
+                                    _mm512_and_si512(_mm512_srli_epi16(a, 2), top));
+            mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4),
+                                    _mm512_and_si512(_mm512_srli_epi16(b, 2), top));
+        }
+        // Sub-block s's scales as int32 (lane r = row r).
+        template <int S>
+        __m512i scale() const {
+            const __m512i v = S < 4 ? sc_lo : sc_hi;
+            return _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(v, S % 4));
+        }
+        // Mins 2k and 2k + 1 of each row as an int16 pair (lane r = row r).
+        __m512i min_pair(int k, const __m512i* pair_index) const {
+            return _mm512_maskz_permutexvar_epi8(kLowBytes, pair_index[k % 2], k < 2 ? mn_lo : mn_hi);
+        }
+    };
+    // The byte permutes of min_pair: int16 lanes 2r, 2r + 1 take bytes 32h + r and 32h + 16 + r.
+    static void pair_index(__m512i* index) {
+        for (int h = 0; h < 2; ++h) {
+            alignas(64) uint8_t v[64] = {};
+            for (int r = 0; r < 16; ++r) {
+                v[4 * r] = static_cast<uint8_t>(32 * h + r);
+                v[4 * r + 2] = static_cast<uint8_t>(32 * h + 16 + r);
+            }
+            index[h] = _mm512_load_si512(v);
+        }
+    }
+
+    // y[t * by + r] for nr rows (a multiple of kRows) from the group at w, NY tokens.
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        const __m512i m4 = _mm512_set1_epi8(0xF);
+        __m512i pairs_at[2];
+        pair_index(pairs_at);
+        const auto* base = static_cast<const uint8_t*>(w);
+        const uint8_t* end = base + nr * bw;
+        for (int64_t g = 0; g < nr; g += kRows) {
+            __m512 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const uint8_t* sb = base + g * bw + i * kGroupBytes;
+                // One group super-block ahead, as narrow_rows does a row.
+                if constexpr (NY == 1) {
+                    const uint8_t* ahead = sb + x86::kPrefetchAhead;
+                    const size_t left = ahead < end ? static_cast<size_t>(end - ahead) : 0;
+                    x86::prefetch_bytes(ahead, std::min(left, kGroupBytes));
+                }
+                const Scales sc(sb + kQsBytes);
+                __m512i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+                // Step j: sub-blocks 2j (low nibbles) and 2j + 1 (high), 8 dwords each.
+                auto step = [&](int j, __m512i scale_a, __m512i scale_b) {
+                    __m512i pa[NY], pb[NY];
+                    for (int t = 0; t < NY; ++t) pa[t] = pb[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                    for (int c = 0; c < 8; ++c) {
+                        const __m512i v = load512(sb + (8 * j + c) * kRows * 4);
+                        const __m512i lo = _mm512_and_si512(v, m4);
+                        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                        for (int t = 0; t < NY; ++t) {
+                            const int8_t* aq = ay[t][i].qs + 64 * j + 4 * c;
+                            pa[t] = _mm512_dpbusd_epi32(pa[t], lo, broadcast_dword(aq));
+                            pb[t] = _mm512_dpbusd_epi32(pb[t], hi, broadcast_dword(aq + 32));
+                        }
+                    }
+                    for (int t = 0; t < NY; ++t)
+                        sumi[t] = _mm512_add_epi32(
+                            sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(pa[t], scale_a),
+                                                      _mm512_mullo_epi32(pb[t], scale_b)));
+                };
+                step(0, sc.scale<0>(), sc.scale<1>());
+                step(1, sc.scale<2>(), sc.scale<3>());
+                step(2, sc.scale<4>(), sc.scale<5>());
+                step(3, sc.scale<6>(), sc.scale<7>());
+                __m512i mins[4];
+                for (int k = 0; k < 4; ++k) mins[k] = sc.min_pair(k, pairs_at);
+                const uint8_t* dp = sb + kQsBytes + kScaleBytes;
+                const __m512 d = _mm512_cvtph_ps(load256(dp));
+                const __m512 dmin = _mm512_cvtph_ps(load256(dp + 2 * kRows));
+                for (int t = 0; t < NY; ++t) {
+                    // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1):
+                    // dwords 0, 1, 4, 5 after the in-lane pack, as in PackedQ45K::run.
+                    const __m256i s8 =
+                        _mm256_madd_epi16(load256(ay[t][i].bsums), _mm256_set1_epi16(1));
+                    const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
+                    __m512i mi = _mm512_setzero_si512();
+                    for (int k = 0; k < 4; ++k)
+                        mi = _mm512_dpwssd_epi32(
+                            mi, mins[k],
+                            _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
+                    const __m512 dt = _mm512_set1_ps(ay[t][i].d);
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, dt), acc[t]);
+                    acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc[t]);
+                }
+            }
+            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);
+        }
+    }
+
+    // One group's rows in PackedQ4K's layout, for the batch path.
+    static void pack(int64_t n, const void* w, size_t, void* dst) {
+        const int64_t nb = n / kQK_K;
+        const __m512i m4 = _mm512_set1_epi8(0xF);
+        __m512i pairs_at[2];
+        pair_index(pairs_at);
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* sb = static_cast<const uint8_t*>(w) + i * kGroupBytes;
+            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ4K::kSuperBlockBytes;
+            for (int j = 0; j < 4; ++j)
+                for (int c = 0; c < 8; ++c) {
+                    const __m512i v = load512(sb + (8 * j + c) * kRows * 4);
+                    _mm512_storeu_si512(out + (2 * j * 8 + c) * kRows * 4, _mm512_and_si512(v, m4));
+                    _mm512_storeu_si512(out + ((2 * j + 1) * 8 + c) * kRows * 4,
+                                        _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+                }
+            const Scales sc(sb + kQsBytes);
+            uint8_t* scale = out + PackedQ4K::kLevelBytes;
+            const __m512i s[8] = {sc.scale<0>(), sc.scale<1>(), sc.scale<2>(), sc.scale<3>(),
+                                  sc.scale<4>(), sc.scale<5>(), sc.scale<6>(), sc.scale<7>()};
+            for (int k = 0; k < 8; ++k) _mm512_storeu_si512(scale + k * kRows * 4, s[k]);
+            uint8_t* mins = scale + PackedQ4K::kScaleBytes;
+            for (int k = 0; k < 4; ++k) _mm512_storeu_si512(mins + k * kRows * 4, sc.min_pair(k, pairs_at));
+            const uint8_t* dp = sb + kQsBytes + kScaleBytes;
+            auto* d = reinterpret_cast<float*>(mins + PackedQ4K::kMinBytes);
+            _mm512_storeu_ps(d, _mm512_cvtph_ps(load256(dp)));
+            _mm512_storeu_ps(d + kRows, _mm512_cvtph_ps(load256(dp + 2 * kRows)));
+        }
+    }
+};
+
 }  // namespace
 
 float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a) {
@@ -788,6 +942,13 @@ void gemm_q4_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void*
     x86::gemm_dispatch<GemmQ4K, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
 size_t packed_bytes_q4_K(int64_t n) { return PackedQ4K::bytes(n); }
+void gemm_q4_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                                size_t ba, int ny, float* y, size_t by) {
+    x86::gemm_dispatch<InterleavedQ4K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
+    InterleavedQ4K::pack(n, w, bw, dst);
+}
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ5K::pack(n, w, bw, dst); }
 // Q4_K and Q5_K share the packed layout, so one gemm serves both.

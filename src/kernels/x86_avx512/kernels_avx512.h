@@ -30,6 +30,11 @@ HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
 size_t packed_bytes_q4_K(int64_t n);
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
+// Q4_K in the interleaved layout (kernels/interleave.h): nr a multiple of 16, w a group's
+// start; pack turns one group into pack_q4_K's layout.
+void gemm_q4_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                                size_t ba, int ny, float* y, size_t by);
+void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
 size_t packed_bytes_q6_K(int64_t n);
