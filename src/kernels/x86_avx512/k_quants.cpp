@@ -559,6 +559,24 @@ inline void scaled_sums(const uint8_t* levels, const uint8_t* scale, const Block
     }
 }
 
+// The end of a rows-in-lanes Q4_K/Q5_K super-block for one token a (lane r = row r):
+// acc + a.d * (d * sumi - dmin * (the rows' mins . a's sub-block sums)), mins[k] holding each
+// row's mins 2k and 2k + 1 as an int16 pair.
+inline __m512 add_scaled_rows_k4(__m512 acc, __m512i sumi, const __m512i* mins, __m512 d,
+                                 __m512 dmin, const BlockQ8_K& a) {
+    // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1): dwords 0, 1,
+    // 4, 5 after the in-lane pack.
+    const __m256i s8 = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));
+    const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
+    __m512i mi = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k)
+        mi = _mm512_dpwssd_epi32(
+            mi, mins[k], _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
+    const __m512 dt = _mm512_set1_ps(a.d);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, dt), acc);
+    return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc);
+}
+
 // Q4_K batches with the rows in lanes: kPackRows rows are packed once per matmul (pack), so
 // that one 512-bit vector holds 4 consecutive levels of each of 16 rows and one vpdpbusd with a
 // broadcast activation dword advances all 16 rows' sums; the sub-block scales then cost one
@@ -648,22 +666,10 @@ struct PackedQ45K {
             __m512i sumi[NY];
             scaled_sums<NY, 8>(sb, scale, ay, i, sumi);
             const __m512 d = _mm512_loadu_ps(dd), dmin = _mm512_loadu_ps(dd + kRows);
-            for (int t = 0; t < NY; ++t) {
-                // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1):
-                // dwords 0, 1, 4, 5 after the in-lane pack.
-                const __m256i s8 =
-                    _mm256_madd_epi16(load256(ay[t][i].bsums), _mm256_set1_epi16(1));
-                const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
-                __m512i mi = _mm512_setzero_si512();
-                for (int k = 0; k < 4; ++k)
-                    mi = _mm512_dpwssd_epi32(
-                        mi, load512(mins + k * kRows * 4),
-                        _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
-                const __m512 dt = _mm512_set1_ps(ay[t][i].d);
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, dt), acc[t]);
-                acc[t] =
-                    _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc[t]);
-            }
+            __m512i min_pairs[4];
+            for (int k = 0; k < 4; ++k) min_pairs[k] = load512(mins + k * kRows * 4);
+            for (int t = 0; t < NY; ++t)
+                acc[t] = add_scaled_rows_k4(acc[t], sumi[t], min_pairs, d, dmin, ay[t][i]);
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
@@ -867,21 +873,8 @@ struct InterleavedQ4K {
                 const uint8_t* dp = sb + kQsBytes + kScaleBytes;
                 const __m512 d = _mm512_cvtph_ps(load256(dp));
                 const __m512 dmin = _mm512_cvtph_ps(load256(dp + 2 * kRows));
-                for (int t = 0; t < NY; ++t) {
-                    // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1):
-                    // dwords 0, 1, 4, 5 after the in-lane pack, as in PackedQ45K::run.
-                    const __m256i s8 =
-                        _mm256_madd_epi16(load256(ay[t][i].bsums), _mm256_set1_epi16(1));
-                    const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
-                    __m512i mi = _mm512_setzero_si512();
-                    for (int k = 0; k < 4; ++k)
-                        mi = _mm512_dpwssd_epi32(
-                            mi, mins[k],
-                            _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
-                    const __m512 dt = _mm512_set1_ps(ay[t][i].d);
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, dt), acc[t]);
-                    acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc[t]);
-                }
+                for (int t = 0; t < NY; ++t)
+                    acc[t] = add_scaled_rows_k4(acc[t], sumi[t], mins, d, dmin, ay[t][i]);
             }
             for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);
         }
