@@ -42,7 +42,8 @@ void* map_huge_aligned(size_t size, int fd) {
 std::shared_ptr<uint8_t> huge_buffer(size_t size) {
     void* p = map_huge_aligned(size, -1);
     if (p == MAP_FAILED) return nullptr;
-    return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [size](uint8_t* q) { munmap(q, size); });
+    return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
+                                    [size](uint8_t* q) { munmap(q, size); });
 }
 
 void MappedFile::release_pages(const uint8_t* p, size_t size) const {

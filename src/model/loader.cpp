@@ -1,11 +1,11 @@
 // Name binding with shape checks, and hyper-parameter reads with key names in every error.
 #include "model/loader.h"
 
+#include <algorithm>
+
 #include "base/mapped_file.h"
 #include "kernels/interleave.h"
 #include "kernels/kernels.h"
-
-#include <algorithm>
 
 namespace hearth::model {
 
@@ -24,7 +24,6 @@ kernels::WeightView Tensor::expert(int64_t e) const {
     v.data += e * info->ne[1] * info->row_bytes();
     return v;
 }
-
 
 Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
                     bool need_f32) {

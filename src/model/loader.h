@@ -44,9 +44,9 @@ class Binder {
     Tensor bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
                 bool need_f32);
     // The copy of matrix t rearranged for the kernels matmul() uses (kernels/interleave.h)
-    // where they have such a layout, else nullptr. Copies are laid end to end in arenas of huge pages:
-    // one map per matrix would leave small ones on 4 KiB pages, where streaming them walks
-    // a page table entry every 4 KiB and the hardware prefetcher stops at each page.
+    // where they have such a layout, else nullptr. Copies are laid end to end in arenas of
+    // huge pages: one map per matrix would leave small ones on 4 KiB pages, where streaming
+    // them walks a page table entry every 4 KiB and the hardware prefetcher stops at each.
     std::shared_ptr<const uint8_t> interleave_if_faster(const gguf::TensorInfo& t);
     static constexpr size_t kArenaBytes = size_t{64} << 20;
     const gguf::Reader& reader_;

@@ -102,8 +102,11 @@ TEST(Avx512Emulated, InterleavedQ4KMatchesRef) {
     const std::vector<uint8_t> wq = testing::make_weights(gguf::TensorType::Q4_K, kOut, kIn, rng);
     std::vector<uint8_t> il(wq.size());
     interleave(gguf::TensorType::Q4_K, kIn, kOut, wq.data(), il.data());
-    const WeightView plain{.type = gguf::TensorType::Q4_K, .data = wq.data(), .n_in = kIn,
-                           .n_out = kOut, .row_bytes = testing::row_bytes(gguf::TensorType::Q4_K, kIn)};
+    const WeightView plain{.type = gguf::TensorType::Q4_K,
+                           .data = wq.data(),
+                           .n_in = kIn,
+                           .n_out = kOut,
+                           .row_bytes = testing::row_bytes(gguf::TensorType::Q4_K, kIn)};
     WeightView inter = plain;
     inter.data = il.data();
     inter.interleaved = true;

@@ -309,7 +309,8 @@ TEST(MatmulKernels, InterleavedQ4KMatchesRef) {
                 std::vector<float> odd_want(n_tokens * 37), odd_got(n_tokens * 37);
                 matmul(plain, x.data(), want.data(), n_tokens, pool, Isa::Ref);
                 matmul(odd, x.data(), odd_want.data(), n_tokens, pool, isa);
-                const MatmulOut outs[] = {{odd, odd_got.data()}, {inter, got.data()}, {odd, odd_got.data()}};
+                const MatmulOut outs[] = {
+                    {odd, odd_got.data()}, {inter, got.data()}, {odd, odd_got.data()}};
                 matmul_group({outs, 2}, x.data(), n_tokens, pool, isa);
                 EXPECT_LT(nmse(got, want), 1e-10);
                 EXPECT_EQ(odd_got, odd_want);

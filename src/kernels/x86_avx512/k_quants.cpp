@@ -803,7 +803,8 @@ struct InterleavedQ4K {
         }
         // Mins 2k and 2k + 1 of each row as an int16 pair (lane r = row r).
         __m512i min_pair(int k, const __m512i* pair_index) const {
-            return _mm512_maskz_permutexvar_epi8(kLowBytes, pair_index[k % 2], k < 2 ? mn_lo : mn_hi);
+            return _mm512_maskz_permutexvar_epi8(kLowBytes, pair_index[k % 2],
+                                                 k < 2 ? mn_lo : mn_hi);
         }
     };
     // The byte permutes of min_pair: int16 lanes 2r, 2r + 1 take bytes 32h + r and 32h + 16 + r.
@@ -902,7 +903,8 @@ struct InterleavedQ4K {
                                   sc.scale<4>(), sc.scale<5>(), sc.scale<6>(), sc.scale<7>()};
             for (int k = 0; k < 8; ++k) _mm512_storeu_si512(scale + k * kRows * 4, s[k]);
             uint8_t* mins = scale + PackedQ4K::kScaleBytes;
-            for (int k = 0; k < 4; ++k) _mm512_storeu_si512(mins + k * kRows * 4, sc.min_pair(k, pairs_at));
+            for (int k = 0; k < 4; ++k)
+                _mm512_storeu_si512(mins + k * kRows * 4, sc.min_pair(k, pairs_at));
             const uint8_t* dp = sb + kQsBytes + kScaleBytes;
             auto* d = reinterpret_cast<float*>(mins + PackedQ4K::kMinBytes);
             _mm512_storeu_ps(d, _mm512_cvtph_ps(load256(dp)));
