@@ -16,6 +16,7 @@
 #include "base/thread_pool.h"
 #include "gguf/types.h"
 #include "kernels/dispatch.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "peaks.h"
 
@@ -49,26 +50,34 @@ std::vector<uint8_t> random_weights(TensorType t, const Shape& s) {
     return w;
 }
 
-// unpacked: on an ISA with a packed batch path, time the per-row kernels instead, to show what
-// the packing gains.
+// Unpacked: on an ISA with a packed batch path, time the per-row kernels instead, to show what
+// the packing gains. Interleaved: the weights in the layout the loader makes for the ISA
+// (kernels/interleave.h), as a model's matrices of that type are.
+enum class Variant { Plain, Unpacked, Interleaved };
+
 void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa isa,
-         bool unpacked) {
-    const std::vector<uint8_t> w = random_weights(t, s);
+         Variant variant) {
+    std::vector<uint8_t> w = random_weights(t, s);
     const auto tr = gguf::traits(t);
+    if (variant == Variant::Interleaved) {
+        std::vector<uint8_t> plain = w;
+        interleave(t, s.n_in, s.n_out, plain.data(), w.data());
+    }
     const WeightView view{
         .type = t,
         .data = w.data(),
         .n_in = s.n_in,
         .n_out = s.n_out,
-        .row_bytes = static_cast<uint64_t>(s.n_in / tr.block_size * tr.block_bytes)};
+        .row_bytes = static_cast<uint64_t>(s.n_in / tr.block_size * tr.block_bytes),
+        .interleaved = variant == Variant::Interleaved};
     std::vector<float> x(n_tokens * s.n_in), y(n_tokens * s.n_out);
     std::mt19937 rng(7);
     std::normal_distribution<float> g;
     for (auto& v : x) v = g(rng);
     // Exact has no kernel set: nullptr takes the float path.
-    const MatmulKernels* table = isa == Isa::Exact ? nullptr : matmul_kernels(t, isa);
+    const MatmulKernels* table = isa == Isa::Exact ? nullptr : matmul_kernels(view, isa);
     MatmulKernels k = table != nullptr ? *table : MatmulKernels{};
-    if (unpacked) k.pack_min_tokens = INT64_MAX;
+    if (variant == Variant::Unpacked) k.pack_min_tokens = INT64_MAX;
     const MatmulKernels* kernels[] = {table != nullptr ? &k : nullptr};
     const MatmulOut out[] = {{view, y.data()}};
     matmul_group_with(out, kernels, x.data(), n_tokens, pool());  // warm-up: scratch, page faults
@@ -107,11 +116,18 @@ void register_all() {
                     const MatmulKernels* k = matmul_kernels(t, isa);
                     const bool packs = k != nullptr && k->pack != nullptr &&
                                        n_tokens >= k->pack_min_tokens;
-                    for (bool unpacked : {false, true}) {
-                        if (unpacked && !packs) continue;
+                    const bool interleaves = interleaved_kernels(t, isa) != nullptr &&
+                                             can_interleave(t, s.n_in, s.n_out);
+                    for (Variant v : {Variant::Plain, Variant::Unpacked, Variant::Interleaved}) {
+                        if ((v == Variant::Unpacked && !packs) ||
+                            (v == Variant::Interleaved && !interleaves))
+                            continue;
+                        const char* suffix = v == Variant::Unpacked      ? "-unpacked"
+                                             : v == Variant::Interleaved ? "-interleaved"
+                                                                         : "";
                         benchmark::RegisterBenchmark(
-                            (name + (unpacked ? "-unpacked" : "")).c_str(),
-                            [=](benchmark::State& st) { run(st, t, s, n_tokens, isa, unpacked); })
+                            (name + suffix).c_str(),
+                            [=](benchmark::State& st) { run(st, t, s, n_tokens, isa, v); })
                             ->UseRealTime()
                             ->Unit(benchmark::kMicrosecond);
                     }

@@ -2,6 +2,7 @@
 // Tensor data is never copied: a TensorInfo points into the map. Writing lives in writer.h.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -85,6 +86,10 @@ class Reader {
     uint64_t data_offset() const { return data_offset_; }
     const std::string& path() const { return file_->path(); }
     uint64_t file_size() const { return file_->bytes().size(); }
+    // The tensor data section: from data_offset() to the end of the file.
+    std::span<const uint8_t> tensor_bytes() const {
+        return file_->bytes().subspan(std::min<size_t>(data_offset_, file_->bytes().size()));
+    }
     // See MappedFile::release_pages: for tensor bytes copied elsewhere.
     void release_pages(const uint8_t* p, size_t size) const { file_->release_pages(p, size); }
 

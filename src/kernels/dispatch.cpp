@@ -404,16 +404,26 @@ const MatmulKernels* matmul_kernels(TensorType t, Isa isa) {
 
 const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
 #if HEARTH_X86_KERNELS
-    if (t != TensorType::Q4_K || isa != Isa::Avx512 || !isa_available(isa)) return nullptr;
-    // The plain Q4_K entry with the gemm and pack that read the interleaved groups (its
-    // vec_dot reads plain rows and is not used on this layout).
-    static const MatmulKernels k = [] {
+    if (isa != Isa::Avx512 || !isa_available(isa)) return nullptr;
+    // The plain entries with the gemm and pack that read the interleaved groups (their vec_dot
+    // reads plain rows and is not used on this layout).
+    static const MatmulKernels q4k = [] {
         MatmulKernels e = *matmul_kernels(TensorType::Q4_K, Isa::Avx512);
         e.gemm = avx512::gemm_q4_K_interleaved_q8_K;
         e.pack = avx512::pack_q4_K_interleaved;
         return e;
     }();
-    return &k;
+    static const MatmulKernels q80 = [] {
+        MatmulKernels e = *matmul_kernels(TensorType::Q8_0, Isa::Avx512);
+        e.quantize = avx512::quantize_row_q8_0_biased;  // for gemm and gemm_packed alike
+        e.packed_quantize = nullptr;
+        e.gemm = avx512::gemm_q8_0_interleaved_q8_0;
+        e.pack = avx512::pack_q8_0_interleaved;
+        return e;
+    }();
+    if (t == TensorType::Q4_K) return &q4k;
+    if (t == TensorType::Q8_0) return &q80;
+    return nullptr;
 #else
     (void)t, (void)isa;
     return nullptr;

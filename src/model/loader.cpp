@@ -2,6 +2,7 @@
 #include "model/loader.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/mapped_file.h"
 #include "kernels/interleave.h"
@@ -11,11 +12,11 @@ namespace hearth::model {
 
 kernels::WeightView Tensor::view() const {
     return {.type = info->type,
-            .data = interleaved ? interleaved.get() : info->data,
+            .data = copy ? copy.get() : info->data,
             .n_in = info->ne[0],
             .n_out = info->n_rows(),
             .row_bytes = info->row_bytes(),
-            .interleaved = interleaved != nullptr};
+            .interleaved = interleaved};
 }
 
 kernels::WeightView Tensor::expert(int64_t e) const {
@@ -55,17 +56,34 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
                                std::string(gguf::type_name(t->type)).c_str()));
         return {};
     }
-    return Tensor{t, need_f32 ? nullptr : interleave_if_faster(*t)};
-}
-
-std::shared_ptr<const uint8_t> Binder::interleave_if_faster(const gguf::TensorInfo& t) {
+    Tensor bound{t};
+    const size_t bytes = t->row_bytes() * static_cast<size_t>(t->n_rows());
     // Stacks of experts stay as mapped: a token reads a few experts of each, and a copy would
     // read them all at load, and keep them all resident.
-    if (t.n_rows() != t.ne[1] ||
-        kernels::interleaved_kernels(t.type, kernels::current_isa()) == nullptr ||
-        !kernels::can_interleave(t.type, t.ne[0], t.ne[1]))
-        return nullptr;
-    const size_t bytes = t.row_bytes() * static_cast<size_t>(t.n_rows());
+    const bool interleave = !need_f32 && t->n_rows() == t->ne[1] &&
+                            kernels::interleaved_kernels(t->type, kernels::current_isa()) &&
+                            kernels::can_interleave(t->type, t->ne[0], t->ne[1]);
+    if (interleave || (need_f32 && copies_)) {
+        if (uint8_t* copy = arena_bytes(bytes)) {
+            if (interleave) kernels::interleave(t->type, t->ne[0], t->n_rows(), t->data, copy);
+            else std::memcpy(copy, t->data, bytes);
+            bound.copy = std::shared_ptr<const uint8_t>(arena_, copy);
+            bound.interleaved = interleave;
+            // Its own whole pages at once (the destructor takes the rest), so that loading
+            // does not hold both copies of a large model.
+            reader_.release_pages(t->data, bytes);
+        }
+    }
+    if (!bound.copy) kept_.emplace_back(t->data, bytes);
+    return bound;
+}
+
+Binder::Binder(const gguf::Reader& reader)
+    : reader_(reader),
+      copies_(kernels::interleaved_kernels(gguf::TensorType::Q4_K, kernels::current_isa()) ||
+              kernels::interleaved_kernels(gguf::TensorType::Q8_0, kernels::current_isa())) {}
+
+uint8_t* Binder::arena_bytes(size_t bytes) {
     const size_t at = (arena_used_ + 63) / 64 * 64;
     if (arena_ == nullptr || at + bytes > arena_size_) {
         arena_size_ = std::max(kArenaBytes, bytes);
@@ -75,11 +93,25 @@ std::shared_ptr<const uint8_t> Binder::interleave_if_faster(const gguf::TensorIn
     } else {
         arena_used_ = at;
     }
-    uint8_t* copy = arena_.get() + arena_used_;
+    uint8_t* p = arena_.get() + arena_used_;
     arena_used_ += bytes;
-    kernels::interleave(t.type, t.ne[0], t.n_rows(), t.data, copy);
-    reader_.release_pages(t.data, bytes);
-    return std::shared_ptr<const uint8_t>(arena_, copy);
+    return p;
+}
+
+Binder::~Binder() {
+    if (arena_ == nullptr) return;
+    // The file's bytes between the tensors still read from it (the ones not copied) are no
+    // longer needed: their whole 2 MiB pages go back (a page shared with a kept tensor stays,
+    // so as not to split the huge page it is read through).
+    std::sort(kept_.begin(), kept_.end());
+    const std::span<const uint8_t> data = reader_.tensor_bytes();
+    const uint8_t* from = data.data();
+    for (const auto& [p, n] : kept_) {
+        if (p > from) reader_.release_pages(from, static_cast<size_t>(p - from));
+        from = std::max(from, p + n);
+    }
+    const uint8_t* end = data.data() + data.size();
+    if (end > from) reader_.release_pages(from, static_cast<size_t>(end - from));
 }
 
 Tensor Binder::req(const std::string& name, std::initializer_list<int64_t> shape) {

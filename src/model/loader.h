@@ -6,6 +6,8 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gguf/reader.h"
 #include "kernels/matmul.h"
@@ -13,22 +15,28 @@
 
 namespace hearth::model {
 
-// A weight bound to its bytes in the mapped file, or to a copy of them rearranged at load for
-// the kernels (kernels/interleave.h).
+// A weight bound to its bytes in the mapped file, or to a copy made at load (see Binder).
 struct Tensor {
     const gguf::TensorInfo* info = nullptr;
-    std::shared_ptr<const uint8_t> interleaved;
+    std::shared_ptr<const uint8_t> copy;  // nullptr: the bytes are the file's
+    bool interleaved = false;             // copy is rearranged for the kernels
 
     explicit operator bool() const { return info != nullptr; }
     kernels::WeightView view() const;  // as a matrix: ne[0] columns, the rest rows
-    const float* f32() const { return reinterpret_cast<const float*>(info->data); }
+    const float* f32() const {
+        return reinterpret_cast<const float*>(copy ? copy.get() : info->data);
+    }
     // The 2-D matrix of expert e of a 3-D tensor.
     kernels::WeightView expert(int64_t e) const;
 };
 
 class Binder {
    public:
-    explicit Binder(const gguf::Reader& reader) : reader_(reader) {}
+    explicit Binder(const gguf::Reader& reader);
+    // Releases the mapped pages that only copied tensors used.
+    ~Binder();
+    Binder(const Binder&) = delete;
+    Binder& operator=(const Binder&) = delete;
 
     // A tensor that must exist with exactly this shape (trailing 1s are ignored).
     Tensor req(const std::string& name, std::initializer_list<int64_t> shape);
@@ -43,16 +51,19 @@ class Binder {
    private:
     Tensor bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
                 bool need_f32);
-    // The copy of matrix t rearranged for the kernels matmul() uses (kernels/interleave.h)
-    // where they have such a layout, else nullptr. Copies are laid end to end in arenas of
-    // huge pages: one map per matrix would leave small ones on 4 KiB pages, where streaming
-    // them walks a page table entry every 4 KiB and the hardware prefetcher stops at each.
-    std::shared_ptr<const uint8_t> interleave_if_faster(const gguf::TensorInfo& t);
+    // Where the kernels matmul() uses have a faster layout for a matrix (kernels/interleave.h),
+    // bind copies it rearranged; then F32 vectors are copied too, so that the file's pages
+    // those tensors lie in can all be released. Copies are laid end to end in arenas of huge
+    // pages: one map per matrix would leave small ones on 4 KiB pages, where streaming them
+    // walks a page table entry every 4 KiB and the hardware prefetcher stops at each.
+    uint8_t* arena_bytes(size_t bytes);  // nullptr if no memory
     static constexpr size_t kArenaBytes = size_t{64} << 20;
     const gguf::Reader& reader_;
+    const bool copies_;  // some weight type is interleaved on this ISA
     Status status_;
     std::shared_ptr<uint8_t> arena_;
     size_t arena_size_ = 0, arena_used_ = 0;
+    std::vector<std::pair<const uint8_t*, size_t>> kept_;  // bound tensors read from the file
 };
 
 // Reads "<arch>.<suffix>" keys; the first failure is kept.

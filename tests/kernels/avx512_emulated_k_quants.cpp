@@ -87,40 +87,13 @@ TEST(Avx512Emulated, PackedQ6KMatchesRef) {
 namespace hearth::kernels::emulated {
 namespace {
 
-// The interleaved Q4_K kernels (kernels/interleave.h) through matmul: decode rows split over
-// two threads, token groups of 1..8, and the packed path fed from the groups, against ref on
-// the plain rows.
 TEST(Avx512Emulated, InterleavedQ4KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K,
         avx512_emulated::gemm_q4_K_interleaved_q8_K, avx512_emulated::packed_bytes_q4_K,
         avx512_emulated::pack_q4_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K);
-    ThreadPool pool(2);
-    constexpr int64_t kIn = 512, kOut = 48;
-    std::mt19937 rng(3);
-    const std::vector<uint8_t> wq = testing::make_weights(gguf::TensorType::Q4_K, kOut, kIn, rng);
-    std::vector<uint8_t> il(wq.size());
-    interleave(gguf::TensorType::Q4_K, kIn, kOut, wq.data(), il.data());
-    const WeightView plain{.type = gguf::TensorType::Q4_K,
-                           .data = wq.data(),
-                           .n_in = kIn,
-                           .n_out = kOut,
-                           .row_bytes = testing::row_bytes(gguf::TensorType::Q4_K, kIn)};
-    WeightView inter = plain;
-    inter.data = il.data();
-    inter.interleaved = true;
-    for (int64_t n_tokens : {1, 3, 8, 20}) {
-        const std::vector<float> x = testing::gaussian(static_cast<size_t>(n_tokens * kIn), rng);
-        std::vector<float> want(n_tokens * kOut), got(n_tokens * kOut, NAN);
-        matmul(plain, x.data(), want.data(), n_tokens, pool, Isa::Ref);
-        const MatmulOut out{inter, got.data()};
-        const MatmulKernels* kp = &k;
-        matmul_group_with({&out, 1}, &kp, x.data(), n_tokens, pool);
-        for (size_t i = 0; i < want.size(); ++i)
-            ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
-                << "tokens " << n_tokens << " row " << i % kOut << " token " << i / kOut;
-    }
+    expect_interleaved_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
 }  // namespace

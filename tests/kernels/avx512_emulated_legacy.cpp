@@ -50,3 +50,19 @@ TEST(Avx512Emulated, PackedQ80MatchesRef) {
 
 }  // namespace
 }  // namespace hearth::kernels::emulated
+
+namespace hearth::kernels::emulated {
+namespace {
+
+TEST(Avx512Emulated, InterleavedQ80MatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    MatmulKernels k = kernels_with(
+        gguf::TensorType::Q8_0, avx512_emulated::vec_dot_q8_0_q8_0,
+        avx512_emulated::gemm_q8_0_interleaved_q8_0, avx512_emulated::packed_bytes_q8_0,
+        avx512_emulated::pack_q8_0_interleaved, avx512_emulated::gemm_packed_q8_0_q8_0);
+    k.quantize = avx512_emulated::quantize_row_q8_0_biased;
+    expect_interleaved_matches_ref(gguf::TensorType::Q8_0, k);
+}
+
+}  // namespace
+}  // namespace hearth::kernels::emulated

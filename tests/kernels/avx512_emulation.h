@@ -19,6 +19,7 @@
 #include "base/fp16.h"
 #include "gguf/types.h"
 #include "kernels/dispatch.h"
+#include "kernels/interleave.h"
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
@@ -210,6 +211,38 @@ inline void expect_matmul_with_packed_matches_ref(gguf::TensorType t, const Matm
                 ASSERT_EQ(got2[i], got[i]) << "second product, " << i;
             }
         }
+    }
+}
+
+// Kernels k for the interleaved layout (kernels/interleave.h) through matmul: decode rows
+// split over two threads, token groups of 1..8, and the packed path fed from the groups,
+// against ref on the plain rows.
+inline void expect_interleaved_matches_ref(gguf::TensorType t, const MatmulKernels& k) {
+    ThreadPool pool(2);
+    constexpr int64_t kIn = 512, kOut = 48;
+    std::mt19937 rng(3);
+    const std::vector<uint8_t> wq = testing::make_weights(t, kOut, kIn, rng);
+    std::vector<uint8_t> il(wq.size());
+    interleave(t, kIn, kOut, wq.data(), il.data());
+    const WeightView plain{.type = t,
+                           .data = wq.data(),
+                           .n_in = kIn,
+                           .n_out = kOut,
+                           .row_bytes = testing::row_bytes(t, kIn)};
+    WeightView inter = plain;
+    inter.data = il.data();
+    inter.interleaved = true;
+    for (int64_t n_tokens : {1, 3, 8, 20}) {
+        const std::vector<float> x = testing::gaussian(static_cast<size_t>(n_tokens * kIn), rng);
+        std::vector<float> want(n_tokens * kOut), got(n_tokens * kOut, NAN);
+        matmul(plain, x.data(), want.data(), n_tokens, pool, Isa::Ref);
+        const MatmulOut out{inter, got.data()};
+        const MatmulKernels* kp = &k;
+        matmul_group_with({&out, 1}, &kp, x.data(), n_tokens, pool);
+        for (size_t i = 0; i < want.size(); ++i)
+            ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
+                << gguf::type_name(t) << " tokens " << n_tokens << " row " << i % kOut
+                << " token " << i / kOut;
     }
 }
 

@@ -253,74 +253,86 @@ TEST(MatmulKernels, MatmulTasksEqualSeparateProducts) {
 }
 
 // The interleaved layout gives every row back byte for byte, and is only offered for whole
-// groups of Q4_K rows.
+// groups of Q4_K or Q8_0 rows.
 TEST(Interleave, EveryRowComesBackUnchanged) {
     constexpr int64_t kN = 768, kRows = 48;
-    std::mt19937 rng(5);
-    const std::vector<uint8_t> w = make_weights(TensorType::Q4_K, kRows, kN, rng);
-    const size_t bw = row_bytes(TensorType::Q4_K, kN);
-    std::vector<uint8_t> il(w.size());
-    interleave(TensorType::Q4_K, kN, kRows, w.data(), il.data());
-    EXPECT_NE(il, w);
-    std::vector<uint8_t> row(bw);
-    for (int64_t r = 0; r < kRows; ++r) {
-        deinterleave_row(TensorType::Q4_K, kN, il.data(), r, row.data());
-        ASSERT_EQ(0, std::memcmp(row.data(), w.data() + r * bw, bw)) << "row " << r;
+    for (TensorType t : {TensorType::Q4_K, TensorType::Q8_0}) {
+        SCOPED_TRACE(gguf::type_name(t));
+        std::mt19937 rng(5);
+        const std::vector<uint8_t> w = make_weights(t, kRows, kN, rng);
+        const size_t bw = row_bytes(t, kN);
+        std::vector<uint8_t> il(w.size());
+        interleave(t, kN, kRows, w.data(), il.data());
+        EXPECT_NE(il, w);
+        std::vector<uint8_t> row(bw);
+        for (int64_t r = 0; r < kRows; ++r) {
+            deinterleave_row(t, kN, il.data(), r, row.data());
+            ASSERT_EQ(0, std::memcmp(row.data(), w.data() + r * bw, bw)) << "row " << r;
+        }
+        EXPECT_TRUE(can_interleave(t, kN, kRows));
+        EXPECT_FALSE(can_interleave(t, kN, kRows + 8));
+        EXPECT_FALSE(can_interleave(t, 16, kRows));
     }
-    EXPECT_TRUE(can_interleave(TensorType::Q4_K, kN, kRows));
-    EXPECT_FALSE(can_interleave(TensorType::Q4_K, kN, kRows + 8));
-    EXPECT_FALSE(can_interleave(TensorType::Q4_K, 128, kRows));
     EXPECT_FALSE(can_interleave(TensorType::Q6_K, kN, kRows));
 }
 
-// Interleaved Q4_K through matmul (decode rows split over 1..3 threads, token groups, the
+// Interleaved weights through matmul (decode rows split over 1..3 threads, token groups, the
 // packed batch path from 9 tokens on) against the ref kernels on the plain rows; grouped with
 // plain products of odd row counts, so that row bands cross into the interleaved matrix at
-// rows that are not group boundaries. The exact path reads it through get_row.
-TEST(MatmulKernels, InterleavedQ4KMatchesRef) {
+// rows that are not group boundaries, and with the plain matrix itself, whose activations are
+// quantized differently. The exact path reads it through get_row.
+TEST(MatmulKernels, InterleavedMatchesRef) {
     constexpr int64_t kN = 512, kOut = 80;
     for (Isa isa : available_isas()) {
-        if (interleaved_kernels(TensorType::Q4_K, isa) == nullptr) continue;
-        std::mt19937 rng(11);
-        const std::vector<uint8_t> w = make_weights(TensorType::Q4_K, kOut, kN, rng);
-        std::vector<uint8_t> il(w.size());
-        interleave(TensorType::Q4_K, kN, kOut, w.data(), il.data());
-        const WeightView plain{.type = TensorType::Q4_K,
-                               .data = w.data(),
-                               .n_in = kN,
-                               .n_out = kOut,
-                               .row_bytes = row_bytes(TensorType::Q4_K, kN)};
-        WeightView inter = plain;
-        inter.data = il.data();
-        inter.interleaved = true;
-        const std::vector<uint8_t> other = make_weights(TensorType::Q6_K, 37, kN, rng);
-        const WeightView odd{.type = TensorType::Q6_K,
-                             .data = other.data(),
-                             .n_in = kN,
-                             .n_out = 37,
-                             .row_bytes = row_bytes(TensorType::Q6_K, kN)};
-        for (int n_threads : {1, 2, 3}) {
-            ThreadPool pool(n_threads);
-            for (int64_t n_tokens : {1, 2, 5, 8, 9, 17, 40}) {
-                SCOPED_TRACE(std::string(isa_name(isa)) + " threads=" + std::to_string(n_threads) +
-                             " n_tokens=" + std::to_string(n_tokens));
-                const std::vector<float> x = gaussian(static_cast<size_t>(n_tokens * kN), rng);
-                std::vector<float> want(n_tokens * kOut), got(n_tokens * kOut, std::nanf(""));
-                std::vector<float> odd_want(n_tokens * 37), odd_got(n_tokens * 37);
-                matmul(plain, x.data(), want.data(), n_tokens, pool, Isa::Ref);
-                matmul(odd, x.data(), odd_want.data(), n_tokens, pool, isa);
-                const MatmulOut outs[] = {
-                    {odd, odd_got.data()}, {inter, got.data()}, {odd, odd_got.data()}};
-                matmul_group({outs, 2}, x.data(), n_tokens, pool, isa);
-                EXPECT_LT(nmse(got, want), 1e-10);
-                EXPECT_EQ(odd_got, odd_want);
-                std::fill(got.begin(), got.end(), std::nanf(""));
-                matmul_group({outs + 1, 2}, x.data(), n_tokens, pool, isa);
-                EXPECT_LT(nmse(got, want), 1e-10);
-                std::vector<float> exact_plain(n_tokens * kOut), exact_inter(n_tokens * kOut);
-                matmul(plain, x.data(), exact_plain.data(), n_tokens, pool, Isa::Exact);
-                matmul(inter, x.data(), exact_inter.data(), n_tokens, pool, Isa::Exact);
-                EXPECT_EQ(exact_inter, exact_plain);
+        for (TensorType type : {TensorType::Q4_K, TensorType::Q8_0}) {
+            if (interleaved_kernels(type, isa) == nullptr) continue;
+            std::mt19937 rng(11);
+            const std::vector<uint8_t> w = make_weights(type, kOut, kN, rng);
+            std::vector<uint8_t> il(w.size());
+            interleave(type, kN, kOut, w.data(), il.data());
+            const WeightView plain{.type = type,
+                                   .data = w.data(),
+                                   .n_in = kN,
+                                   .n_out = kOut,
+                                   .row_bytes = row_bytes(type, kN)};
+            WeightView inter = plain;
+            inter.data = il.data();
+            inter.interleaved = true;
+            const std::vector<uint8_t> other = make_weights(TensorType::Q6_K, 37, kN, rng);
+            const WeightView odd{.type = TensorType::Q6_K,
+                                 .data = other.data(),
+                                 .n_in = kN,
+                                 .n_out = 37,
+                                 .row_bytes = row_bytes(TensorType::Q6_K, kN)};
+            for (int n_threads : {1, 2, 3}) {
+                ThreadPool pool(n_threads);
+                for (int64_t n_tokens : {1, 2, 5, 8, 9, 17, 40}) {
+                    SCOPED_TRACE(std::string(isa_name(isa)) + " " +
+                                 std::string(gguf::type_name(type)) + " threads=" +
+                                 std::to_string(n_threads) + " n_tokens=" + std::to_string(n_tokens));
+                    const std::vector<float> x = gaussian(static_cast<size_t>(n_tokens * kN), rng);
+                    std::vector<float> want(n_tokens * kOut), got(n_tokens * kOut, std::nanf(""));
+                    std::vector<float> odd_want(n_tokens * 37), odd_got(n_tokens * 37);
+                    std::vector<float> plain_want(n_tokens * kOut), plain_got(n_tokens * kOut);
+                    matmul(plain, x.data(), want.data(), n_tokens, pool, Isa::Ref);
+                    matmul(odd, x.data(), odd_want.data(), n_tokens, pool, isa);
+                    matmul(plain, x.data(), plain_want.data(), n_tokens, pool, isa);
+                    const MatmulOut outs[] = {{odd, odd_got.data()},
+                                              {inter, got.data()},
+                                              {plain, plain_got.data()},
+                                              {odd, odd_got.data()}};
+                    matmul_group({outs, 3}, x.data(), n_tokens, pool, isa);
+                    EXPECT_LT(nmse(got, want), 1e-10);
+                    EXPECT_EQ(odd_got, odd_want);
+                    EXPECT_EQ(plain_got, plain_want);
+                    std::fill(got.begin(), got.end(), std::nanf(""));
+                    matmul_group({outs + 1, 3}, x.data(), n_tokens, pool, isa);
+                    EXPECT_LT(nmse(got, want), 1e-10);
+                    std::vector<float> exact_plain(n_tokens * kOut), exact_inter(n_tokens * kOut);
+                    matmul(plain, x.data(), exact_plain.data(), n_tokens, pool, Isa::Exact);
+                    matmul(inter, x.data(), exact_inter.data(), n_tokens, pool, Isa::Exact);
+                    EXPECT_EQ(exact_inter, exact_plain);
+                }
             }
         }
     }

@@ -46,6 +46,11 @@ void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n);
+// Q8_0 in the interleaved layout, as the Q4_K ones above; its activations biased as the packed
+// path's (quantize_row_q8_0_biased).
+void gemm_q8_0_interleaved_q8_0(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                                size_t ba, int ny, float* y, size_t by);
+void pack_q8_0_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 HEARTH_DECLARE_MATMUL_512(q6_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(iq4_xs, q8_K)
 

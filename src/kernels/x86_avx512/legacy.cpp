@@ -6,9 +6,11 @@
 // Interleaved).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/dispatch.h"
+#include "kernels/interleave.h"
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
 #include "kernels/x86_avx2/common.h"
@@ -297,6 +299,82 @@ struct PackedQ8_0 {
     }
 };
 
+// Q8_0 in the interleaved layout (kernels/interleave.h), for decode and small batches: rows in
+// lanes as in PackedQ8_0, on the file's bytes. The activations come biased
+// (quantize_row_q8_0_biased); the 128 * sum of each row's levels that this adds is taken off
+// from the levels themselves, one vpdpbusd against ones per dword, shared by all tokens.
+struct InterleavedQ8_0 {
+    static constexpr int64_t kRows = kInterleaveRows;
+    static_assert(kRows == PackedQ8_0::kRows, "pack turns one group into one packed tile");
+    static constexpr size_t kLevelBytes = 8 * kRows * 4;
+    static constexpr size_t kGroupBytes = sizeof(BlockQ8_0) * kRows;
+
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK;
+        const BlockQ8_0* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t);
+        const __m512i ones = _mm512_set1_epi8(1);
+        const auto* base = static_cast<const uint8_t*>(w);
+        const uint8_t* end = base + nr * bw;
+        for (int64_t g = 0; g < nr; g += kRows) {
+            __m512 acc[NY];
+            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < nb; ++i) {
+                const uint8_t* b = base + g * bw + i * kGroupBytes;
+                if constexpr (NY == 1) {
+                    const uint8_t* ahead = b + x86::kPrefetchAhead;
+                    if (ahead < end)
+                        x86::prefetch_bytes(ahead, std::min(static_cast<size_t>(end - ahead), kGroupBytes));
+                }
+                // Even and odd dwords in separate chains.
+                __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+                __m512i part[NY][2];
+                for (int t = 0; t < NY; ++t) part[t][0] = part[t][1] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int c = 0; c < 8; ++c) {
+                    const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
+                    sum[c % 2] = _mm512_dpbusd_epi32(sum[c % 2], ones, q);
+                    for (int t = 0; t < NY; ++t)
+                        part[t][c % 2] =
+                            _mm512_dpbusd_epi32(part[t][c % 2], broadcast_dword(ay[t][i].qs + 4 * c), q);
+                }
+                const __m512i off = _mm512_slli_epi32(_mm512_add_epi32(sum[0], sum[1]), 7);
+                const __m512 d = _mm512_cvtph_ps(
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kLevelBytes)));
+                for (int t = 0; t < NY; ++t) {
+                    const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(part[t][0], part[t][1]), off);
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v),
+                                             _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d))), acc[t]);
+                }
+            }
+            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);
+        }
+    }
+
+    // One group's rows in PackedQ8_0's layout, for the batch path.
+    static void pack(int64_t n, const void* w, size_t, void* dst) {
+        const int64_t nb = n / kQK;
+        const __m512i ones = _mm512_set1_epi8(1);
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* b = static_cast<const uint8_t*>(w) + i * kGroupBytes;
+            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ8_0::kBlockBytes;
+            __m512i sum = _mm512_setzero_si512();
+            for (int c = 0; c < 8; ++c) {
+                const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
+                _mm512_storeu_si512(out + c * kRows * 4, q);
+                sum = _mm512_dpbusd_epi32(sum, ones, q);
+            }
+            _mm512_storeu_si512(out + PackedQ8_0::kLevelBytes,
+                                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+            _mm512_storeu_ps(out + PackedQ8_0::kLevelBytes + kRows * 4,
+                             _mm512_cvtph_ps(_mm256_loadu_si256(
+                                 reinterpret_cast<const __m256i*>(b + kLevelBytes))));
+        }
+    }
+};
+
 }  // namespace
 
 #define HEARTH_DEFINE_LEGACY_512(name, D)                                                   \
@@ -317,6 +395,13 @@ void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) { PackedQ8_0::pac
 void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by) {
     packed_gemm<PackedQ8_0, BlockQ8_0>(n / kQK, packed, a, ba, ny, y, by);
+}
+void gemm_q8_0_interleaved_q8_0(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                                size_t ba, int ny, float* y, size_t by) {
+    x86::gemm_dispatch<InterleavedQ8_0, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+void pack_q8_0_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
+    InterleavedQ8_0::pack(n, w, bw, dst);
 }
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n) {
     avx2::quantize_row_q8_0(x, dst, n);
