@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <span>
+#include <type_traits>
 
 #include "base/status.h"
 #include "kernels/ref/blocks.h"
@@ -30,18 +31,35 @@ std::span<const Field> fields(TensorType type) {
     return {};
 }
 
+// The count elements of kSize bytes of one field, from src elements src_step bytes apart to
+// dst elements dst_step apart (a fixed size, so that each copy is one load and store).
+template <size_t kSize>
+void copy_elements(uint8_t* dst, size_t dst_step, const uint8_t* src, size_t src_step,
+                   size_t count) {
+    for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * dst_step, src + k * src_step, kSize);
+}
+
 // Moves block x of row r to (kToGroup) or from its places in group block g.
 template <bool kToGroup, typename G, typename B>
 void move_block(std::span<const Field> fs, G* g, int64_t r, B* x) {
     size_t at = 0;
     for (const Field& f : fs) {
-        for (size_t k = 0; k < f.count; ++k) {
-            G* gp = g + at + (k * kInterleaveRows + r) * f.size;
-            B* xp = x + f.offset + k * f.size;
-            if constexpr (kToGroup) std::memcpy(gp, xp, f.size);
-            else std::memcpy(xp, gp, f.size);
+        G* gp = g + at + r * f.size;
+        B* xp = x + f.offset;
+        const size_t g_step = kInterleaveRows * f.size;
+        auto copy = [&](auto size) {
+            if constexpr (kToGroup) copy_elements<size>(gp, g_step, xp, size, f.count);
+            else copy_elements<size>(xp, size, gp, g_step, f.count);
+        };
+        switch (f.size) {
+            case 1: copy(std::integral_constant<size_t, 1>{}); break;
+            case 2: copy(std::integral_constant<size_t, 2>{}); break;
+            default:
+                HEARTH_DCHECK(f.size == 4);
+                copy(std::integral_constant<size_t, 4>{});
+                break;
         }
-        at += f.count * kInterleaveRows * f.size;
+        at += f.count * g_step;
     }
 }
 
