@@ -81,7 +81,8 @@ void interleave(TensorType type, int64_t n_in, int64_t n_rows, const void* src, 
         for (int64_t r = 0; r < kInterleaveRows; ++r) {
             const auto* row = static_cast<const uint8_t*>(src) + (g0 + r) * row_bytes;
             for (int64_t i = 0; i < nb; ++i)
-                move_block<true>(fields(type), group + i * group_block, r, row + i * tr.block_bytes);
+                move_block<true>(fields(type), group + i * group_block, r,
+                                 row + i * tr.block_bytes);
         }
     }
 }

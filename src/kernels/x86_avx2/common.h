@@ -229,6 +229,13 @@ inline void prefetch_bytes(const void* p, size_t bytes) {
         _mm_prefetch(static_cast<const char*>(p) + off, _MM_HINT_T0);
 }
 
+// The interleaved kernels' form of prefetch_ahead: the bytes [p, p + bytes) moved
+// kPrefetchAhead on, as far as they lie before end.
+inline void prefetch_group_ahead(const uint8_t* p, size_t bytes, const uint8_t* end) {
+    const uint8_t* ahead = p + kPrefetchAhead;
+    if (ahead < end) prefetch_bytes(ahead, std::min(static_cast<size_t>(end - ahead), bytes));
+}
+
 inline void prefetch_ahead(const void* w, size_t bw, int64_t r, int64_t nr) {
     const size_t from = static_cast<size_t>(r) * bw + kPrefetchAhead;
     const size_t to = std::min(from + bw, static_cast<size_t>(nr) * bw);

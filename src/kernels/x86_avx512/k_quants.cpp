@@ -837,11 +837,7 @@ struct InterleavedQ4K {
             for (int64_t i = 0; i < nb; ++i) {
                 const uint8_t* sb = base + g * bw + i * kGroupBytes;
                 // One group super-block ahead, as narrow_rows does a row.
-                if constexpr (NY == 1) {
-                    const uint8_t* ahead = sb + x86::kPrefetchAhead;
-                    const size_t left = ahead < end ? static_cast<size_t>(end - ahead) : 0;
-                    x86::prefetch_bytes(ahead, std::min(left, kGroupBytes));
-                }
+                if constexpr (NY == 1) x86::prefetch_group_ahead(sb, kGroupBytes, end);
                 const Scales sc(sb + kQsBytes);
                 __m512i sumi[NY];
                 for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();

@@ -6,7 +6,6 @@
 // Interleaved).
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "kernels/dispatch.h"
@@ -323,11 +322,7 @@ struct InterleavedQ8_0 {
             for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
             for (int64_t i = 0; i < nb; ++i) {
                 const uint8_t* b = base + g * bw + i * kGroupBytes;
-                if constexpr (NY == 1) {
-                    const uint8_t* ahead = b + x86::kPrefetchAhead;
-                    if (ahead < end)
-                        x86::prefetch_bytes(ahead, std::min(static_cast<size_t>(end - ahead), kGroupBytes));
-                }
+                if constexpr (NY == 1) x86::prefetch_group_ahead(b, kGroupBytes, end);
                 // Even and odd dwords in separate chains.
                 __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
                 __m512i part[NY][2];
@@ -337,16 +332,17 @@ struct InterleavedQ8_0 {
                     const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
                     sum[c % 2] = _mm512_dpbusd_epi32(sum[c % 2], ones, q);
                     for (int t = 0; t < NY; ++t)
-                        part[t][c % 2] =
-                            _mm512_dpbusd_epi32(part[t][c % 2], broadcast_dword(ay[t][i].qs + 4 * c), q);
+                        part[t][c % 2] = _mm512_dpbusd_epi32(
+                            part[t][c % 2], broadcast_dword(ay[t][i].qs + 4 * c), q);
                 }
                 const __m512i off = _mm512_slli_epi32(_mm512_add_epi32(sum[0], sum[1]), 7);
                 const __m512 d = _mm512_cvtph_ps(
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kLevelBytes)));
                 for (int t = 0; t < NY; ++t) {
-                    const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(part[t][0], part[t][1]), off);
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v),
-                                             _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d))), acc[t]);
+                    const __m512i v =
+                        _mm512_sub_epi32(_mm512_add_epi32(part[t][0], part[t][1]), off);
+                    const __m512 dt = _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d)));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), dt, acc[t]);
                 }
             }
             for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);
@@ -366,8 +362,8 @@ struct InterleavedQ8_0 {
                 _mm512_storeu_si512(out + c * kRows * 4, q);
                 sum = _mm512_dpbusd_epi32(sum, ones, q);
             }
-            _mm512_storeu_si512(out + PackedQ8_0::kLevelBytes,
-                                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+            const __m512i off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7));
+            _mm512_storeu_si512(out + PackedQ8_0::kLevelBytes, off);
             _mm512_storeu_ps(out + PackedQ8_0::kLevelBytes + kRows * 4,
                              _mm512_cvtph_ps(_mm256_loadu_si256(
                                  reinterpret_cast<const __m256i*>(b + kLevelBytes))));
