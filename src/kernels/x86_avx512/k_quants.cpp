@@ -829,15 +829,8 @@ struct InterleavedQ4K {
         const __m512i m4 = _mm512_set1_epi8(0xF);
         __m512i pairs_at[2];
         pair_index(pairs_at);
-        const auto* base = static_cast<const uint8_t*>(w);
-        const uint8_t* end = base + nr * bw;
-        for (int64_t g = 0; g < nr; g += kRows) {
-            __m512 acc[NY];
-            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                const uint8_t* sb = base + g * bw + i * kGroupBytes;
-                // One group super-block ahead, as narrow_rows does a row.
-                if constexpr (NY == 1) x86::prefetch_group_ahead(sb, kGroupBytes, end);
+        interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
+                             [&](const uint8_t* sb, int64_t i, __m512* acc) {
                 const Scales sc(sb + kQsBytes);
                 __m512i sumi[NY];
                 for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
@@ -872,9 +865,7 @@ struct InterleavedQ4K {
                 const __m512 dmin = _mm512_cvtph_ps(load256(dp + 2 * kRows));
                 for (int t = 0; t < NY; ++t)
                     acc[t] = add_scaled_rows_k4(acc[t], sumi[t], mins, d, dmin, ay[t][i]);
-            }
-            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);
-        }
+        });
     }
 
     // One group's rows in PackedQ4K's layout, for the batch path.

@@ -315,14 +315,8 @@ struct InterleavedQ8_0 {
         const BlockQ8_0* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t);
         const __m512i ones = _mm512_set1_epi8(1);
-        const auto* base = static_cast<const uint8_t*>(w);
-        const uint8_t* end = base + nr * bw;
-        for (int64_t g = 0; g < nr; g += kRows) {
-            __m512 acc[NY];
-            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
-            for (int64_t i = 0; i < nb; ++i) {
-                const uint8_t* b = base + g * bw + i * kGroupBytes;
-                if constexpr (NY == 1) x86::prefetch_group_ahead(b, kGroupBytes, end);
+        interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
+                             [&](const uint8_t* b, int64_t i, __m512* acc) {
                 // Even and odd dwords in separate chains.
                 __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
                 __m512i part[NY][2];
@@ -344,9 +338,7 @@ struct InterleavedQ8_0 {
                     const __m512 dt = _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d)));
                     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), dt, acc[t]);
                 }
-            }
-            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);
-        }
+        });
     }
 
     // One group's rows in PackedQ8_0's layout, for the batch path.
