@@ -159,7 +159,8 @@ ChatStream::ChatStream(const Backend& b, const ChatRequest& request) : parser_(t
                               "server with a larger -c)",
                               (long long)n_prompt_, (long long)b.n_ctx),
                        "messages", "context_length_exceeded"};
-    const text::ChatOutputParser::Options popt = b.format->parser_options(text);
+    text::ChatOutputParser::Options popt = b.format->parser_options(text);
+    popt.no_reasoning = spec.constraint != nullptr;
     parser_ = text::ChatOutputParser(popt);
     spec.thinking_open = popt.thinking_open_at_start;
     if (r.thinking_budget >= 0 && !spec.constraint) {

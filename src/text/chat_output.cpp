@@ -76,8 +76,9 @@ size_t header_end(std::string_view s, size_t prefix_len) {
 }  // namespace
 
 ChatOutputParser::ChatOutputParser(Options options)
-    : mode_(options.thinking_open_at_start ? Mode::Reasoning : Mode::Content),
-      think_seen_(options.thinking_open_at_start) {}
+    : mode_(options.thinking_open_at_start && !options.no_reasoning ? Mode::Reasoning
+                                                                     : Mode::Content),
+      think_seen_(options.thinking_open_at_start || options.no_reasoning) {}
 
 std::vector<ChatEvent> ChatOutputParser::feed(std::string_view text_piece) {
     buf_.append(text_piece);

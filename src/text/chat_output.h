@@ -22,6 +22,9 @@ class ChatOutputParser {
    public:
     struct Options {
         bool thinking_open_at_start = false;  // the prompt ended with "<think>\n" (Qwen3.5/3.6)
+        // No reasoning part: <think> in the output is text (output a grammar constrains from
+        // its first byte, where such a tag can only be inside a JSON string).
+        bool no_reasoning = false;
     };
 
     explicit ChatOutputParser(Options options);

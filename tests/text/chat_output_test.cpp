@@ -120,6 +120,21 @@ TEST(ChatOutput, SplitTagsAreHeldBackOnlyAsLongAsNeeded) {
     expect_events(parser.finish(), {});
 }
 
+// Output a grammar constrains from its first byte (no reasoning part): think tags inside it,
+// such as a JSON string a random model filled with them, stay content; tool calls still parse.
+TEST(ChatOutput, WithoutReasoningThinkTagsAreContent) {
+    for (bool open : {false, true}) {
+        ChatOutputParser parser({.thinking_open_at_start = open, .no_reasoning = true});
+        const std::string json = R"({"a": "x<think>y</think>z"})";
+        std::vector<ChatEvent> all = parser.feed(json + "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>");
+        for (ChatEvent& e : parser.finish()) all.push_back(std::move(e));
+        const std::vector<ChatEvent> events = merged(all);
+        ASSERT_GE(events.size(), 2u) << describe(events);
+        EXPECT_EQ(events[0], ev(Kind::Content, json)) << describe(events);
+        EXPECT_EQ(events[1], ev(Kind::ToolCallStart, "f", 0)) << describe(events);
+    }
+}
+
 TEST(ChatOutput, AngleBracketsPassThrough) {
     std::string text = "if (a < b && c<d) { x <<= 1; } <div>html</div> <tool <think_";
     expect_events(run(text), {ev(Kind::Content, text)});
