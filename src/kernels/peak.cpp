@@ -1,10 +1,10 @@
 #include "kernels/peak.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "base/mapped_file.h"
@@ -50,28 +50,14 @@ uint64_t read_sum_scalar(const void* p, size_t bytes) {
 
 }  // namespace
 
-// An n-byte buffer of ones on 2 MiB pages where the kernel gives them, as weights files are
-// mapped (base/mapped_file.h), so the reads see the same TLB reach as a decode step's.
-class HugeBuffer {
-   public:
-    explicit HugeBuffer(size_t n) : n_(n), p_(map_huge_aligned(n, -1)) {
-        HEARTH_CHECK(p_ != MAP_FAILED);
-        std::fill_n(data(), size(), uint64_t{1});
-    }
-    ~HugeBuffer() { munmap(p_, n_); }
-    HugeBuffer(const HugeBuffer&) = delete;
-    HugeBuffer& operator=(const HugeBuffer&) = delete;
-    uint64_t* data() const { return static_cast<uint64_t*>(p_); }
-    size_t size() const { return n_ / sizeof(uint64_t); }
-
-   private:
-    size_t n_;
-    void* p_;
-};
-
 double measure_read_bandwidth(ThreadPool& pool) {
     const size_t n = size_t{1} << 30;  // 1 GiB
-    const HugeBuffer buf(n);
+    // Ones on 2 MiB pages where the kernel gives them, as weights are mapped
+    // (base/mapped_file.h), so the reads see the same TLB reach as a decode step's.
+    const std::shared_ptr<uint8_t> bytes = huge_buffer(n);
+    HEARTH_CHECK(bytes != nullptr);
+    const std::span<uint64_t> buf(reinterpret_cast<uint64_t*>(bytes.get()), n / sizeof(uint64_t));
+    std::fill(buf.begin(), buf.end(), uint64_t{1});
     uint64_t (*read)(const void*, size_t) = read_sum_scalar;
 #if HEARTH_X86_KERNELS
     if (isa_available(Isa::Avx512)) read = avx512::read_sum;
