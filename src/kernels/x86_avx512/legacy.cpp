@@ -247,29 +247,34 @@ struct PackedQ8_0 {
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK) * kBlockBytes; }
 
+    // Writes one packed block from its levels (cols[c] lane r: dword c of row r) and the rows'
+    // scales.
+    static void store_block(uint8_t* b, const __m512i* cols, __m512 d) {
+        const __m512i ones = _mm512_set1_epi8(1);
+        __m512i sum = _mm512_setzero_si512();
+        for (int c = 0; c < 8; ++c) {
+            _mm512_storeu_si512(b + c * kRows * 4, cols[c]);
+            sum = _mm512_dpbusd_epi32(sum, ones, cols[c]);
+        }
+        _mm512_storeu_si512(b + kLevelBytes,
+                            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+        _mm512_storeu_ps(b + kLevelBytes + kRows * 4, d);
+    }
+
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK;
         const BlockQ8_0* x[kRows];
         for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ8_0>(w, bw, r);
-        const __m512i ones = _mm512_set1_epi8(1);
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
-            uint8_t* b = out + i * kBlockBytes;
             __m256i rows[kRows];
             for (int64_t r = 0; r < kRows; ++r)
                 rows[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[r][i].qs));
             __m512i cols[8];
             transpose16x8_epi32(rows, cols);
-            __m512i sum = _mm512_setzero_si512();
-            for (int c = 0; c < 8; ++c) {
-                _mm512_storeu_si512(b + c * kRows * 4, cols[c]);
-                sum = _mm512_dpbusd_epi32(sum, ones, cols[c]);
-            }
-            _mm512_storeu_si512(b + kLevelBytes,
-                                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
             alignas(64) float d[kRows];
             for (int64_t r = 0; r < kRows; ++r) d[r] = f16(x[r][i].d);
-            _mm512_storeu_ps(b + kLevelBytes + kRows * 4, _mm512_load_ps(d));
+            store_block(out + i * kBlockBytes, cols, _mm512_load_ps(d));
         }
     }
 
@@ -344,21 +349,14 @@ struct InterleavedQ8_0 {
     // One group's rows in PackedQ8_0's layout, for the batch path.
     static void pack(int64_t n, const void* w, size_t, void* dst) {
         const int64_t nb = n / kQK;
-        const __m512i ones = _mm512_set1_epi8(1);
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* b = static_cast<const uint8_t*>(w) + i * kGroupBytes;
-            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ8_0::kBlockBytes;
-            __m512i sum = _mm512_setzero_si512();
-            for (int c = 0; c < 8; ++c) {
-                const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
-                _mm512_storeu_si512(out + c * kRows * 4, q);
-                sum = _mm512_dpbusd_epi32(sum, ones, q);
-            }
-            const __m512i off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7));
-            _mm512_storeu_si512(out + PackedQ8_0::kLevelBytes, off);
-            _mm512_storeu_ps(out + PackedQ8_0::kLevelBytes + kRows * 4,
-                             _mm512_cvtph_ps(_mm256_loadu_si256(
-                                 reinterpret_cast<const __m256i*>(b + kLevelBytes))));
+            __m512i cols[8];
+            for (int c = 0; c < 8; ++c) cols[c] = _mm512_loadu_si512(b + c * kRows * 4);
+            const __m512 d = _mm512_cvtph_ps(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kLevelBytes)));
+            PackedQ8_0::store_block(static_cast<uint8_t*>(dst) + i * PackedQ8_0::kBlockBytes,
+                                    cols, d);
         }
     }
 };
