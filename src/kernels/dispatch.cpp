@@ -413,6 +413,12 @@ const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
         e.pack = avx512::pack_q4_K_interleaved;
         return e;
     }();
+    static const MatmulKernels q6k = [] {
+        MatmulKernels e = *matmul_kernels(TensorType::Q6_K, Isa::Avx512);
+        e.gemm = avx512::gemm_q6_K_interleaved_q8_K;
+        e.pack = avx512::pack_q6_K_interleaved;
+        return e;
+    }();
     static const MatmulKernels q80 = [] {
         MatmulKernels e = *matmul_kernels(TensorType::Q8_0, Isa::Avx512);
         e.quantize = avx512::quantize_row_q8_0_biased;  // for gemm and gemm_packed alike
@@ -422,12 +428,19 @@ const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
         return e;
     }();
     if (t == TensorType::Q4_K) return &q4k;
+    if (t == TensorType::Q6_K) return &q6k;
     if (t == TensorType::Q8_0) return &q80;
     return nullptr;
 #else
     (void)t, (void)isa;
     return nullptr;
 #endif
+}
+
+bool has_interleaved_kernels(Isa isa) {
+    for (size_t id = 0; id < kTableSize; ++id)
+        if (interleaved_kernels(static_cast<TensorType>(id), isa) != nullptr) return true;
+    return false;
 }
 
 bool is_kv_cache_type(TensorType t) {

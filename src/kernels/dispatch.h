@@ -64,6 +64,8 @@ const MatmulKernels* matmul_kernels(gguf::TensorType t, Isa isa);
 // where isa has none: then the layout is not worth making, and a matrix that has it takes the
 // exact path (rows read back through get_row). gemm and pack take groups of 16 rows.
 const MatmulKernels* interleaved_kernels(gguf::TensorType t, Isa isa);
+// Whether isa has interleaved kernels for some type.
+bool has_interleaved_kernels(Isa isa);
 
 // Kernels of an ISA this code could not be tested on (AVX-512 here) are checked against ref at
 // startup; one that disagrees is replaced by the AVX2 kernel with a warning. The count of such

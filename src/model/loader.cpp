@@ -80,8 +80,7 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
 
 Binder::Binder(const gguf::Reader& reader)
     : reader_(reader),
-      copies_(kernels::interleaved_kernels(gguf::TensorType::Q4_K, kernels::current_isa()) ||
-              kernels::interleaved_kernels(gguf::TensorType::Q8_0, kernels::current_isa())) {}
+      copies_(kernels::has_interleaved_kernels(kernels::current_isa())) {}
 
 uint8_t* Binder::arena_bytes(size_t bytes) {
     const size_t at = (arena_used_ + 63) / 64 * 64;

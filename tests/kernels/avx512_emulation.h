@@ -59,6 +59,14 @@ inline simde__m512i emulated_cvtepu8_epi32(simde__m128i a) {
     return simde_mm512_loadu_si512(r);
 }
 #define _mm512_cvtepu8_epi32 emulated_cvtepu8_epi32
+inline simde__m512i emulated_cvtepi16_epi32(simde__m256i a) {
+    int16_t h[16];
+    int32_t r[16];
+    simde_mm256_storeu_si256(h, a);
+    for (int i = 0; i < 16; ++i) r[i] = h[i];
+    return simde_mm512_loadu_si512(r);
+}
+#define _mm512_cvtepi16_epi32 emulated_cvtepi16_epi32
 inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
     float r[16];
     for (int i = 0; i < 16; ++i) r[i] = (k >> i) & 1 ? static_cast<const float*>(p)[i] : 0.0f;

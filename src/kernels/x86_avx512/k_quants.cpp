@@ -900,6 +900,135 @@ struct InterleavedQ4K {
     }
 };
 
+// Q6_K in the interleaved layout (kernels/interleave.h): rows in lanes as in PackedQ6K, with
+// the levels still split into ql and qh as stored. Half h of a super-block, 32-element run k
+// (elements 128h + 32k..), dword c (0..7) of the run: the low 4 bits are ql dword 16h + c
+// (runs 0, 2) or 16h + 8 + c (runs 1, 3), low nibbles for runs 0, 1 and high for 2, 3; the top
+// 2 bits are bits 2k, 2k + 1 of each byte of qh dword 8h + c. Dwords 0..3 of a run belong to
+// sub-block 8h + 2k, 4..7 to 8h + 2k + 1.
+struct InterleavedQ6K {
+    static constexpr int64_t kRows = kInterleaveRows;
+    static_assert(kRows == PackedQ6K::kRows, "pack turns one group into one packed tile");
+    static constexpr size_t kQlBytes = 128 * kRows, kQhBytes = 64 * kRows, kScaleBytes = 16 * kRows;
+    static constexpr size_t kGroupBytes = sizeof(BlockQ6_K) * kRows;
+
+    // The 16 rows' levels (unsigned 0..63) of dword c of run K of half h of the group block sb.
+    template <int K>
+    static __m512i levels(const uint8_t* sb, int h, int c) {
+        const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
+        const __m512i ql = load512(sb + (16 * h + 8 * (K % 2) + c) * kRows * 4);
+        const __m512i qh = load512(sb + kQlBytes + (8 * h + c) * kRows * 4);
+        const __m512i lo = _mm512_and_si512(K < 2 ? ql : _mm512_srli_epi16(ql, 4), m4);
+        // Bits 2K, 2K + 1 moved to bits 4, 5 (a shift left by 4 - 2K).
+        const __m512i hi = K < 2   ? _mm512_slli_epi16(qh, 4 - 2 * K)
+                           : K > 2 ? _mm512_srli_epi16(qh, 2 * K - 4)
+                                   : qh;
+        return _mm512_or_si512(lo, _mm512_and_si512(hi, m30));
+    }
+    // Sub-block s's scales as int32 (lane r = row r).
+    static __m512i scale(const uint8_t* sb, int s) {
+        return _mm512_cvtepi8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + kQlBytes + kQhBytes + 16 * s)));
+    }
+    static __m512 d(const uint8_t* sb) {
+        return _mm512_cvtph_ps(load256(sb + kQlBytes + kQhBytes + kScaleBytes));
+    }
+
+    // y[t * by + r] for nr rows (a multiple of kRows) from the group at w, NY tokens.
+    template <int NY>
+    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
+                    float* y, size_t by) {
+        const int64_t nb = n / kQK_K;
+        const BlockQ8_K* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
+        interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
+                             [&](const uint8_t* sb, int64_t i, __m512* acc) {
+                // Each sub-block's sum starts at -32 times the token's sum over it (the levels'
+                // offset), scaled with it.
+                alignas(64) int32_t start[NY][16];
+                for (int t = 0; t < NY; ++t)
+                    _mm512_store_si512(start[t], _mm512_mullo_epi32(
+                                                     _mm512_cvtepi16_epi32(load256(ay[t][i].bsums)),
+                                                     _mm512_set1_epi32(-32)));
+                __m512i sumi[NY];
+                for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
+                // Sub-blocks 8h + 2k + half of runs k = K0..K0 + KN - 1 at once: KN * NY
+                // independent vpdpbusd chains.
+                auto sub_blocks = [&]<int K0, int KN>(int h, int half) {
+                    __m512i p[KN][NY];
+                    for (int k = 0; k < KN; ++k)
+                        for (int t = 0; t < NY; ++t)
+                            p[k][t] = _mm512_set1_epi32(start[t][8 * h + 2 * (K0 + k) + half]);
+#pragma GCC unroll 4
+                    for (int c4 = 0; c4 < 4; ++c4) {
+                        const int c = 4 * half + c4;
+                        const __m512i q[4] = {levels<0>(sb, h, c), levels<1>(sb, h, c),
+                                              levels<2>(sb, h, c), levels<3>(sb, h, c)};
+                        for (int k = 0; k < KN; ++k)
+                            for (int t = 0; t < NY; ++t)
+                                p[k][t] = _mm512_dpbusd_epi32(
+                                    p[k][t], q[K0 + k],
+                                    broadcast_dword(ay[t][i].qs + 128 * h + 32 * (K0 + k) + 4 * c));
+                    }
+                    for (int k = 0; k < KN; ++k) {
+                        const __m512i sc = scale(sb, 8 * h + 2 * (K0 + k) + half);
+                        for (int t = 0; t < NY; ++t)
+                            sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p[k][t], sc));
+                    }
+                };
+                constexpr int kRunsAtOnce = NY <= 2 ? 4 : NY <= 4 ? 2 : 1;
+                for (int h = 0; h < 2; ++h)
+                    for (int half = 0; half < 2; ++half) {
+                        if constexpr (kRunsAtOnce == 4) {
+                            sub_blocks.template operator()<0, 4>(h, half);
+                        } else if constexpr (kRunsAtOnce == 2) {
+                            sub_blocks.template operator()<0, 2>(h, half);
+                            sub_blocks.template operator()<2, 2>(h, half);
+                        } else {
+                            sub_blocks.template operator()<0, 1>(h, half);
+                            sub_blocks.template operator()<1, 1>(h, half);
+                            sub_blocks.template operator()<2, 1>(h, half);
+                            sub_blocks.template operator()<3, 1>(h, half);
+                        }
+                    }
+                const __m512 dr = d(sb);
+                for (int t = 0; t < NY; ++t)
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]),
+                                             _mm512_mul_ps(dr, _mm512_set1_ps(ay[t][i].d)), acc[t]);
+        });
+    }
+
+    // One group's rows in PackedQ6K's layout, for the batch path.
+    static void pack(int64_t n, const void* w, size_t, void* dst) {
+        const int64_t nb = n / kQK_K;
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* sb = static_cast<const uint8_t*>(w) + i * kGroupBytes;
+            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ6K::kSuperBlockBytes;
+            // Dword c of run k of half h: dword c % 4 of sub-block 8h + 2k + c / 4.
+            auto run_k = [&]<int K>(int h) {
+                for (int c = 0; c < 8; ++c)
+                    _mm512_storeu_si512(out + ((8 * h + 2 * K + c / 4) * 4 + c % 4) * kRows * 4,
+                                        levels<K>(sb, h, c));
+            };
+            for (int h = 0; h < 2; ++h) {
+                run_k.template operator()<0>(h);
+                run_k.template operator()<1>(h);
+                run_k.template operator()<2>(h);
+                run_k.template operator()<3>(h);
+            }
+            uint8_t* scales = out + PackedQ6K::kLevelBytes;
+            uint8_t* pairs = scales + PackedQ6K::kScaleBytes;
+            for (int s = 0; s < 16; ++s) _mm512_storeu_si512(scales + s * kRows * 4, scale(sb, s));
+            for (int k = 0; k < 8; ++k)
+                _mm512_storeu_si512(
+                    pairs + k * kRows * 4,
+                    _mm512_or_si512(_mm512_and_si512(scale(sb, 2 * k), _mm512_set1_epi32(0xFFFF)),
+                                    _mm512_slli_epi32(scale(sb, 2 * k + 1), 16)));
+            _mm512_storeu_ps(pairs + PackedQ6K::kPairBytes, d(sb));
+        }
+    }
+};
+
 }  // namespace
 
 float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a) {
@@ -950,6 +1079,13 @@ void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ6K::pack
 void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by) {
     packed_gemm<PackedQ6K, BlockQ8_K>(n / kQK_K, packed, a, ba, ny, y, by);
+}
+void gemm_q6_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                                size_t ba, int ny, float* y, size_t by) {
+    x86::gemm_dispatch<InterleavedQ6K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+void pack_q6_K_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
+    InterleavedQ6K::pack(n, w, bw, dst);
 }
 float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ6K>(n, w, a);
