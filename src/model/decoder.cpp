@@ -2,6 +2,7 @@
 #include "model/decoder.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
@@ -67,10 +68,8 @@ Result<Config> load_decoder_config(const gguf::Reader& reader, const std::string
 DecoderWeights bind_decoder_weights(Binder& b, const Config& c, bool dense_ffn) {
     const int64_t E = c.n_embd, D = c.head_dim, H = c.n_head, Hkv = c.n_head_kv;
     DecoderWeights w;
-    w.token_embd = b.req("token_embd.weight", {E, c.n_vocab});
+    std::tie(w.token_embd, w.output) = b.embeddings(E, c.n_vocab);
     w.output_norm = b.req_f32("output_norm.weight", {E});
-    w.output = b.opt("output.weight", {E, c.n_vocab});
-    if (!w.output) w.output = w.token_embd;
     w.output_bias = b.opt_f32("output.bias", {c.n_vocab});
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";

@@ -27,7 +27,8 @@ kernels::WeightView Tensor::expert(int64_t e) const {
 }
 
 Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
-                    bool need_f32) {
+                    Use use) {
+    const bool need_f32 = use == Use::Vector;
     if (!status_.ok()) return {};
     const gguf::TensorInfo* t = reader_.find_tensor(name);
     if (!t) {
@@ -60,7 +61,7 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
     const size_t bytes = t->row_bytes() * static_cast<size_t>(t->n_rows());
     // Stacks of experts stay as mapped: a token reads a few experts of each, and a copy would
     // read them all at load, and keep them all resident.
-    const bool interleave = !need_f32 && t->n_rows() == t->ne[1] &&
+    const bool interleave = use == Use::Matrix && t->n_rows() == t->ne[1] &&
                             kernels::interleaved_kernels(t->type, kernels::current_isa()) &&
                             kernels::can_interleave(t->type, t->ne[0], t->ne[1]);
     if (interleave || (need_f32 && copies_)) {
@@ -114,16 +115,22 @@ Binder::~Binder() {
 }
 
 Tensor Binder::req(const std::string& name, std::initializer_list<int64_t> shape) {
-    return bind(name, shape, true, false);
+    return bind(name, shape, true, Use::Matrix);
 }
 Tensor Binder::opt(const std::string& name, std::initializer_list<int64_t> shape) {
-    return bind(name, shape, false, false);
+    return bind(name, shape, false, Use::Matrix);
+}
+std::pair<Tensor, Tensor> Binder::embeddings(int64_t n_embd, int64_t n_vocab) {
+    Tensor output = opt("output.weight", {n_embd, n_vocab});
+    Tensor table = bind("token_embd.weight", {n_embd, n_vocab}, true,
+                        output ? Use::Table : Use::Matrix);
+    return {table, output ? output : table};
 }
 Tensor Binder::req_f32(const std::string& name, std::initializer_list<int64_t> shape) {
-    return bind(name, shape, true, true);
+    return bind(name, shape, true, Use::Vector);
 }
 Tensor Binder::opt_f32(const std::string& name, std::initializer_list<int64_t> shape) {
-    return bind(name, shape, false, true);
+    return bind(name, shape, false, Use::Vector);
 }
 
 int64_t Hparams::u(const std::string& suffix) {

@@ -42,6 +42,11 @@ class Binder {
     Tensor req(const std::string& name, std::initializer_list<int64_t> shape);
     // The same, but absence is fine.
     Tensor opt(const std::string& name, std::initializer_list<int64_t> shape);
+    // token_embd.weight and the output head, output.weight, both [n_embd, n_vocab]. Without a
+    // head of its own the model multiplies by its embeddings (tied): then both are the one
+    // matrix. Otherwise the embeddings are a table whose rows are read one at a time (get_row),
+    // left as mapped so that only the rows a prompt uses are read.
+    std::pair<Tensor, Tensor> embeddings(int64_t n_embd, int64_t n_vocab);
     // Norms, biases and other vectors must be F32 (the converter never quantizes them).
     Tensor req_f32(const std::string& name, std::initializer_list<int64_t> shape);
     Tensor opt_f32(const std::string& name, std::initializer_list<int64_t> shape);
@@ -49,8 +54,9 @@ class Binder {
     Status status() const { return status_; }
 
    private:
+    enum class Use { Matrix, Table, Vector };  // Vector: F32 only
     Tensor bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
-                bool need_f32);
+                Use use);
     // Where the kernels matmul() uses have a faster layout for a matrix (kernels/interleave.h),
     // bind copies it rearranged; then F32 vectors are copied too, so that the file's pages
     // those tensors lie in can all be released. Copies are laid end to end in arenas of huge

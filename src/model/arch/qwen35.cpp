@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
@@ -498,10 +499,8 @@ Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPoo
 
     Binder b(reader);
     Weights w;
-    w.token_embd = b.req("token_embd.weight", {c.n_embd, c.n_vocab});
+    std::tie(w.token_embd, w.output) = b.embeddings(c.n_embd, c.n_vocab);
     w.output_norm = b.req_f32("output_norm.weight", {c.n_embd});
-    w.output = b.opt("output.weight", {c.n_embd, c.n_vocab});
-    if (!w.output) w.output = w.token_embd;
     w.layers.resize(c.n_layer);
     for (int64_t il = 0; il < c.n_layer; ++il) bind_layer(b, c, hc, il, hc.recurrent[il], w.layers[il]);
     HEARTH_RETURN_IF_ERROR(b.status());
