@@ -7,7 +7,12 @@
 #include <cmath>
 #include <random>
 
+#include "base/mapped_file.h"
 #include "gguf/writer.h"
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+#include "model/loader.h"
 #include "model/model.h"
 #include "model_test_util.h"
 #include "memory_check.h"
@@ -191,6 +196,54 @@ TEST(ModelEval, MemoryBytesFollowTheCacheType) {
     EXPECT_EQ(m.new_state(10)->memory_bytes(), m.new_state(10, CacheType::F16)->memory_bytes());
     auto s = m.new_state(10, CacheType::Q8_0);
     EXPECT_EQ(s->clone()->memory_bytes(), s->memory_bytes());
+}
+
+}  // namespace
+}  // namespace hearth::model
+
+namespace hearth::model {
+namespace {
+
+// token_embd is only read a row at a time, so it stays as mapped beside an output head of the
+// model's own; tied, it is the head, bound (and, where the ISA has the layout, interleaved) as
+// a matrix. Either way its rows read back as the file's.
+TEST(Binder, EmbeddingsStayMappedUnlessTied) {
+    constexpr int64_t kN = 256, kRows = 32;
+    const auto type = gguf::TensorType::Q4_K;
+    const bool interleaves = kernels::interleaved_kernels(type, kernels::current_isa()) != nullptr;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> n(0.0f, 0.3f);
+    std::vector<float> x(kN * kRows);
+    for (float& v : x) v = n(rng);
+    const size_t row_bytes = gguf::traits(type).block_bytes * kN / gguf::traits(type).block_size;
+    std::vector<uint8_t> q(row_bytes * kRows);
+    for (int64_t r = 0; r < kRows; ++r)
+        kernels::quantize_row(type, &x[r * kN], &q[r * row_bytes], kN);
+    for (bool tied : {false, true}) {
+        SCOPED_TRACE(tied ? "tied" : "with output.weight");
+        gguf::Writer w;
+        w.add_tensor("token_embd.weight", type, {kN, kRows}, q);
+        if (!tied) w.add_tensor("output.weight", type, {kN, kRows}, q);
+        auto reader = gguf::Reader::from_file(MappedFile::from_bytes(w.bytes(), "embd.gguf"));
+        ASSERT_TRUE(reader.ok()) << reader.message();
+        Binder b(reader.value());
+        const auto [table, head] = b.embeddings(kN, kRows);
+        ASSERT_TRUE(b.status().ok()) << b.status().message();
+        EXPECT_EQ(head.interleaved, interleaves);
+        if (tied) {
+            EXPECT_EQ(table.copy, head.copy);
+            EXPECT_EQ(table.info, head.info);
+        } else {
+            EXPECT_EQ(table.copy, nullptr);
+            EXPECT_FALSE(table.interleaved);
+        }
+        std::vector<float> want(kN), got(kN);
+        for (int64_t r : {0, 17, 31}) {
+            kernels::dequantize_row(type, &q[r * row_bytes], want.data(), kN);
+            kernels::get_row(table.view(), r, got.data());
+            EXPECT_EQ(got, want) << "row " << r;
+        }
+    }
 }
 
 }  // namespace
