@@ -90,8 +90,9 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
     const int64_t Hkv = c.n_head_kv, D = c.head_dim, group = H / Hkv, n_all = pos0 + T;
     const int64_t n_rows = T * group,
                   n_rb = (n_rows + kernels::kMaxAttnRows - 1) / kernels::kMaxAttnRows;
-    // Split positions until there are ~4 items per thread (or splits get too short).
-    const int64_t base = Hkv * n_rb, want = 4 * static_cast<int64_t>(pool.size());
+    // Split positions until there are ~8 items per thread (or splits get too short); threads
+    // claim items from a shared counter, so that one slowed down takes fewer.
+    const int64_t base = Hkv * n_rb, want = 8 * static_cast<int64_t>(pool.size());
     int64_t n_split =
         std::clamp<int64_t>((want + base - 1) / base, 1, std::max<int64_t>(1, n_all / kMinSplit));
     const int64_t split_len = ((n_all + n_split - 1) / n_split + 31) / 32 * 32;
@@ -103,12 +104,12 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
     float* acc = part_acc.data();
     const kernels::AttentionKernels& kk = attn_kernels(c.type);
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    pool.run([&](int ith, int nth) {
+    std::atomic<int64_t> next_item{0};
+    pool.run([&](int, int) {
         thread_local std::vector<float> qbuf;
         grow(qbuf, kR * D);
         int64_t n_keys[kernels::kMaxAttnRows];
-        const Range work = split_range(n_items, ith, nth);
-        for (int64_t item = work.begin; item < work.end; ++item) {
+        for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
             const int64_t s = item % n_split, rb = (item / n_split) % n_rb,
                           hk = item / (n_split * n_rb);
             const int64_t r0 = rb * kR, nr = std::min(kR, n_rows - r0);

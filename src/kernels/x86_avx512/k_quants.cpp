@@ -909,7 +909,8 @@ struct InterleavedQ4K {
 struct InterleavedQ6K {
     static constexpr int64_t kRows = kInterleaveRows;
     static_assert(kRows == PackedQ6K::kRows, "pack turns one group into one packed tile");
-    static constexpr size_t kQlBytes = 128 * kRows, kQhBytes = 64 * kRows, kScaleBytes = 16 * kRows;
+    static constexpr size_t kQlBytes = 128 * kRows, kQhBytes = 64 * kRows;
+    static constexpr size_t kScaleBytes = 16 * kRows;
     static constexpr size_t kGroupBytes = sizeof(BlockQ6_K) * kRows;
 
     // The 16 rows' levels (unsigned 0..63) of dword c of run K of half h of the group block sb.
@@ -946,10 +947,11 @@ struct InterleavedQ6K {
                 // Each sub-block's sum starts at -32 times the token's sum over it (the levels'
                 // offset), scaled with it.
                 alignas(64) int32_t start[NY][16];
-                for (int t = 0; t < NY; ++t)
-                    _mm512_store_si512(start[t], _mm512_mullo_epi32(
-                                                     _mm512_cvtepi16_epi32(load256(ay[t][i].bsums)),
-                                                     _mm512_set1_epi32(-32)));
+                for (int t = 0; t < NY; ++t) {
+                    const __m512i bsums = _mm512_cvtepi16_epi32(load256(ay[t][i].bsums));
+                    _mm512_store_si512(start[t],
+                                       _mm512_mullo_epi32(bsums, _mm512_set1_epi32(-32)));
+                }
                 __m512i sumi[NY];
                 for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
                 // Sub-blocks 8h + 2k + half of runs k = K0..K0 + KN - 1 at once: KN * NY
@@ -968,7 +970,8 @@ struct InterleavedQ6K {
                             for (int t = 0; t < NY; ++t)
                                 p[k][t] = _mm512_dpbusd_epi32(
                                     p[k][t], q[K0 + k],
-                                    broadcast_dword(ay[t][i].qs + 128 * h + 32 * (K0 + k) + 4 * c));
+                                    broadcast_dword(ay[t][i].qs + 128 * h + 32 * (K0 + k) +
+                                                    4 * c));
                     }
                     for (int k = 0; k < KN; ++k) {
                         const __m512i sc = scale(sb, 8 * h + 2 * (K0 + k) + half);
@@ -992,9 +995,10 @@ struct InterleavedQ6K {
                         }
                     }
                 const __m512 dr = d(sb);
-                for (int t = 0; t < NY; ++t)
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]),
-                                             _mm512_mul_ps(dr, _mm512_set1_ps(ay[t][i].d)), acc[t]);
+                for (int t = 0; t < NY; ++t) {
+                    const __m512 dt = _mm512_mul_ps(dr, _mm512_set1_ps(ay[t][i].d));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), dt, acc[t]);
+                }
         });
     }
 
