@@ -413,6 +413,12 @@ const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
         e.pack = avx512::pack_q4_K_interleaved;
         return e;
     }();
+    static const MatmulKernels q5k = [] {
+        MatmulKernels e = *matmul_kernels(TensorType::Q5_K, Isa::Avx512);
+        e.gemm = avx512::gemm_q5_K_interleaved_q8_K;
+        e.pack = avx512::pack_q5_K_interleaved;
+        return e;
+    }();
     static const MatmulKernels q6k = [] {
         MatmulKernels e = *matmul_kernels(TensorType::Q6_K, Isa::Avx512);
         e.gemm = avx512::gemm_q6_K_interleaved_q8_K;
@@ -428,6 +434,7 @@ const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
         return e;
     }();
     if (t == TensorType::Q4_K) return &q4k;
+    if (t == TensorType::Q5_K) return &q5k;
     if (t == TensorType::Q6_K) return &q6k;
     if (t == TensorType::Q8_0) return &q80;
     return nullptr;

@@ -23,6 +23,11 @@ constexpr Field kQ4KFields[] = {{offsetof(BlockQ4_K, qs), 4, 32},
                                 {offsetof(BlockQ4_K, scales), 1, 12},
                                 {offsetof(BlockQ4_K, d), 2, 1},
                                 {offsetof(BlockQ4_K, dmin), 2, 1}};
+constexpr Field kQ5KFields[] = {{offsetof(BlockQ5_K, qs), 4, 32},
+                                {offsetof(BlockQ5_K, qh), 4, 8},
+                                {offsetof(BlockQ5_K, scales), 1, 12},
+                                {offsetof(BlockQ5_K, d), 2, 1},
+                                {offsetof(BlockQ5_K, dmin), 2, 1}};
 constexpr Field kQ6KFields[] = {{offsetof(BlockQ6_K, ql), 4, 32},
                                 {offsetof(BlockQ6_K, qh), 4, 16},
                                 {offsetof(BlockQ6_K, scales), 1, 16},
@@ -31,6 +36,7 @@ constexpr Field kQ80Fields[] = {{offsetof(BlockQ8_0, qs), 4, 8}, {offsetof(Block
 
 std::span<const Field> fields(TensorType type) {
     if (type == TensorType::Q4_K) return kQ4KFields;
+    if (type == TensorType::Q5_K) return kQ5KFields;
     if (type == TensorType::Q6_K) return kQ6KFields;
     if (type == TensorType::Q8_0) return kQ80Fields;
     return {};

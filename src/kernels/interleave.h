@@ -1,11 +1,13 @@
-// Weights rearranged at load for the AVX-512 decode kernels: rows of Q4_K, Q6_K and Q8_0 in
-// groups of kInterleaveRows, so that one 512-bit load holds the same 4 bytes of each of the 16
+// Weights rearranged at load for the AVX-512 decode kernels: rows of Q4_K, Q5_K, Q6_K and Q8_0
+// in groups of kInterleaveRows, so that one 512-bit load holds the same 4 bytes of each of the 16
 // rows and one vpdpbusd with a broadcast activation dword advances all 16 rows' sums. Each
 // field of a block is stored field by field, [k][r] for its k-th element of row r, in the
 // group's block i (16 blocks' bytes, the same size as the 16 rows' blocks i as stored):
 //   Q4_K: qs[32 dwords][r] (dword q: levels 4q % 32.. of sub-block 2(q / 8) in the low nibbles,
 //         of 2(q / 8) + 1 in the high), 2048 bytes; scales[12 bytes][r], 192; d[r], dmin[r] as
 //         f16, 32 + 32.
+//   Q5_K: as Q4_K, with qh[8 dwords][r] (dword c: the fifth bits of levels 4c.. of each
+//         sub-block s, in bit s) after qs, 512 bytes.
 //   Q6_K: ql[32 dwords][r], 2048 bytes; qh[16 dwords][r], 1024; scales[16 bytes][r], 256; d[r]
 //         as f16, 32.
 //   Q8_0: qs[8 dwords][r], 512 bytes; d[r] as f16, 32.

@@ -96,6 +96,15 @@ TEST(Avx512Emulated, InterleavedQ4KMatchesRef) {
     expect_interleaved_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
+TEST(Avx512Emulated, InterleavedQ5KMatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    MatmulKernels k = kernels_with(
+        gguf::TensorType::Q5_K, avx512_emulated::vec_dot_q5_K_q8_K,
+        avx512_emulated::gemm_q5_K_interleaved_q8_K, avx512_emulated::packed_bytes_q4_K,
+        avx512_emulated::pack_q5_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K);
+    expect_interleaved_matches_ref(gguf::TensorType::Q5_K, k);
+}
+
 TEST(Avx512Emulated, InterleavedQ6KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     MatmulKernels k = kernels_with(

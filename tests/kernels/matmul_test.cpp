@@ -253,10 +253,10 @@ TEST(MatmulKernels, MatmulTasksEqualSeparateProducts) {
 }
 
 // The interleaved layout gives every row back byte for byte, and is only offered for whole
-// groups of Q4_K, Q6_K or Q8_0 rows.
+// groups of Q4_K, Q5_K, Q6_K or Q8_0 rows.
 TEST(Interleave, EveryRowComesBackUnchanged) {
     constexpr int64_t kN = 768, kRows = 48;
-    for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q8_0}) {
+    for (TensorType t : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_0}) {
         SCOPED_TRACE(gguf::type_name(t));
         std::mt19937 rng(5);
         const std::vector<uint8_t> w = make_weights(t, kRows, kN, rng);
@@ -273,7 +273,7 @@ TEST(Interleave, EveryRowComesBackUnchanged) {
         EXPECT_FALSE(can_interleave(t, kN, kRows + 8));
         EXPECT_FALSE(can_interleave(t, 16, kRows));
     }
-    EXPECT_FALSE(can_interleave(TensorType::Q5_K, kN, kRows));
+    EXPECT_FALSE(can_interleave(TensorType::Q3_K, kN, kRows));
 }
 
 // Interleaved weights through matmul (decode rows split over 1..3 threads, token groups, the
@@ -284,7 +284,8 @@ TEST(Interleave, EveryRowComesBackUnchanged) {
 TEST(MatmulKernels, InterleavedMatchesRef) {
     constexpr int64_t kN = 512, kOut = 80;
     for (Isa isa : available_isas()) {
-        for (TensorType type : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q8_0}) {
+        for (TensorType type :
+             {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_0}) {
             if (interleaved_kernels(type, isa) == nullptr) continue;
             std::mt19937 rng(11);
             const std::vector<uint8_t> w = make_weights(type, kOut, kN, rng);

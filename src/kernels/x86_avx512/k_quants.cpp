@@ -771,14 +771,39 @@ struct PackedQ6K {
     }
 };
 
-// Q4_K in the interleaved layout (kernels/interleave.h): rows in lanes as in PackedQ4K, but
-// with the levels still two to a byte and the scales as stored, so a decode step streams no
-// more bytes than the plain rows while one vpdpbusd advances 16 rows.
-struct InterleavedQ4K {
+// Q4_K and Q5_K (kHigh) in the interleaved layout (kernels/interleave.h): rows in lanes as in
+// PackedQ4K, but with the levels still two to a byte (Q5_K's fifth bits in qh dwords) and the
+// scales as stored, so a decode step streams no more bytes than the plain rows while one
+// vpdpbusd advances 16 rows.
+template <typename Block, bool kHigh>
+struct InterleavedQ45K {
+    using Packed = PackedQ45K<Block, kHigh>;
     static constexpr int64_t kRows = kInterleaveRows;
-    static_assert(kRows == PackedQ4K::kRows, "pack turns one group into one packed tile");
-    static constexpr size_t kQsBytes = 128 * kRows, kScaleBytes = 12 * kRows;
-    static constexpr size_t kGroupBytes = sizeof(BlockQ4_K) * kRows;
+    static_assert(kRows == Packed::kRows, "pack turns one group into one packed tile");
+    static constexpr size_t kQsBytes = 128 * kRows, kQhBytes = kHigh ? 32 * kRows : 0;
+    static constexpr size_t kScaleBytes = 12 * kRows;
+    static constexpr size_t kGroupBytes = sizeof(Block) * kRows;
+    static_assert(kGroupBytes == kQsBytes + kQhBytes + kScaleBytes + 4 * kRows);
+
+    // Dword c of step j: the 16 rows' levels of sub-block 2j (lo) and 2j + 1 (hi), their
+    // fifth bits (bits 2j and 2j + 1 of qh dword c) added for Q5_K.
+    static void levels(const uint8_t* sb, int j, int c, __m512i& lo, __m512i& hi) {
+        const __m512i m4 = _mm512_set1_epi8(0xF);
+        const __m512i v = load512(sb + (8 * j + c) * kRows * 4);
+        lo = _mm512_and_si512(v, m4);
+        hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if constexpr (kHigh) {
+            const __m512i qh = load512(sb + kQsBytes + c * kRows * 4);
+            const __m512i bit = _mm512_set1_epi8(0x10);
+            // Bit 2j to bit 4; bit 2j + 1 to bit 4. Within each byte for every j.
+            const __m512i h0 = 2 * j <= 4 ? _mm512_slli_epi16(qh, 4 - 2 * j)
+                                          : _mm512_srli_epi16(qh, 2 * j - 4);
+            const __m512i h1 = 2 * j + 1 <= 4 ? _mm512_slli_epi16(qh, 3 - 2 * j)
+                                              : _mm512_srli_epi16(qh, 2 * j - 3);
+            lo = _mm512_or_si512(lo, _mm512_and_si512(h0, bit));
+            hi = _mm512_or_si512(hi, _mm512_and_si512(h1, bit));
+        }
+    }
 
     // A super-block's 6-bit scales and mins of the 16 rows, unpacked as bytes [s % 4][r] for
     // sub-blocks s in 0..3 (lo) and 4..7 (hi), as scales_mins_k4 does for one row.
@@ -826,12 +851,11 @@ struct InterleavedQ4K {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        const __m512i m4 = _mm512_set1_epi8(0xF);
         __m512i pairs_at[2];
         pair_index(pairs_at);
         interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
                              [&](const uint8_t* sb, int64_t i, __m512* acc) {
-                const Scales sc(sb + kQsBytes);
+                const Scales sc(sb + kQsBytes + kQhBytes);
                 __m512i sumi[NY];
                 for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
                 // Step j: sub-blocks 2j (low nibbles) and 2j + 1 (high), 8 dwords each.
@@ -840,9 +864,8 @@ struct InterleavedQ4K {
                     for (int t = 0; t < NY; ++t) pa[t] = pb[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
                     for (int c = 0; c < 8; ++c) {
-                        const __m512i v = load512(sb + (8 * j + c) * kRows * 4);
-                        const __m512i lo = _mm512_and_si512(v, m4);
-                        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                        __m512i lo, hi;
+                        levels(sb, j, c, lo, hi);
                         for (int t = 0; t < NY; ++t) {
                             const int8_t* aq = ay[t][i].qs + 64 * j + 4 * c;
                             pa[t] = _mm512_dpbusd_epi32(pa[t], lo, broadcast_dword(aq));
@@ -860,7 +883,7 @@ struct InterleavedQ4K {
                 step(3, sc.scale<6>(), sc.scale<7>());
                 __m512i mins[4];
                 for (int k = 0; k < 4; ++k) mins[k] = sc.min_pair(k, pairs_at);
-                const uint8_t* dp = sb + kQsBytes + kScaleBytes;
+                const uint8_t* dp = sb + kQsBytes + kQhBytes + kScaleBytes;
                 const __m512 d = _mm512_cvtph_ps(load256(dp));
                 const __m512 dmin = _mm512_cvtph_ps(load256(dp + 2 * kRows));
                 for (int t = 0; t < NY; ++t)
@@ -868,37 +891,39 @@ struct InterleavedQ4K {
         });
     }
 
-    // One group's rows in PackedQ4K's layout, for the batch path.
+    // One group's rows in the packed layout (PackedQ45K), for the batch path.
     static void pack(int64_t n, const void* w, size_t, void* dst) {
         const int64_t nb = n / kQK_K;
-        const __m512i m4 = _mm512_set1_epi8(0xF);
         __m512i pairs_at[2];
         pair_index(pairs_at);
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = static_cast<const uint8_t*>(w) + i * kGroupBytes;
-            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ4K::kSuperBlockBytes;
+            uint8_t* out = static_cast<uint8_t*>(dst) + i * Packed::kSuperBlockBytes;
             for (int j = 0; j < 4; ++j)
                 for (int c = 0; c < 8; ++c) {
-                    const __m512i v = load512(sb + (8 * j + c) * kRows * 4);
-                    _mm512_storeu_si512(out + (2 * j * 8 + c) * kRows * 4, _mm512_and_si512(v, m4));
-                    _mm512_storeu_si512(out + ((2 * j + 1) * 8 + c) * kRows * 4,
-                                        _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+                    __m512i lo, hi;
+                    levels(sb, j, c, lo, hi);
+                    _mm512_storeu_si512(out + (2 * j * 8 + c) * kRows * 4, lo);
+                    _mm512_storeu_si512(out + ((2 * j + 1) * 8 + c) * kRows * 4, hi);
                 }
-            const Scales sc(sb + kQsBytes);
-            uint8_t* scale = out + PackedQ4K::kLevelBytes;
+            const Scales sc(sb + kQsBytes + kQhBytes);
+            uint8_t* scale = out + Packed::kLevelBytes;
             const __m512i s[8] = {sc.scale<0>(), sc.scale<1>(), sc.scale<2>(), sc.scale<3>(),
                                   sc.scale<4>(), sc.scale<5>(), sc.scale<6>(), sc.scale<7>()};
             for (int k = 0; k < 8; ++k) _mm512_storeu_si512(scale + k * kRows * 4, s[k]);
-            uint8_t* mins = scale + PackedQ4K::kScaleBytes;
+            uint8_t* mins = scale + Packed::kScaleBytes;
             for (int k = 0; k < 4; ++k)
                 _mm512_storeu_si512(mins + k * kRows * 4, sc.min_pair(k, pairs_at));
-            const uint8_t* dp = sb + kQsBytes + kScaleBytes;
-            auto* d = reinterpret_cast<float*>(mins + PackedQ4K::kMinBytes);
+            const uint8_t* dp = sb + kQsBytes + kQhBytes + kScaleBytes;
+            auto* d = reinterpret_cast<float*>(mins + Packed::kMinBytes);
             _mm512_storeu_ps(d, _mm512_cvtph_ps(load256(dp)));
             _mm512_storeu_ps(d + kRows, _mm512_cvtph_ps(load256(dp + 2 * kRows)));
         }
     }
 };
+
+using InterleavedQ4K = InterleavedQ45K<BlockQ4_K, false>;
+using InterleavedQ5K = InterleavedQ45K<BlockQ5_K, true>;
 
 // Q6_K in the interleaved layout (kernels/interleave.h): rows in lanes as in PackedQ6K, with
 // the levels still split into ql and qh as stored. Half h of a super-block, 32-element run k
@@ -1063,6 +1088,13 @@ void gemm_q4_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr,
 }
 void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
     InterleavedQ4K::pack(n, w, bw, dst);
+}
+void gemm_q5_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
+                                size_t ba, int ny, float* y, size_t by) {
+    x86::gemm_dispatch<InterleavedQ5K, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+void pack_q5_K_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
+    InterleavedQ5K::pack(n, w, bw, dst);
 }
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ5K::pack(n, w, bw, dst); }
