@@ -51,22 +51,18 @@ inline simde__m512 emulated_cvtepi32_ps(simde__m512i a) {
     return simde_mm512_loadu_ps(r);
 }
 #define _mm512_cvtepi32_ps emulated_cvtepi32_ps
-inline simde__m512i emulated_cvtepu8_epi32(simde__m128i a) {
-    uint8_t b[16];
+// The 16 elements of type T in a (a vector of exactly their size), each widened to int32.
+template <typename T, typename V>
+simde__m512i emulated_widen_epi32(V a) {
+    static_assert(sizeof(V) == 16 * sizeof(T));
+    T e[16];
     int32_t r[16];
-    simde_mm_storeu_si128(b, a);
-    for (int i = 0; i < 16; ++i) r[i] = b[i];
+    std::memcpy(e, &a, sizeof(e));
+    for (int i = 0; i < 16; ++i) r[i] = e[i];
     return simde_mm512_loadu_si512(r);
 }
-#define _mm512_cvtepu8_epi32 emulated_cvtepu8_epi32
-inline simde__m512i emulated_cvtepi16_epi32(simde__m256i a) {
-    int16_t h[16];
-    int32_t r[16];
-    simde_mm256_storeu_si256(h, a);
-    for (int i = 0; i < 16; ++i) r[i] = h[i];
-    return simde_mm512_loadu_si512(r);
-}
-#define _mm512_cvtepi16_epi32 emulated_cvtepi16_epi32
+#define _mm512_cvtepu8_epi32 emulated_widen_epi32<uint8_t>
+#define _mm512_cvtepi16_epi32 emulated_widen_epi32<int16_t>
 inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
     float r[16];
     for (int i = 0; i < 16; ++i) r[i] = (k >> i) & 1 ? static_cast<const float*>(p)[i] : 0.0f;
