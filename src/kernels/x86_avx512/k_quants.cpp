@@ -771,6 +771,46 @@ struct PackedQ6K {
     }
 };
 
+// The 6-bit Q4_K/Q5_K scales and mins of a group's 16 rows (interleaved, 12 bytes [k][r]),
+// unpacked as bytes [s % 4][r] for sub-blocks s in 0..3 (lo) and 4..7 (hi), as scales_mins_k4
+// does for one row.
+struct GroupScalesK4 {
+    __m512i sc_lo, sc_hi, mn_lo, mn_hi;
+    explicit GroupScalesK4(const uint8_t* p) {
+        const __m512i m4 = _mm512_set1_epi8(0xF), m6 = _mm512_set1_epi8(63),
+                      top = _mm512_set1_epi8(0x30);
+        const __m512i a = load512(p), b = load512(p + 64), c = load512(p + 128);
+        sc_lo = _mm512_and_si512(a, m6);
+        mn_lo = _mm512_and_si512(b, m6);
+        sc_hi = _mm512_or_si512(_mm512_and_si512(c, m4),
+                                _mm512_and_si512(_mm512_srli_epi16(a, 2), top));
+        mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4),
+                                _mm512_and_si512(_mm512_srli_epi16(b, 2), top));
+    }
+    // Sub-block s's scales as int32 (lane r = row r).
+    template <int S>
+    __m512i scale() const {
+        const __m512i v = S < 4 ? sc_lo : sc_hi;
+        return _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(v, S % 4));
+    }
+    // Mins 2k and 2k + 1 of each row as an int16 pair (lane r = row r).
+    __m512i min_pair(int k, const __m512i* pair_index) const {
+        return _mm512_maskz_permutexvar_epi8(kLowBytes, pair_index[k % 2],
+                                             k < 2 ? mn_lo : mn_hi);
+    }
+    // The byte permutes of min_pair: int16 lanes 2r, 2r + 1 take bytes 32h + r and 32h + 16 + r.
+    static void pair_index(__m512i* index) {
+        for (int h = 0; h < 2; ++h) {
+            alignas(64) uint8_t v[64] = {};
+            for (int r = 0; r < 16; ++r) {
+                v[4 * r] = static_cast<uint8_t>(32 * h + r);
+                v[4 * r + 2] = static_cast<uint8_t>(32 * h + 16 + r);
+            }
+            index[h] = _mm512_load_si512(v);
+        }
+    }
+};
+
 // Q4_K and Q5_K (kHigh) in the interleaved layout (kernels/interleave.h): rows in lanes as in
 // PackedQ4K, but with the levels still two to a byte (Q5_K's fifth bits in qh dwords) and the
 // scales as stored, so a decode step streams no more bytes than the plain rows while one
@@ -784,6 +824,7 @@ struct InterleavedQ45K {
     static constexpr size_t kScaleBytes = 12 * kRows;
     static constexpr size_t kGroupBytes = sizeof(Block) * kRows;
     static_assert(kGroupBytes == kQsBytes + kQhBytes + kScaleBytes + 4 * kRows);
+    using Scales = GroupScalesK4;
 
     // Dword c of step j: the 16 rows' levels of sub-block 2j (lo) and 2j + 1 (hi), their
     // fifth bits (bits 2j and 2j + 1 of qh dword c) added for Q5_K.
@@ -805,45 +846,6 @@ struct InterleavedQ45K {
         }
     }
 
-    // A super-block's 6-bit scales and mins of the 16 rows, unpacked as bytes [s % 4][r] for
-    // sub-blocks s in 0..3 (lo) and 4..7 (hi), as scales_mins_k4 does for one row.
-    struct Scales {
-        __m512i sc_lo, sc_hi, mn_lo, mn_hi;
-        explicit Scales(const uint8_t* p) {
-            const __m512i m4 = _mm512_set1_epi8(0xF), m6 = _mm512_set1_epi8(63),
-                          top = _mm512_set1_epi8(0x30);
-            const __m512i a = load512(p), b = load512(p + 64), c = load512(p + 128);
-            sc_lo = _mm512_and_si512(a, m6);
-            mn_lo = _mm512_and_si512(b, m6);
-            sc_hi = _mm512_or_si512(_mm512_and_si512(c, m4),
-                                    _mm512_and_si512(_mm512_srli_epi16(a, 2), top));
-            mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4),
-                                    _mm512_and_si512(_mm512_srli_epi16(b, 2), top));
-        }
-        // Sub-block s's scales as int32 (lane r = row r).
-        template <int S>
-        __m512i scale() const {
-            const __m512i v = S < 4 ? sc_lo : sc_hi;
-            return _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(v, S % 4));
-        }
-        // Mins 2k and 2k + 1 of each row as an int16 pair (lane r = row r).
-        __m512i min_pair(int k, const __m512i* pair_index) const {
-            return _mm512_maskz_permutexvar_epi8(kLowBytes, pair_index[k % 2],
-                                                 k < 2 ? mn_lo : mn_hi);
-        }
-    };
-    // The byte permutes of min_pair: int16 lanes 2r, 2r + 1 take bytes 32h + r and 32h + 16 + r.
-    static void pair_index(__m512i* index) {
-        for (int h = 0; h < 2; ++h) {
-            alignas(64) uint8_t v[64] = {};
-            for (int r = 0; r < 16; ++r) {
-                v[4 * r] = static_cast<uint8_t>(32 * h + r);
-                v[4 * r + 2] = static_cast<uint8_t>(32 * h + 16 + r);
-            }
-            index[h] = _mm512_load_si512(v);
-        }
-    }
-
     // y[t * by + r] for nr rows (a multiple of kRows) from the group at w, NY tokens.
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
@@ -852,7 +854,7 @@ struct InterleavedQ45K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         __m512i pairs_at[2];
-        pair_index(pairs_at);
+        Scales::pair_index(pairs_at);
         interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
                              [&](const uint8_t* sb, int64_t i, __m512* acc) {
                 const Scales sc(sb + kQsBytes + kQhBytes);
@@ -895,7 +897,7 @@ struct InterleavedQ45K {
     static void pack(int64_t n, const void* w, size_t, void* dst) {
         const int64_t nb = n / kQK_K;
         __m512i pairs_at[2];
-        pair_index(pairs_at);
+        Scales::pair_index(pairs_at);
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = static_cast<const uint8_t*>(w) + i * kGroupBytes;
             uint8_t* out = static_cast<uint8_t*>(dst) + i * Packed::kSuperBlockBytes;
