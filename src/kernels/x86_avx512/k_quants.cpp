@@ -734,14 +734,20 @@ struct PackedQ6K {
             __m512i v[16];
             transpose16x8_epi32(lo, v);
             transpose16x8_epi32(hi, v + 8);
-            for (int s = 0; s < 16; ++s) _mm512_storeu_si512(sb + kLevelBytes + s * kRows * 4, v[s]);
-            for (int k = 0; k < 8; ++k)
-                _mm512_storeu_si512(
-                    sb + kLevelBytes + kScaleBytes + k * kRows * 4,
-                    _mm512_or_si512(_mm512_and_si512(v[2 * k], _mm512_set1_epi32(0xFFFF)),
-                                    _mm512_slli_epi32(v[2 * k + 1], 16)));
-            _mm512_storeu_ps(sb + kLevelBytes + kScaleBytes + kPairBytes, _mm512_load_ps(d));
+            store_scales(sb, v, _mm512_load_ps(d));
         }
+    }
+
+    // The part of packed super-block sb after its levels: scale[s] = v[s] (sub-block s's
+    // scales of the 16 rows as int32), the int16 pairs made from them, and the rows' d.
+    static void store_scales(uint8_t* sb, const __m512i v[16], __m512 d) {
+        for (int s = 0; s < 16; ++s) _mm512_storeu_si512(sb + kLevelBytes + s * kRows * 4, v[s]);
+        for (int k = 0; k < 8; ++k)
+            _mm512_storeu_si512(
+                sb + kLevelBytes + kScaleBytes + k * kRows * 4,
+                _mm512_or_si512(_mm512_and_si512(v[2 * k], _mm512_set1_epi32(0xFFFF)),
+                                _mm512_slli_epi32(v[2 * k + 1], 16)));
+        _mm512_storeu_ps(sb + kLevelBytes + kScaleBytes + kPairBytes, d);
     }
 
     template <int NY>
@@ -1047,15 +1053,9 @@ struct InterleavedQ6K {
                 run_k.template operator()<2>(h);
                 run_k.template operator()<3>(h);
             }
-            uint8_t* scales = out + PackedQ6K::kLevelBytes;
-            uint8_t* pairs = scales + PackedQ6K::kScaleBytes;
-            for (int s = 0; s < 16; ++s) _mm512_storeu_si512(scales + s * kRows * 4, scale(sb, s));
-            for (int k = 0; k < 8; ++k)
-                _mm512_storeu_si512(
-                    pairs + k * kRows * 4,
-                    _mm512_or_si512(_mm512_and_si512(scale(sb, 2 * k), _mm512_set1_epi32(0xFFFF)),
-                                    _mm512_slli_epi32(scale(sb, 2 * k + 1), 16)));
-            _mm512_storeu_ps(pairs + PackedQ6K::kPairBytes, d(sb));
+            __m512i v[16];
+            for (int s = 0; s < 16; ++s) v[s] = scale(sb, s);
+            PackedQ6K::store_scales(out, v, d(sb));
         }
     }
 };
