@@ -248,3 +248,37 @@ TEST(Binder, EmbeddingsStayMappedUnlessTied) {
 
 }  // namespace
 }  // namespace hearth::model
+
+namespace hearth::model {
+namespace {
+
+// Malformed embeddings are errors that name the tensor: no token_embd beside an output head,
+// and an output head of the wrong shape.
+TEST(Binder, EmbeddingErrorsNameTheTensor) {
+    constexpr int64_t kN = 256, kRows = 32;
+    const auto type = gguf::TensorType::Q8_0;
+    const size_t row_bytes = gguf::traits(type).block_bytes * kN / gguf::traits(type).block_size;
+    const std::vector<uint8_t> q(row_bytes * kRows, 0);
+    struct Case {
+        bool with_table;
+        int64_t head_rows;
+        std::string want;
+    };
+    for (const Case& c : {Case{false, kRows, "missing tensor 'token_embd.weight'"},
+                          Case{true, kRows / 2, "output.weight"}}) {
+        SCOPED_TRACE(c.want);
+        gguf::Writer w;
+        if (c.with_table) w.add_tensor("token_embd.weight", type, {kN, kRows}, q);
+        w.add_tensor("output.weight", type, {kN, c.head_rows},
+                     std::vector<uint8_t>(q.begin(), q.begin() + row_bytes * c.head_rows));
+        auto reader = gguf::Reader::from_file(MappedFile::from_bytes(w.bytes(), "embd.gguf"));
+        ASSERT_TRUE(reader.ok()) << reader.message();
+        Binder b(reader.value());
+        b.embeddings(kN, kRows);
+        ASSERT_FALSE(b.status().ok());
+        EXPECT_NE(b.status().message().find(c.want), std::string::npos) << b.status().message();
+    }
+}
+
+}  // namespace
+}  // namespace hearth::model
