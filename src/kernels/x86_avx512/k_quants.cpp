@@ -5,6 +5,7 @@
 // together (lane = token).
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -599,23 +600,22 @@ struct PackedQ45K {
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
-        const Block* x[kRows];
-        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<Block>(w, bw, r);
         const __m512i m4 = _mm512_set1_epi8(0xF), one = _mm512_set1_epi8(1);
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(Block);  // row 0's
             uint8_t* sb = out + i * kSuperBlockBytes;
             // Q5_K: qh byte l holds the fifth bit of element l of sub-block s in bit s.
             __m512i high[8];
             if constexpr (kHigh) {
                 __m256i rows[kRows];
-                for (int64_t r = 0; r < kRows; ++r) rows[r] = load256(x[r][i].qh);
+                load_rows16(blocks + offsetof(Block, qh), bw, rows);
                 transpose16x8_epi32(rows, high);
             }
             // Step j's 32 bytes per row: sub-block 2j in the low nibbles, 2j + 1 in the high.
             for (int j = 0; j < 4; ++j) {
                 __m256i rows[kRows];
-                for (int64_t r = 0; r < kRows; ++r) rows[r] = load256(x[r][i].qs + 32 * j);
+                load_rows16(blocks + offsetof(Block, qs) + 32 * j, bw, rows);
                 __m512i cols[8];
                 transpose16x8_epi32(rows, cols);
                 for (int c = 0; c < 8; ++c) {
@@ -633,14 +633,15 @@ struct PackedQ45K {
             }
             __m256i sc[kRows], mn[kRows];
             alignas(64) float d[2 * kRows];
-            for (int64_t r = 0; r < kRows; ++r) {
-                const __m128i sm = x86::scales_mins_k4(x[r][i].scales);
+            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                const Block& x = *reinterpret_cast<const Block*>(b);
+                const __m128i sm = x86::scales_mins_k4(x.scales);
                 sc[r] = _mm256_cvtepu8_epi32(sm);
                 mn[r] = _mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8));
-                const __m128 dd = x86::d_dmin(x[r][i]);
+                const __m128 dd = x86::d_dmin(x);
                 d[r] = _mm_cvtss_f32(dd);
                 d[kRows + r] = _mm_cvtss_f32(_mm_movehdup_ps(dd));
-            }
+            });
             __m512i v[8];
             transpose16x8_epi32(sc, v);
             for (int k = 0; k < 8; ++k) _mm512_storeu_si512(sb + kLevelBytes + k * kRows * 4, v[k]);
@@ -696,11 +697,10 @@ struct PackedQ6K {
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
-        const BlockQ6_K* x[kRows];
-        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ6_K>(w, bw, r);
         const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ6_K);  // row 0's
             uint8_t* sb = out + i * kSuperBlockBytes;
             // Half h, run k: elements 128h + 32k .. + 31 (sub-blocks 8h + 2k, 8h + 2k + 1),
             // low 4 bits from ql (bytes 0..31 for runs 0 and 2, 32..63 for 1 and 3; high
@@ -708,13 +708,14 @@ struct PackedQ6K {
             for (int h = 0; h < 2; ++h) {
                 for (int k = 0; k < 4; ++k) {
                     __m256i rows[kRows];
-                    for (int64_t r = 0; r < kRows; ++r) {
-                        const __m256i ql = load256(x[r][i].ql + 64 * h + 32 * (k & 1));
-                        const __m256i qh = load256(x[r][i].qh + 32 * h);
+                    for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                        const BlockQ6_K& x = *reinterpret_cast<const BlockQ6_K*>(b);
+                        const __m256i ql = load256(x.ql + 64 * h + 32 * (k & 1));
+                        const __m256i qh = load256(x.qh + 32 * h);
                         const __m256i lo = _mm256_and_si256(k < 2 ? ql : _mm256_srli_epi16(ql, 4), m4);
                         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
                         rows[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-                    }
+                    });
                     __m512i cols[8];
                     transpose16x8_epi32(rows, cols);
                     // Dword c of the run: sub-block 8h + 2k + c / 4, dword c % 4 of it.
@@ -725,12 +726,13 @@ struct PackedQ6K {
             }
             __m256i lo[kRows], hi[kRows];
             alignas(64) float d[kRows];
-            for (int64_t r = 0; r < kRows; ++r) {
-                const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[r][i].scales));
+            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                const BlockQ6_K& x = *reinterpret_cast<const BlockQ6_K*>(b);
+                const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
                 lo[r] = _mm256_cvtepi8_epi32(sc);
                 hi[r] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
-                d[r] = f16(x[r][i].d);
-            }
+                d[r] = f16(x.d);
+            });
             __m512i v[16];
             transpose16x8_epi32(lo, v);
             transpose16x8_epi32(hi, v + 8);

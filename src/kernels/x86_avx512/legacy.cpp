@@ -6,6 +6,7 @@
 // Interleaved).
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "kernels/dispatch.h"
@@ -263,17 +264,17 @@ struct PackedQ8_0 {
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK;
-        const BlockQ8_0* x[kRows];
-        for (int64_t r = 0; r < kRows; ++r) x[r] = x86::row<BlockQ8_0>(w, bw, r);
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ8_0);  // row 0's
             __m256i rows[kRows];
-            for (int64_t r = 0; r < kRows; ++r)
-                rows[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[r][i].qs));
+            load_rows16(blocks + offsetof(BlockQ8_0, qs), bw, rows);
             __m512i cols[8];
             transpose16x8_epi32(rows, cols);
             alignas(64) float d[kRows];
-            for (int64_t r = 0; r < kRows; ++r) d[r] = f16(x[r][i].d);
+            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                d[r] = f16(reinterpret_cast<const BlockQ8_0*>(b)->d);
+            });
             store_block(out + i * kBlockBytes, cols, _mm512_load_ps(d));
         }
     }
