@@ -53,8 +53,9 @@ TEST(Fp16, EncodesRoundToNearestEven) {
         const double err = std::fabs(f - half_formula(r));
         for (int d : {-1, 1}) {
             const uint16_t n = static_cast<uint16_t>(r + d);
-            if ((n & 0x7fff) < 0x7c00 && (n & 0x8000) == (r & 0x8000))
+            if ((n & 0x7fff) < 0x7c00 && (n & 0x8000) == (r & 0x8000)) {
                 ASSERT_LE(err, std::fabs(f - half_formula(n))) << f;
+            }
         }
     }
 }

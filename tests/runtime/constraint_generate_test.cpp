@@ -194,14 +194,17 @@ TEST_F(ConstrainedGeneration, ForcedToolCallsParseIntoAllowedCalls) {
             std::vector<std::pair<std::string, std::string>> calls;  // name, arguments
             for (const auto& e : events) {
                 // Only the line breaks between calls may come out as content.
-                if (e.kind == text::ChatEvent::Kind::Content)
+                if (e.kind == text::ChatEvent::Kind::Content) {
                     EXPECT_EQ(e.text.find_first_not_of(" \n"), std::string::npos)
                         << "[" << e.text << "] in " << out;
+                }
                 if (e.kind == text::ChatEvent::Kind::ToolCallStart) calls.push_back({e.text, ""});
                 if (e.kind == text::ChatEvent::Kind::ToolCallArgs) calls.back().second += e.text;
             }
             ASSERT_FALSE(calls.empty()) << out;
-            if (!several) EXPECT_EQ(calls.size(), 1u) << out;
+            if (!several) {
+                EXPECT_EQ(calls.size(), 1u) << out;
+            }
             for (const auto& [name, args] : calls) {
                 auto tool = std::find_if(tools.begin(), tools.end(),
                                          [&](const auto& t) { return t.name == name; });

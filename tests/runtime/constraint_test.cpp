@@ -248,7 +248,9 @@ TEST(Constraint, BadSchemasAreErrors) {
              R"({"properties": {"a": 1}})",
          }) {
         auto c = Constraint::json_schema(ojson::parse(odd));
-        if (c.ok()) EXPECT_TRUE(Matcher(*c).can_continue()) << odd;
+        if (c.ok()) {
+            EXPECT_TRUE(Matcher(*c).can_continue()) << odd;
+        }
     }
     // Ignored on purpose: pattern and format (documented), annotations.
     EXPECT_TRUE(
