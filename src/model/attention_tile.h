@@ -17,8 +17,7 @@ namespace {
 
 // Softmax of the first n_valid raw scores of row at `scale`; the rest of the n entries become 0.
 void softmax_row(float* row, int64_t n_valid, int64_t n, float scale, kernels::ExpSumFn exp_sum) {
-    float max_s = -INFINITY;
-    for (int64_t j = 0; j < n_valid; ++j) max_s = std::max(max_s, row[j]);
+    const float max_s = max_of(row, n_valid);
     const float inv = 1.0f / exp_sum(row, n_valid, scale, max_s * scale);
     for (int64_t j = 0; j < n_valid; ++j) row[j] *= inv;
     std::fill(row + n_valid, row + n, 0.0f);

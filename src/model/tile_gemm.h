@@ -1,10 +1,12 @@
 // A small register-tiled float matrix product for the model's own inner loops (DeltaNet
-// chunks, prompt attention), written with the GCC/Clang vector extension so that one source
-// serves the baseline build (SSE2) and the AVX2 and AVX-512 builds of the files that include it. In an
-// unnamed namespace: each including file keeps its own copy, compiled with its own ISA flags.
+// chunks, prompt attention) and a row maximum for the prompt attention's softmax, written with
+// the GCC/Clang vector extension so that one source serves the baseline build (SSE2) and the
+// AVX2 and AVX-512 builds of the files that include it. In an unnamed namespace: each including
+// file keeps its own copy, compiled with its own ISA flags.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -27,6 +29,36 @@ template <int64_t W>
 struct VecOf {
     typedef float type __attribute__((vector_size(W * sizeof(float))));
 };
+
+// The largest of x[0..n) (-inf for none), as std::max over them would give, W lanes at a time
+// in four chains (the prompt attention's softmax: a scalar chain waits out each maxss's
+// latency, and took 13% of a 4096-token prompt's time). W as in gemm_acc.
+template <int64_t W = kW>
+float max_of(const float* x, int64_t n) {
+    using Vec = typename VecOf<W>::type;
+    float m = -INFINITY;
+    int64_t j = 0;
+    if (n >= W) {
+        Vec v[4];
+        for (Vec& c : v) std::memcpy(&c, x, sizeof c);
+        for (; j + 4 * W <= n; j += 4 * W) {
+            for (int c = 0; c < 4; ++c) {
+                Vec e;
+                std::memcpy(&e, x + j + c * W, sizeof e);
+                v[c] = v[c] < e ? e : v[c];
+            }
+        }
+        for (; j + W <= n; j += W) {
+            Vec e;
+            std::memcpy(&e, x + j, sizeof e);
+            v[0] = v[0] < e ? e : v[0];
+        }
+        for (const Vec& c : v)
+            for (int64_t l = 0; l < W; ++l) m = std::max(m, c[l]);
+    }
+    for (; j < n; ++j) m = std::max(m, x[j]);
+    return m;
+}
 
 // Columns per panel of a B stored in panels (see gemm_acc); a multiple of every build's tile.
 constexpr int64_t kPanel = 16;

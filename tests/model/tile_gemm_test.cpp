@@ -67,5 +67,33 @@ TEST(TileGemm, EveryTileShapeMatchesDoubleProduct) {
     check_width<16>();
 }
 
+// max_of in each vector width against a scalar fold over lengths around the widths' steps,
+// with the maximum placed first, last and in between, and rows of -inf.
+template <int64_t W>
+void check_max_of() {
+    std::mt19937 rng(W);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    for (int64_t n : {0, 1, 3, 4, 5, 8, 15, 16, 17, 31, 63, 64, 65, 100, 129, 257}) {
+        for (int64_t at : {int64_t(-1), int64_t(0), n / 2, n - 1}) {
+            SCOPED_TRACE("W=" + std::to_string(W) + " n=" + std::to_string(n) + " max at " +
+                         std::to_string(at));
+            std::vector<float> x(n);
+            for (float& v : x) v = g(rng) - 50.0f;
+            if (at >= 0 && at < n) x[at] = 7.5f;
+            float want = -INFINITY;
+            for (float v : x) want = v > want ? v : want;
+            EXPECT_EQ(max_of<W>(x.data(), n), want);
+        }
+        std::vector<float> none(n, -INFINITY);
+        EXPECT_EQ(max_of<W>(none.data(), n), -INFINITY) << "n=" << n;
+    }
+}
+
+TEST(TileGemm, MaxOfMatchesScalarMax) {
+    check_max_of<4>();
+    check_max_of<8>();
+    check_max_of<16>();
+}
+
 }  // namespace
 }  // namespace hearth::model
