@@ -484,13 +484,13 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
         {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx2::attention_chunk_q8_0,
          avx2::exp_sum},
     };
-    // The AVX-512 chunk; the rest (row formats, exp) stays AVX2.
+    // The AVX-512 chunk and exp_sum; the row formats stay AVX2.
     static const AttentionKernels avx512_k[3] = {
-        {ref::store_kv_row_f32, ref::load_kv_row_f32, avx512::attention_chunk_f32, avx2::exp_sum},
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, avx512::attention_chunk_f32, avx512::exp_sum},
         {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx512::attention_chunk_f16,
-         avx2::exp_sum},
+         avx512::exp_sum},
         {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx512::attention_chunk_q8_0,
-         avx2::exp_sum},
+         avx512::exp_sum},
     };
     if (isa == Isa::Avx512 && isa_available(isa)) return avx512_k[ti];
     if (runs_avx2_kernels(isa)) return avx2_k[ti];

@@ -102,5 +102,26 @@ TEST(Avx512Emulated, AttentionChunkMatchesRef) {
     }
 }
 
+// The AVX-512 exp_sum (whole vectors, then a masked tail) against std::exp in double, as
+// Attention.ExpSumMatchesStdExpOnEveryIsa checks the native kernels.
+TEST(Avx512Emulated, ExpSumMatchesStdExp) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    std::mt19937 rng(6);
+    std::uniform_real_distribution<float> u(-200.0f, 0.0f);
+    for (int64_t n : {1, 15, 16, 17, 40}) {
+        std::vector<float> x(n);
+        for (float& e : x) e = u(rng);
+        std::vector<float> got = x;
+        const float sum = avx512_emulated::exp_sum(got.data(), n, 0.5f, -3.0f);
+        double want_sum = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const double want = std::exp(static_cast<double>(x[i] * 0.5f + 3.0f));
+            want_sum += want;
+            EXPECT_NEAR(got[i], want, 4e-7 * want + 1e-37) << "n " << n << " x " << x[i];
+        }
+        EXPECT_NEAR(sum, want_sum, 1e-6 * want_sum) << "n " << n;
+    }
+}
+
 }  // namespace
 }  // namespace hearth::kernels::emulated

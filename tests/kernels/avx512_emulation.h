@@ -69,6 +69,22 @@ inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
     return simde_mm512_loadu_ps(r);
 }
 #define _mm512_maskz_loadu_ps emulated_maskz_loadu_ps
+inline void emulated_mask_storeu_ps(void* p, uint16_t k, simde__m512 a) {
+    float x[16];
+    simde_mm512_storeu_ps(x, a);
+    for (int i = 0; i < 16; ++i)
+        if ((k >> i) & 1) static_cast<float*>(p)[i] = x[i];
+}
+#define _mm512_mask_storeu_ps emulated_mask_storeu_ps
+// Rounds to nearest, even on ties (the default MXCSR mode).
+inline simde__m512i emulated_cvtps_epi32(simde__m512 a) {
+    float x[16];
+    int32_t r[16];
+    simde_mm512_storeu_ps(x, a);
+    for (int i = 0; i < 16; ++i) r[i] = static_cast<int32_t>(std::nearbyint(x[i]));
+    return simde_mm512_loadu_si512(r);
+}
+#define _mm512_cvtps_epi32 emulated_cvtps_epi32
 inline simde__m512 emulated_cvtph_ps(simde__m256i a) {
     alignas(32) uint16_t h[16];
     float r[16];

@@ -134,6 +134,34 @@ TEST(Attention, MatchesDoubleReferenceOnEveryIsaAndCacheType) {
     }
 }
 
+// Every ISA's exp_sum (the prompt path's softmax) against std::exp in double: lengths around
+// the vector widths (tails included), arguments down past where the kernels clamp (-87.3, whose
+// exp is within the absolute slack). The scale is a power of two, so the float argument
+// x * scale - max rounds once, fused or not, and the tolerance is the exp's own error.
+TEST(Attention, ExpSumMatchesStdExpOnEveryIsa) {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(-200.0f, 0.0f);
+    for (kernels::Isa isa : kernels::available_isas()) {
+        const kernels::ExpSumFn exp_sum =
+            kernels::attention_kernels(gguf::TensorType::F16, isa).exp_sum;
+        for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 33, 100}) {
+            std::vector<float> x(n);
+            for (float& e : x) e = u(rng);
+            const float scale = 0.5f, max = -3.0f;
+            std::vector<float> got = x;
+            const float sum = exp_sum(got.data(), n, scale, max);
+            double want_sum = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                const double want = std::exp(static_cast<double>(x[i] * scale - max));
+                want_sum += want;
+                EXPECT_NEAR(got[i], want, 4e-7 * want + 1e-37)
+                    << kernels::isa_name(isa) << " n " << n << " x " << x[i];
+            }
+            EXPECT_NEAR(sum, want_sum, 1e-6 * want_sum) << kernels::isa_name(isa) << " n " << n;
+        }
+    }
+}
+
 // One KV head at depth: the positions must be split so that both threads work, and the
 // partial softmax states merged; same answer as one thread to float rounding.
 TEST(Attention, PositionSplitsMergeLikeOneThread) {

@@ -26,20 +26,26 @@ inline float hsum(__m256 v) {
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
+// The constants of exp256 (and of the AVX-512 files' exp512): the clamp, log2(e), ln(2) in
+// two parts and the polynomial's coefficients, highest first.
+struct ExpConstants {
+    static constexpr float kMin = -87.3f, kMax = 88.3f, kLog2e = 1.44269504088896341f;
+    static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+    static constexpr float kPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                       4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+};
+
 // exp(x) (Cephes' single-precision polynomial, ~1 ulp) for x in [-87.3, 88.3]; inputs below
 // are clamped (the result, ~1e-38, is negligible next to the maximum's exp(0) = 1).
 inline __m256 exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    using C = ExpConstants;
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(C::kMin)), _mm256_set1_ps(C::kMax));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(C::kLog2e)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(C::kLn2Hi), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(C::kLn2Lo), r);
+    __m256 p = _mm256_set1_ps(C::kPoly[0]);
+    for (int k = 1; k < 6; ++k) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(C::kPoly[k]));
     const __m256 y =
         _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
     const __m256i e =

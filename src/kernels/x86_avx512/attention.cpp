@@ -1,9 +1,10 @@
 // AVX-512 attention chunk over F32, F16 and Q8_0 cache rows: attention_impl.h with 16 floats
-// per vector, so each K and V element is widened and multiplied 16 at a time. The softmax's
-// exp and the cache row formats are the AVX2 kernels.
+// per vector, so each K and V element is widened and multiplied 16 at a time; and the prompt
+// path's exp_sum. The chunk's own exp and the cache row formats are the AVX2 kernels.
 #include <immintrin.h>
 
 #include "kernels/x86_avx2/attention_impl.h"
+#include "kernels/x86_avx512/common.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
 
 namespace hearth::kernels::avx512 {
@@ -33,6 +34,24 @@ struct V16 {
 };
 
 }  // namespace
+
+float exp_sum(float* x, int64_t n, float scale, float max) {
+    const __m512 mx = _mm512_set1_ps(max), sc = _mm512_set1_ps(scale);
+    __m512 sum = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 e = exp512(_mm512_fmsub_ps(_mm512_loadu_ps(x + i), sc, mx));
+        _mm512_storeu_ps(x + i, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (i < n) {  // the tail in masked lanes, through the same exp
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        const __m512 e = exp512(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, x + i), sc, mx));
+        _mm512_mask_storeu_ps(x + i, m, e);
+        sum = _mm512_mask_add_ps(sum, m, sum, e);
+    }
+    return hsum512(sum);
+}
 
 void attention_chunk_f32(const AttnRows& rows, const void* k, const void* v, size_t rb,
                          int64_t head_dim, int64_t j0, int64_t j1, float scale) {

@@ -41,6 +41,23 @@ inline __m256i hsum8x16_epi32(const __m512i v[8]) {
                          _mm512_shuffle_i32x4(e, e, _MM_SHUFFLE(2, 0, 3, 1))));
 }
 
+// exp(x) as x86::exp256 (the same steps and constants), 16 lanes at a time.
+inline __m512 exp512(__m512 x) {
+    using C = x86::ExpConstants;
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(C::kMin)), _mm512_set1_ps(C::kMax));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(C::kLog2e)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(C::kLn2Hi), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(C::kLn2Lo), r);
+    __m512 p = _mm512_set1_ps(C::kPoly[0]);
+    for (int k = 1; k < 6; ++k) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(C::kPoly[k]));
+    const __m512 y =
+        _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    const __m512i e =
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+}
+
 // out[c] lane r = lane c of in[r], for 16 rows of 8 int32 (in is overwritten).
 inline void transpose16x8_epi32(__m256i in[16], __m512i out[8]) {
     x86::transpose8_epi32(in);

@@ -61,7 +61,9 @@ void pack_q8_0_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 HEARTH_DECLARE_MATMUL_512(q6_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(iq4_xs, q8_K)
 
-// Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
+// Attention over F32, F16 and Q8_0 KV-cache rows, and the prompt softmax's exp_sum (contracts
+// in kernels/attention.h).
+float exp_sum(float* x, int64_t n, float scale, float max);
 void attention_chunk_f32(const AttnRows& rows, const void* k, const void* v, size_t rb,
                          int64_t head_dim, int64_t j0, int64_t j1, float scale);
 void attention_chunk_f16(const AttnRows& rows, const void* k, const void* v, size_t rb,
