@@ -198,12 +198,6 @@ TEST(ModelEval, MemoryBytesFollowTheCacheType) {
     EXPECT_EQ(s->clone()->memory_bytes(), s->memory_bytes());
 }
 
-}  // namespace
-}  // namespace hearth::model
-
-namespace hearth::model {
-namespace {
-
 // token_embd is only read a row at a time, so it stays as mapped beside an output head of the
 // model's own; tied, it is the head, bound (and, where the ISA has the layout, interleaved) as
 // a matrix. Either way its rows read back as the file's.
@@ -245,12 +239,6 @@ TEST(Binder, EmbeddingsStayMappedUnlessTied) {
         }
     }
 }
-
-}  // namespace
-}  // namespace hearth::model
-
-namespace hearth::model {
-namespace {
 
 // Malformed embeddings are errors that name the tensor: no token_embd beside an output head,
 // and an output head of the wrong shape.
