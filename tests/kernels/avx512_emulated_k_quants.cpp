@@ -35,7 +35,7 @@ TEST(Avx512Emulated, PackedQ4KMatchesRef) {
     const MatmulKernels k = kernels_with(
         gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K, avx512_emulated::gemm_q4_K_q8_K,
         avx512_emulated::packed_bytes_q4_K, avx512_emulated::pack_q4_K,
-        avx512_emulated::gemm_packed_q4_K_q8_K);
+        avx512_emulated::gemm_packed_q4_K_q8_K, avx512_emulated::quantize_row_q8_K_paired);
     expect_packed_matches_ref(gguf::TensorType::Q4_K, k, {256, 1024, 3072});
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q4_K, k);
 }
@@ -55,10 +55,34 @@ TEST(Avx512Emulated, SelfCheckCoversThePackedPath) {
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K, avx512_emulated::gemm_q4_K_q8_K,
         avx512_emulated::packed_bytes_q4_K, avx512_emulated::pack_q4_K,
-        avx512_emulated::gemm_packed_q4_K_q8_K);
+        avx512_emulated::gemm_packed_q4_K_q8_K, avx512_emulated::quantize_row_q8_K_paired);
     EXPECT_TRUE(agrees_with_ref(gguf::TensorType::Q4_K, k));
     k.gemm_packed = off_by_one_result;
     EXPECT_FALSE(agrees_with_ref(gguf::TensorType::Q4_K, k));
+}
+
+// The packed Q4_K/Q5_K path's activations: ref's Q8_K levels and scale, with bsums[k] the sum
+// of the 32 levels of sub-block k (summed here from the levels) and bsums 8..15 zero.
+TEST(Avx512Emulated, PairedQ8KHoldsSubBlockSums) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const MatmulKernels* ref = matmul_kernels(gguf::TensorType::Q4_K, Isa::Ref);
+    constexpr int64_t kN = 3 * kQK_K;
+    std::mt19937 rng(7);
+    std::vector<float> x = testing::gaussian(kN, rng);
+    x[5] = 40.0f;  // a block whose other levels are small
+    BlockQ8_K want[3], got[3];
+    ref->quantize(x.data(), want, kN);
+    avx512_emulated::quantize_row_q8_K_paired(x.data(), got, kN);
+    for (int b = 0; b < 3; ++b) {
+        EXPECT_EQ(got[b].d, want[b].d) << "block " << b;
+        EXPECT_EQ(0, std::memcmp(got[b].qs, want[b].qs, sizeof want[b].qs)) << "block " << b;
+        for (int k = 0; k < 8; ++k) {
+            int sum = 0;
+            for (int j = 0; j < 32; ++j) sum += want[b].qs[32 * k + j];
+            EXPECT_EQ(got[b].bsums[k], sum) << "block " << b << " sub-block " << k;
+        }
+        for (int k = 8; k < 16; ++k) EXPECT_EQ(got[b].bsums[k], 0) << "block " << b;
+    }
 }
 
 TEST(Avx512Emulated, PackedQ5KMatchesRef) {
@@ -66,7 +90,7 @@ TEST(Avx512Emulated, PackedQ5KMatchesRef) {
     const MatmulKernels k = kernels_with(
         gguf::TensorType::Q5_K, avx512_emulated::vec_dot_q5_K_q8_K, avx512_emulated::gemm_q5_K_q8_K,
         avx512_emulated::packed_bytes_q4_K, avx512_emulated::pack_q5_K,
-        avx512_emulated::gemm_packed_q4_K_q8_K);
+        avx512_emulated::gemm_packed_q4_K_q8_K, avx512_emulated::quantize_row_q8_K_paired);
     expect_packed_matches_ref(gguf::TensorType::Q5_K, k, {256, 1024, 3072});
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q5_K, k);
 }
@@ -92,7 +116,8 @@ TEST(Avx512Emulated, InterleavedQ4KMatchesRef) {
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K,
         avx512_emulated::gemm_q4_K_interleaved_q8_K, avx512_emulated::packed_bytes_q4_K,
-        avx512_emulated::pack_q4_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K);
+        avx512_emulated::pack_q4_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K,
+        avx512_emulated::quantize_row_q8_K_paired);
     expect_interleaved_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
@@ -101,7 +126,8 @@ TEST(Avx512Emulated, InterleavedQ5KMatchesRef) {
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q5_K, avx512_emulated::vec_dot_q5_K_q8_K,
         avx512_emulated::gemm_q5_K_interleaved_q8_K, avx512_emulated::packed_bytes_q4_K,
-        avx512_emulated::pack_q5_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K);
+        avx512_emulated::pack_q5_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K,
+        avx512_emulated::quantize_row_q8_K_paired);
     expect_interleaved_matches_ref(gguf::TensorType::Q5_K, k);
 }
 

@@ -25,8 +25,9 @@ HEARTH_DECLARE_MATMUL_512(q3_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
 // Q4_K, Q5_K, Q6_K and Q8_0 batches, rows in lanes (dispatch.h's packed path). Q5_K shares
-// Q4_K's layout (packed_bytes_q4_K, gemm_packed_q4_K_q8_K). The Q8_0 one takes
-// activations with their levels plus 128 (quantize_row_q8_0_biased).
+// Q4_K's layout (packed_bytes_q4_K, gemm_packed_q4_K_q8_K), which takes Q8_K activations with
+// bsums[k] the sum of 32-element sub-block k (quantize_row_q8_K_paired; bsums 8..15 zero).
+// The Q8_0 one takes activations with their levels plus 128 (quantize_row_q8_0_biased).
 size_t packed_bytes_q4_K(int64_t n);
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
@@ -37,6 +38,7 @@ void gemm_q4_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr,
 void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
+void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n);
 size_t packed_bytes_q6_K(int64_t n);
 void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
