@@ -235,11 +235,18 @@ inline void prefetch_bytes(const void* p, size_t bytes) {
         _mm_prefetch(static_cast<const char*>(p) + off, _MM_HINT_T0);
 }
 
-// The interleaved kernels' form of prefetch_ahead: the bytes [p, p + bytes) moved
-// kPrefetchAhead on, as far as they lie before end.
-inline void prefetch_group_ahead(const uint8_t* p, size_t bytes, const uint8_t* end) {
+// The interleaved kernels' form of prefetch_ahead: the Bytes bytes at p moved kPrefetchAhead
+// on, as far as they lie before end; one instruction per line, unrolled (as a loop, with its
+// count and end test per line, the prefetch took a fifth of a Q8_0 decode in L2).
+template <size_t Bytes>
+inline void prefetch_group_ahead(const uint8_t* p, const uint8_t* end) {
     const uint8_t* ahead = p + kPrefetchAhead;
-    if (ahead < end) prefetch_bytes(ahead, std::min(static_cast<size_t>(end - ahead), bytes));
+    if (ahead + Bytes <= end) {
+#pragma GCC unroll 64
+        for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
+    } else if (ahead < end) {
+        prefetch_bytes(ahead, static_cast<size_t>(end - ahead));
+    }
 }
 
 inline void prefetch_ahead(const void* w, size_t bw, int64_t r, int64_t nr) {

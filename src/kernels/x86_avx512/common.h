@@ -118,20 +118,20 @@ inline __m512i broadcast_dword(const void* p) {
 }
 
 // The loop of the kernels on the interleaved layout (kernels/interleave.h): group by group of
-// 16 rows, block by block (group_block bytes each, prefetched ahead with one token),
+// 16 rows, block by block (kGroupBlock bytes each, prefetched ahead with one token),
 // block(bytes, i, acc) adds NY tokens' sums of block i to acc (lane r = row r); each group's
 // results are then stored token by token.
-template <int NY, typename Block>
-void interleaved_rows(int64_t nb, size_t group_block, const void* w, size_t bw, int64_t nr,
-                      float* y, size_t by, Block block) {
+template <int NY, size_t kGroupBlock, typename Block>
+void interleaved_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_t by,
+                      Block block) {
     const auto* base = static_cast<const uint8_t*>(w);
     const uint8_t* end = base + nr * bw;
     for (int64_t g = 0; g < nr; g += kInterleaveRows) {
         __m512 acc[NY];
         for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
-            const uint8_t* b = base + g * bw + i * group_block;
-            if constexpr (NY == 1) x86::prefetch_group_ahead(b, group_block, end);
+            const uint8_t* b = base + g * bw + i * kGroupBlock;
+            if constexpr (NY == 1) x86::prefetch_group_ahead<kGroupBlock>(b, end);
             block(b, i, acc);
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);

@@ -877,7 +877,7 @@ struct InterleavedQ45K {
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         __m512i pairs_at[2];
         Scales::pair_index(pairs_at);
-        interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
+        interleaved_rows<NY, kGroupBytes>(nb, w, bw, nr, y, by,
                              [&](const uint8_t* sb, int64_t i, __m512* acc) {
                 const Scales sc(sb + kQsBytes + kQhBytes);
                 __m512i sumi[NY];
@@ -991,7 +991,7 @@ struct InterleavedQ6K {
         const int64_t nb = n / kQK_K;
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
-        interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
+        interleaved_rows<NY, kGroupBytes>(nb, w, bw, nr, y, by,
                              [&](const uint8_t* sb, int64_t i, __m512* acc) {
                 // Each sub-block's sum starts at -32 times the token's sum over it (the levels'
                 // offset), scaled with it.

@@ -321,7 +321,7 @@ struct InterleavedQ8_0 {
         const BlockQ8_0* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t);
         const __m512i ones = _mm512_set1_epi8(1);
-        interleaved_rows<NY>(nb, kGroupBytes, w, bw, nr, y, by,
+        interleaved_rows<NY, kGroupBytes>(nb, w, bw, nr, y, by,
                              [&](const uint8_t* b, int64_t i, __m512* acc) {
                 // Even and odd dwords in separate chains.
                 __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
