@@ -564,21 +564,33 @@ inline void scaled_sums(const uint8_t* levels, const uint8_t* scale, const Block
     }
 }
 
-// The end of a rows-in-lanes Q4_K/Q5_K super-block for one token a (lane r = row r):
-// acc + a.d * (d * sumi - dmin * (the rows' mins . a's sub-block sums)), mins[k] holding each
-// row's mins 2k and 2k + 1 as an int16 pair.
-inline __m512 add_scaled_rows_k4(__m512 acc, __m512i sumi, const __m512i* mins, __m512 d,
-                                 __m512 dmin, const BlockQ8_K& a) {
-    // The token's 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1): dwords 0, 1,
-    // 4, 5 after the in-lane pack.
-    const __m256i s8 = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));
-    const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
+// The rows' mins . token a's sub-block sums (lane r = row r), mins[k] holding each row's mins
+// 2k and 2k + 1 as an int16 pair; from a's bsums as quantize_row_q8_K leaves them or, with
+// kPaired, as quantize_row_q8_K_paired does (the sub-block sums already in int16 pairs).
+template <bool kPaired>
+inline __m512i mins_dot_k4(const __m512i* mins, const BlockQ8_K& a) {
     __m512i mi = _mm512_setzero_si512();
-    for (int k = 0; k < 4; ++k)
-        mi = _mm512_dpwssd_epi32(
-            mi, mins[k], _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
-    const __m512 dt = _mm512_set1_ps(a.d);
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(d, dt), acc);
+    if constexpr (kPaired) {
+        for (int k = 0; k < 4; ++k)
+            mi = _mm512_dpwssd_epi32(mi, mins[k], broadcast_dword(a.bsums + 2 * k));
+    } else {
+        // The 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1): dwords 0, 1, 4, 5
+        // after the in-lane pack.
+        const __m256i s8 = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));
+        const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
+        for (int k = 0; k < 4; ++k)
+            mi = _mm512_dpwssd_epi32(
+                mi, mins[k], _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
+    }
+    return mi;
+}
+
+// The end of a rows-in-lanes Q4_K/Q5_K super-block for one token of scale a_d (lane r = row
+// r): acc + a_d * (d * sums - dmin * mi), mi from mins_dot_k4.
+inline __m512 add_scaled_rows_k4(__m512 acc, __m512 sums, __m512i mi, __m512 d, __m512 dmin,
+                                 float a_d) {
+    const __m512 dt = _mm512_set1_ps(a_d);
+    acc = _mm512_fmadd_ps(sums, _mm512_mul_ps(d, dt), acc);
     return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc);
 }
 
@@ -674,17 +686,9 @@ struct PackedQ45K {
             const __m512 d = _mm512_loadu_ps(dd), dmin = _mm512_loadu_ps(dd + kRows);
             __m512i min_pairs[4];
             for (int k = 0; k < 4; ++k) min_pairs[k] = load512(mins + k * kRows * 4);
-            for (int t = 0; t < NY; ++t) {
-                // The rows' mins . the token's sub-block sums, which quantize_row_q8_K_paired
-                // leaves as int16 pairs (2k, 2k + 1) in bsums.
-                __m512i mi = _mm512_setzero_si512();
-                for (int k = 0; k < 4; ++k)
-                    mi = _mm512_dpwssd_epi32(mi, min_pairs[k],
-                                             broadcast_dword(ay[t][i].bsums + 2 * k));
-                const __m512 dt = _mm512_set1_ps(ay[t][i].d);
-                acc[t] = _mm512_fmadd_ps(sums[t], _mm512_mul_ps(d, dt), acc[t]);
-                acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dt), acc[t]);
-            }
+            for (int t = 0; t < NY; ++t)
+                acc[t] = add_scaled_rows_k4(acc[t], sums[t], mins_dot_k4<true>(min_pairs, ay[t][i]),
+                                            d, dmin, ay[t][i].d);
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
@@ -911,7 +915,9 @@ struct InterleavedQ45K {
                 const __m512 d = _mm512_cvtph_ps(load256(dp));
                 const __m512 dmin = _mm512_cvtph_ps(load256(dp + 2 * kRows));
                 for (int t = 0; t < NY; ++t)
-                    acc[t] = add_scaled_rows_k4(acc[t], sumi[t], mins, d, dmin, ay[t][i]);
+                    acc[t] = add_scaled_rows_k4(acc[t], _mm512_cvtepi32_ps(sumi[t]),
+                                                mins_dot_k4<false>(mins, ay[t][i]), d, dmin,
+                                                ay[t][i].d);
         });
     }
 
