@@ -25,8 +25,11 @@ using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 using GemmFn = void (*)(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                         int ny, float* y, size_t by);
 
-// Converts n floats into the activation layout (a row of vec_dot_type blocks).
+// Converts n floats into the activation layout (a row of vec_dot_type blocks, unless the
+// kernel set says otherwise with act_bytes).
 using ActQuantizeFn = void (*)(const float* src, void* dst, int64_t n);
+// Bytes of an activation row of n elements.
+using ActBytesFn = size_t (*)(int64_t n);
 
 inline constexpr int kMaxGemmTokens = 8;
 
@@ -49,7 +52,11 @@ struct MatmulKernels {
     PackedBytesFn packed_bytes = nullptr;
     PackFn pack = nullptr;
     PackedGemmFn gemm_packed = nullptr;
-    // The activations gemm_packed takes, when not quantize's (same row size); else nullptr.
+    // The row bytes of quantize's layout where it is not a row of vec_dot_type blocks (an
+    // interleaved kernel's own activations); else nullptr.
+    ActBytesFn act_bytes = nullptr;
+    // The activations gemm_packed takes, when not quantize's (rows of vec_dot_type blocks);
+    // else nullptr.
     ActQuantizeFn packed_quantize = nullptr;
     // From this many tokens on, matmul takes the packed path: packing kPackRows rows costs
     // about as much as one to two 8-token passes over them.

@@ -15,9 +15,11 @@ namespace {
 using gguf::TensorType;
 
 // A field of a block: count elements of size bytes at offset; in a group they are stored
-// [count][kInterleaveRows][size], after the fields before it.
+// [count][kInterleaveRows][size], after the fields before it, each byte XOR flip (0x80 turns
+// signed levels into the same levels plus 128).
 struct Field {
     size_t offset, size, count;
+    uint8_t flip = 0;
 };
 constexpr Field kQ4KFields[] = {{offsetof(BlockQ4_K, qs), 4, 32},
                                 {offsetof(BlockQ4_K, scales), 1, 12},
@@ -32,7 +34,8 @@ constexpr Field kQ6KFields[] = {{offsetof(BlockQ6_K, ql), 4, 32},
                                 {offsetof(BlockQ6_K, qh), 4, 16},
                                 {offsetof(BlockQ6_K, scales), 1, 16},
                                 {offsetof(BlockQ6_K, d), 2, 1}};
-constexpr Field kQ80Fields[] = {{offsetof(BlockQ8_0, qs), 4, 8}, {offsetof(BlockQ8_0, d), 2, 1}};
+constexpr Field kQ80Fields[] = {{offsetof(BlockQ8_0, qs), 4, 8, 0x80},
+                                {offsetof(BlockQ8_0, d), 2, 1}};
 
 std::span<const Field> fields(TensorType type) {
     if (type == TensorType::Q4_K) return kQ4KFields;
@@ -43,11 +46,17 @@ std::span<const Field> fields(TensorType type) {
 }
 
 // The count elements of kSize bytes of one field, from src elements src_step bytes apart to
-// dst elements dst_step apart (a fixed size, so that each copy is one load and store).
+// dst elements dst_step apart, each byte XOR flip (a fixed size, so that each copy is one load,
+// XOR and store).
 template <size_t kSize>
 void copy_elements(uint8_t* dst, size_t dst_step, const uint8_t* src, size_t src_step,
-                   size_t count) {
-    for (size_t k = 0; k < count; ++k) std::memcpy(dst + k * dst_step, src + k * src_step, kSize);
+                   size_t count, uint8_t flip) {
+    for (size_t k = 0; k < count; ++k) {
+        uint8_t e[kSize];
+        std::memcpy(e, src + k * src_step, kSize);
+        for (uint8_t& v : e) v ^= flip;
+        std::memcpy(dst + k * dst_step, e, kSize);
+    }
 }
 
 // Moves block x of row r to (kToGroup) or from its places in group block g.
@@ -59,8 +68,8 @@ void move_block(std::span<const Field> fs, G* g, int64_t r, B* x) {
         B* xp = x + f.offset;
         const size_t g_step = kInterleaveRows * f.size;
         auto copy = [&](auto size) {
-            if constexpr (kToGroup) copy_elements<size>(gp, g_step, xp, size, f.count);
-            else copy_elements<size>(xp, size, gp, g_step, f.count);
+            if constexpr (kToGroup) copy_elements<size>(gp, g_step, xp, size, f.count, f.flip);
+            else copy_elements<size>(xp, size, gp, g_step, f.count, f.flip);
         };
         switch (f.size) {
             case 1: copy(std::integral_constant<size_t, 1>{}); break;

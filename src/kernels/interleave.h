@@ -10,7 +10,8 @@
 //         sub-block s, in bit s) after qs, 512 bytes.
 //   Q6_K: ql[32 dwords][r], 2048 bytes; qh[16 dwords][r], 1024; scales[16 bytes][r], 256; d[r]
 //         as f16, 32.
-//   Q8_0: qs[8 dwords][r], 512 bytes; d[r] as f16, 32.
+//   Q8_0: qs[8 dwords][r] with each level plus 128 (an unsigned byte, vpdpbusd's unsigned side,
+//         so that decode needs no correction per row), 512 bytes; d[r] as f16, 32.
 // Group g's bytes start where row 16g's did, so a view's row arithmetic (data + r * row_bytes)
 // still finds a group when r is a multiple of 16.
 #pragma once

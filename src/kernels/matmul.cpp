@@ -201,7 +201,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         const MatmulKernels* k;
         const uint8_t* act;
         const uint8_t* packed_act;  // the packed path's activations
-        size_t act_row_bytes;
+        size_t act_row_bytes, packed_act_row_bytes;
         int64_t ny;           // tokens per gemm call
         bool packed;          // takes the packed path
         int64_t first_tile;   // index of its first row tile among all the tasks' tiles
@@ -258,7 +258,10 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         HEARTH_CHECK(t.w.n_in % at.block_size == 0 && t.n_tokens >= 1);
         Part& p = parts[i];
         p.k = k;
-        p.act_row_bytes = static_cast<size_t>(t.w.n_in / at.block_size * at.block_bytes);
+        const size_t block_row_bytes =
+            static_cast<size_t>(t.w.n_in / at.block_size * at.block_bytes);
+        p.act_row_bytes = k->act_bytes != nullptr ? k->act_bytes(t.w.n_in) : block_row_bytes;
+        p.packed_act_row_bytes = k->packed_quantize != nullptr ? block_row_bytes : p.act_row_bytes;
         if (k->quantize != nullptr) {
             copy_of[i] = find_copy(k->quantize, t);
             if (copy_of[i] < 0) copy_of[i] = add_copy(k->quantize, t, p.act_row_bytes, 0);
@@ -267,7 +270,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         if (p.packed && k->packed_quantize != nullptr) {
             packed_copy_of[i] = find_copy(k->packed_quantize, t);
             if (packed_copy_of[i] < 0)
-                packed_copy_of[i] = add_copy(k->packed_quantize, t, p.act_row_bytes, 1);
+                packed_copy_of[i] = add_copy(k->packed_quantize, t, p.packed_act_row_bytes, 1);
         }
         // Token groups: the table's gemm_tokens, widened to kMaxGemmTokens for SIMD kernels
         // (their gemm takes up to kMaxGemmTokens tokens and splits them as its registers
@@ -324,8 +327,8 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
             if (packed.size() < need) packed.resize(need);
             for (; r0 + kPackRows <= r1; r0 += kPackRows) {
                 p.k->pack(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, packed.data());
-                p.k->gemm_packed(w.n_in, packed.data(), p.packed_act, p.act_row_bytes, t.n_tokens,
-                                 t.y + r0, static_cast<size_t>(w.n_out));
+                p.k->gemm_packed(w.n_in, packed.data(), p.packed_act, p.packed_act_row_bytes,
+                                 t.n_tokens, t.y + r0, static_cast<size_t>(w.n_out));
             }
         }
         for (int64_t t0 = 0; r0 < r1 && t0 < t.n_tokens; t0 += p.ny) {

@@ -54,13 +54,45 @@ TEST(Avx512Emulated, PackedQ80MatchesRef) {
 namespace hearth::kernels::emulated {
 namespace {
 
+// The interleaved Q8_0 decode kernel's activations: ref's levels and scale (as a float), and
+// -128 times the sum of the block's levels.
+TEST(Avx512Emulated, SummedQ80HoldsRefLevelsAndSums) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const MatmulKernels* ref = matmul_kernels(gguf::TensorType::Q8_0, Isa::Ref);
+    ASSERT_NE(ref, nullptr);
+    std::mt19937 rng(6);
+    std::vector<float> x = testing::gaussian(1024, rng);
+    for (int j = 0; j < kQK; ++j) x[32 + j] = 0.0f;  // a block of zeros
+    for (int j = 0; j < kQK; ++j) x[64 + j] = -1.0f;  // every level -127
+    for (int j = 0; j < kQK; ++j) x[96 + j] = 2.0f;  // every level 127
+    std::vector<BlockQ8_0> want(1024 / kQK);
+    ref->quantize(x.data(), want.data(), 1024);
+    using avx512_emulated::BlockQ8_0Sum;
+    ASSERT_EQ(avx512_emulated::row_bytes_q8_0_sum(1024), 1024 / kQK * sizeof(BlockQ8_0Sum));
+    std::vector<BlockQ8_0Sum> got(1024 / kQK);
+    avx512_emulated::quantize_row_q8_0_sum(x.data(), got.data(), 1024);
+    for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_EQ(got[i].d, f16_to_f32(want[i].d)) << "block " << i;
+        int32_t sum = 0;
+        for (int j = 0; j < kQK; ++j) {
+            ASSERT_EQ(got[i].qs[j], want[i].qs[j]) << "block " << i << " level " << j;
+            sum += want[i].qs[j];
+        }
+        ASSERT_EQ(got[i].off, -128 * sum) << "block " << i;
+    }
+    EXPECT_EQ(got[2].off, -128 * 32 * -127);
+    EXPECT_EQ(got[3].off, -128 * 32 * 127);
+}
+
 TEST(Avx512Emulated, InterleavedQ80MatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q8_0, avx512_emulated::vec_dot_q8_0_q8_0,
         avx512_emulated::gemm_q8_0_interleaved_q8_0, avx512_emulated::packed_bytes_q8_0,
-        avx512_emulated::pack_q8_0_interleaved, avx512_emulated::gemm_packed_q8_0_q8_0);
-    k.quantize = avx512_emulated::quantize_row_q8_0_biased;
+        avx512_emulated::pack_q8_0_interleaved, avx512_emulated::gemm_packed_q8_0_q8_0,
+        avx512_emulated::quantize_row_q8_0_biased);
+    k.quantize = avx512_emulated::quantize_row_q8_0_sum;
+    k.act_bytes = avx512_emulated::row_bytes_q8_0_sum;
     expect_interleaved_matches_ref(gguf::TensorType::Q8_0, k);
 }
 

@@ -55,8 +55,12 @@ void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n);
-// Q8_0 in the interleaved layout, as the Q4_K ones above; its activations biased as the packed
-// path's (quantize_row_q8_0_biased).
+// Q8_0 in the interleaved layout, as the Q4_K ones above, its levels stored plus 128. gemm
+// takes activations of row_bytes_q8_0_sum(n) bytes from quantize_row_q8_0_sum (signed levels
+// with a float scale and -128 * their sum per block); pack turns a group into pack_q8_0's
+// layout, for gemm_packed_q8_0_q8_0.
+size_t row_bytes_q8_0_sum(int64_t n);
+void quantize_row_q8_0_sum(const float* x, void* dst, int64_t n);
 void gemm_q8_0_interleaved_q8_0(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                                 size_t ba, int ny, float* y, size_t by);
 void pack_q8_0_interleaved(int64_t n, const void* w, size_t bw, void* dst);

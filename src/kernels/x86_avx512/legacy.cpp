@@ -304,10 +304,20 @@ struct PackedQ8_0 {
     }
 };
 
+// The activations of the interleaved Q8_0 kernels: a block's levels as they are (signed), its
+// scale as a float, and off = -128 * the sum of its levels, which takes off what the weights'
+// plus 128 adds to their dot product.
+struct BlockQ8_0Sum {
+    float d;
+    int32_t off;
+    int8_t qs[kQK];
+};
+static_assert(sizeof(BlockQ8_0Sum) == 40);
+
 // Q8_0 in the interleaved layout (kernels/interleave.h), for decode and small batches: rows in
-// lanes as in PackedQ8_0, on the file's bytes. The activations come biased
-// (quantize_row_q8_0_biased); the 128 * sum of each row's levels that this adds is taken off
-// from the levels themselves, one vpdpbusd against ones per dword, shared by all tokens.
+// lanes as in PackedQ8_0, the levels stored plus 128 at load, so that one vpdpbusd of each
+// level dword against a broadcast activation dword is all a block costs; each token's
+// activations bring their off (quantize_row_q8_0_sum), which starts its sum.
 struct InterleavedQ8_0 {
     static constexpr int64_t kRows = kInterleaveRows;
     static_assert(kRows == PackedQ8_0::kRows, "pack turns one group into one packed tile");
@@ -318,42 +328,42 @@ struct InterleavedQ8_0 {
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
                     float* y, size_t by) {
         const int64_t nb = n / kQK;
-        const BlockQ8_0* ay[NY];
-        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t);
-        const __m512i ones = _mm512_set1_epi8(1);
+        const BlockQ8_0Sum* ay[NY];
+        for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0Sum>(a, ba, t);
         interleaved_rows<NY, kGroupBytes>(nb, w, bw, nr, y, by,
                              [&](const uint8_t* b, int64_t i, __m512* acc) {
                 // Even and odd dwords in separate chains.
-                __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
                 __m512i part[NY][2];
-                for (int t = 0; t < NY; ++t) part[t][0] = part[t][1] = _mm512_setzero_si512();
+                for (int t = 0; t < NY; ++t) {
+                    part[t][0] = _mm512_set1_epi32(ay[t][i].off);
+                    part[t][1] = _mm512_setzero_si512();
+                }
 #pragma GCC unroll 8
                 for (int c = 0; c < 8; ++c) {
                     const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
-                    sum[c % 2] = _mm512_dpbusd_epi32(sum[c % 2], ones, q);
                     for (int t = 0; t < NY; ++t)
-                        part[t][c % 2] = _mm512_dpbusd_epi32(
-                            part[t][c % 2], broadcast_dword(ay[t][i].qs + 4 * c), q);
+                        part[t][c % 2] = _mm512_dpbusd_epi32(part[t][c % 2], q,
+                                                             broadcast_dword(ay[t][i].qs + 4 * c));
                 }
-                const __m512i off = _mm512_slli_epi32(_mm512_add_epi32(sum[0], sum[1]), 7);
                 const __m512 d = _mm512_cvtph_ps(
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kLevelBytes)));
                 for (int t = 0; t < NY; ++t) {
-                    const __m512i v =
-                        _mm512_sub_epi32(_mm512_add_epi32(part[t][0], part[t][1]), off);
-                    const __m512 dt = _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d)));
+                    const __m512i v = _mm512_add_epi32(part[t][0], part[t][1]);
+                    const __m512 dt = _mm512_mul_ps(d, _mm512_set1_ps(ay[t][i].d));
                     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), dt, acc[t]);
                 }
         });
     }
 
-    // One group's rows in PackedQ8_0's layout, for the batch path.
+    // One group's rows in PackedQ8_0's layout (signed levels), for the batch path.
     static void pack(int64_t n, const void* w, size_t, void* dst) {
         const int64_t nb = n / kQK;
+        const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* b = static_cast<const uint8_t*>(w) + i * kGroupBytes;
             __m512i cols[8];
-            for (int c = 0; c < 8; ++c) cols[c] = _mm512_loadu_si512(b + c * kRows * 4);
+            for (int c = 0; c < 8; ++c)
+                cols[c] = _mm512_xor_si512(_mm512_loadu_si512(b + c * kRows * 4), flip);
             const __m512 d = _mm512_cvtph_ps(
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kLevelBytes)));
             PackedQ8_0::store_block(static_cast<uint8_t*>(dst) + i * PackedQ8_0::kBlockBytes,
@@ -389,6 +399,24 @@ void gemm_q8_0_interleaved_q8_0(int64_t n, const void* w, size_t bw, int64_t nr,
 }
 void pack_q8_0_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
     InterleavedQ8_0::pack(n, w, bw, dst);
+}
+size_t row_bytes_q8_0_sum(int64_t n) { return static_cast<size_t>(n / kQK) * sizeof(BlockQ8_0Sum); }
+void quantize_row_q8_0_sum(const float* x, void* dst, int64_t n) {
+    auto* y = static_cast<BlockQ8_0Sum*>(dst);
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        BlockQ8_0 b;
+        avx2::quantize_row_q8_0(x + i * kQK, &b, kQK);
+        std::memcpy(y[i].qs, b.qs, kQK);
+        y[i].d = f16(b.d);
+        // The sum of the levels plus 128, in four 64-bit parts.
+        const __m256i s = _mm256_sad_epu8(
+            _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), flip),
+            _mm256_setzero_si256());
+        const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        const int32_t biased = _mm_cvtsi128_si32(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
+        y[i].off = -128 * (biased - 128 * kQK);
+    }
 }
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n) {
     avx2::quantize_row_q8_0(x, dst, n);
