@@ -262,11 +262,15 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
             static_cast<size_t>(t.w.n_in / at.block_size * at.block_bytes);
         p.act_row_bytes = k->act_bytes != nullptr ? k->act_bytes(t.w.n_in) : block_row_bytes;
         p.packed_act_row_bytes = k->packed_quantize != nullptr ? block_row_bytes : p.act_row_bytes;
-        if (k->quantize != nullptr) {
+        p.packed = k->gemm_packed != nullptr && t.n_tokens >= k->pack_min_tokens;
+        // quantize's copy, unless the packed path takes every row (row tiles are whole groups
+        // of kPackRows) from activations of its own.
+        const bool packed_only =
+            p.packed && k->packed_quantize != nullptr && t.w.n_out % kPackRows == 0;
+        if (k->quantize != nullptr && !packed_only) {
             copy_of[i] = find_copy(k->quantize, t);
             if (copy_of[i] < 0) copy_of[i] = add_copy(k->quantize, t, p.act_row_bytes, 0);
         }
-        p.packed = k->gemm_packed != nullptr && t.n_tokens >= k->pack_min_tokens;
         if (p.packed && k->packed_quantize != nullptr) {
             packed_copy_of[i] = find_copy(k->packed_quantize, t);
             if (packed_copy_of[i] < 0)
@@ -291,7 +295,8 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
     auto copy_data = [&](int64_t c) { return arena[copies[c].arena].data() + copies[c].dst_offset; };
     for (int64_t i = 0; i < n_tasks; ++i) {
         Part& p = parts[i];
-        p.act = copy_of[i] < 0 ? reinterpret_cast<const uint8_t*>(tasks[i].x) : copy_data(copy_of[i]);
+        if (copy_of[i] >= 0) p.act = copy_data(copy_of[i]);
+        else p.act = p.k->quantize == nullptr ? reinterpret_cast<const uint8_t*>(tasks[i].x) : nullptr;
         p.packed_act = packed_copy_of[i] < 0 ? p.act : copy_data(packed_copy_of[i]);
     }
     // The copies, rows shared out across threads when there are enough.
@@ -331,6 +336,7 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
                                  t.n_tokens, t.y + r0, static_cast<size_t>(w.n_out));
             }
         }
+        HEARTH_DCHECK(r0 == r1 || p.act != nullptr);
         for (int64_t t0 = 0; r0 < r1 && t0 < t.n_tokens; t0 += p.ny) {
             const int nt = static_cast<int>(std::min(p.ny, t.n_tokens - t0));
             p.k->gemm(w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, r1 - r0,
