@@ -411,12 +411,16 @@ const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
     // reads plain rows and is not used on this layout).
     static const MatmulKernels q4k = [] {
         MatmulKernels e = *matmul_kernels(TensorType::Q4_K, Isa::Avx512);
+        e.quantize = avx512::quantize_row_q8_K_paired;  // for gemm and gemm_packed alike
+        e.packed_quantize = nullptr;
         e.gemm = avx512::gemm_q4_K_interleaved_q8_K;
         e.pack = avx512::pack_q4_K_interleaved;
         return e;
     }();
     static const MatmulKernels q5k = [] {
         MatmulKernels e = *matmul_kernels(TensorType::Q5_K, Isa::Avx512);
+        e.quantize = avx512::quantize_row_q8_K_paired;  // for gemm and gemm_packed alike
+        e.packed_quantize = nullptr;
         e.gemm = avx512::gemm_q5_K_interleaved_q8_K;
         e.pack = avx512::pack_q5_K_interleaved;
         return e;

@@ -116,8 +116,8 @@ TEST(Avx512Emulated, InterleavedQ4KMatchesRef) {
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q4_K, avx512_emulated::vec_dot_q4_K_q8_K,
         avx512_emulated::gemm_q4_K_interleaved_q8_K, avx512_emulated::packed_bytes_q4_K,
-        avx512_emulated::pack_q4_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K,
-        avx512_emulated::quantize_row_q8_K_paired);
+        avx512_emulated::pack_q4_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K);
+    k.quantize = avx512_emulated::quantize_row_q8_K_paired;  // for gemm and gemm_packed alike
     expect_interleaved_matches_ref(gguf::TensorType::Q4_K, k);
 }
 
@@ -126,8 +126,8 @@ TEST(Avx512Emulated, InterleavedQ5KMatchesRef) {
     MatmulKernels k = kernels_with(
         gguf::TensorType::Q5_K, avx512_emulated::vec_dot_q5_K_q8_K,
         avx512_emulated::gemm_q5_K_interleaved_q8_K, avx512_emulated::packed_bytes_q4_K,
-        avx512_emulated::pack_q5_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K,
-        avx512_emulated::quantize_row_q8_K_paired);
+        avx512_emulated::pack_q5_K_interleaved, avx512_emulated::gemm_packed_q4_K_q8_K);
+    k.quantize = avx512_emulated::quantize_row_q8_K_paired;  // for gemm and gemm_packed alike
     expect_interleaved_matches_ref(gguf::TensorType::Q5_K, k);
 }
 

@@ -51,6 +51,13 @@ inline simde__m512 emulated_cvtepi32_ps(simde__m512i a) {
     return simde_mm512_loadu_ps(r);
 }
 #define _mm512_cvtepi32_ps emulated_cvtepi32_ps
+inline simde__m512i emulated_srai_epi32(simde__m512i a, unsigned imm) {
+    int32_t x[16];
+    simde_mm512_storeu_si512(x, a);
+    for (int32_t& v : x) v >>= imm;  // arithmetic for negative values since C++20
+    return simde_mm512_loadu_si512(x);
+}
+#define _mm512_srai_epi32 emulated_srai_epi32
 // The 16 elements of type T in a (a vector of exactly their size), each widened to int32.
 template <typename T, typename V>
 simde__m512i emulated_widen_epi32(V a) {

@@ -565,23 +565,12 @@ inline void scaled_sums(const uint8_t* levels, const uint8_t* scale, const Block
 }
 
 // The rows' mins . token a's sub-block sums (lane r = row r), mins[k] holding each row's mins
-// 2k and 2k + 1 as an int16 pair; from a's bsums as quantize_row_q8_K leaves them or, with
-// kPaired, as quantize_row_q8_K_paired does (the sub-block sums already in int16 pairs).
-template <bool kPaired>
+// 2k and 2k + 1 as an int16 pair, a's bsums as quantize_row_q8_K_paired leaves them (the
+// sub-block sums already in int16 pairs).
 inline __m512i mins_dot_k4(const __m512i* mins, const BlockQ8_K& a) {
     __m512i mi = _mm512_setzero_si512();
-    if constexpr (kPaired) {
-        for (int k = 0; k < 4; ++k)
-            mi = _mm512_dpwssd_epi32(mi, mins[k], broadcast_dword(a.bsums + 2 * k));
-    } else {
-        // The 8 sub-block sums (pairs of bsums) as int16 pairs (2k, 2k + 1): dwords 0, 1, 4, 5
-        // after the in-lane pack.
-        const __m256i s8 = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));
-        const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s8, s8));
-        for (int k = 0; k < 4; ++k)
-            mi = _mm512_dpwssd_epi32(
-                mi, mins[k], _mm512_permutexvar_epi32(_mm512_set1_epi32(k % 2 + 4 * (k / 2)), pairs));
-    }
+    for (int k = 0; k < 4; ++k)
+        mi = _mm512_dpwssd_epi32(mi, mins[k], broadcast_dword(a.bsums + 2 * k));
     return mi;
 }
 
@@ -687,7 +676,7 @@ struct PackedQ45K {
             __m512i min_pairs[4];
             for (int k = 0; k < 4; ++k) min_pairs[k] = load512(mins + k * kRows * 4);
             for (int t = 0; t < NY; ++t)
-                acc[t] = add_scaled_rows_k4(acc[t], sums[t], mins_dot_k4<true>(min_pairs, ay[t][i]),
+                acc[t] = add_scaled_rows_k4(acc[t], sums[t], mins_dot_k4(min_pairs, ay[t][i]),
                                             d, dmin, ay[t][i].d);
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
@@ -872,6 +861,18 @@ struct InterleavedQ45K {
         }
     }
 
+    // levels() for the products of decode: Q4_K's high nibbles stay where they are, as 16 times
+    // their level (one and instead of a shift and an and); the 16 is taken off the product.
+    static void decode_levels(const uint8_t* sb, int j, int c, __m512i& lo, __m512i& hi) {
+        if constexpr (kHigh) {
+            levels(sb, j, c, lo, hi);
+        } else {
+            const __m512i v = load512(sb + (8 * j + c) * kRows * 4);
+            lo = _mm512_and_si512(v, _mm512_set1_epi8(0xF));
+            hi = _mm512_and_si512(v, _mm512_set1_epi8(static_cast<char>(0xF0)));
+        }
+    }
+
     // y[t * by + r] for nr rows (a multiple of kRows) from the group at w, NY tokens.
     template <int NY>
     static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
@@ -893,17 +894,21 @@ struct InterleavedQ45K {
 #pragma GCC unroll 8
                     for (int c = 0; c < 8; ++c) {
                         __m512i lo, hi;
-                        levels(sb, j, c, lo, hi);
+                        decode_levels(sb, j, c, lo, hi);
                         for (int t = 0; t < NY; ++t) {
                             const int8_t* aq = ay[t][i].qs + 64 * j + 4 * c;
                             pa[t] = _mm512_dpbusd_epi32(pa[t], lo, broadcast_dword(aq));
                             pb[t] = _mm512_dpbusd_epi32(pb[t], hi, broadcast_dword(aq + 32));
                         }
                     }
-                    for (int t = 0; t < NY; ++t)
+                    for (int t = 0; t < NY; ++t) {
+                        // Q4_K's pb is 16 times the sum (decode_levels), exactly: at most
+                        // 16 * 32 * 15 * 127 * 63 in magnitude, far from overflow.
+                        __m512i b = _mm512_mullo_epi32(pb[t], scale_b);
+                        if constexpr (!kHigh) b = _mm512_srai_epi32(b, 4);
                         sumi[t] = _mm512_add_epi32(
-                            sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(pa[t], scale_a),
-                                                      _mm512_mullo_epi32(pb[t], scale_b)));
+                            sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(pa[t], scale_a), b));
+                    }
                 };
                 step(0, sc.scale<0>(), sc.scale<1>());
                 step(1, sc.scale<2>(), sc.scale<3>());
@@ -916,7 +921,7 @@ struct InterleavedQ45K {
                 const __m512 dmin = _mm512_cvtph_ps(load256(dp + 2 * kRows));
                 for (int t = 0; t < NY; ++t)
                     acc[t] = add_scaled_rows_k4(acc[t], _mm512_cvtepi32_ps(sumi[t]),
-                                                mins_dot_k4<false>(mins, ay[t][i]), d, dmin,
+                                                mins_dot_k4(mins, ay[t][i]), d, dmin,
                                                 ay[t][i].d);
         });
     }

@@ -32,7 +32,8 @@ size_t packed_bytes_q4_K(int64_t n);
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
 // Q4_K in the interleaved layout (kernels/interleave.h): nr a multiple of 16, w a group's
-// start; pack turns one group into pack_q4_K's layout.
+// start, activations from quantize_row_q8_K_paired; pack turns one group into pack_q4_K's
+// layout.
 void gemm_q4_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                                 size_t ba, int ny, float* y, size_t by);
 void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
