@@ -66,14 +66,24 @@ TEST(Avx512Emulated, SelfCheckCoversThePackedPath) {
 TEST(Avx512Emulated, PairedQ8KHoldsSubBlockSums) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     const MatmulKernels* ref = matmul_kernels(gguf::TensorType::Q4_K, Isa::Ref);
-    constexpr int64_t kN = 3 * kQK_K;
+    constexpr int64_t kN = 5 * kQK_K;
     std::mt19937 rng(7);
     std::vector<float> x = testing::gaussian(kN, rng);
     x[5] = 40.0f;  // a block whose other levels are small
-    BlockQ8_K want[3], got[3];
+    std::fill(x.begin() + 3 * kQK_K, x.begin() + 4 * kQK_K, 0.0f);  // a block of zeros
+    // A block scaled by exactly 1 (its largest magnitude 127), with halves to round to even.
+    float* one = x.data() + 4 * kQK_K;
+    one[0] = -127.0f;
+    for (int j = 1; j < 64; ++j) one[j] = static_cast<float>(j % 9 - 4) + 0.5f;
+    one[1] = -3.5f, one[2] = -2.5f, one[3] = 2.5f, one[4] = 3.5f;
+    BlockQ8_K want[5], got[5];
     ref->quantize(x.data(), want, kN);
     avx512_emulated::quantize_row_q8_K_paired(x.data(), got, kN);
-    for (int b = 0; b < 3; ++b) {
+    EXPECT_EQ(want[4].qs[1], -4);  // halves to even
+    EXPECT_EQ(want[4].qs[2], -2);
+    EXPECT_EQ(want[4].qs[3], 2);
+    EXPECT_EQ(want[4].qs[4], 4);
+    for (int b = 0; b < 5; ++b) {
         EXPECT_EQ(got[b].d, want[b].d) << "block " << b;
         EXPECT_EQ(0, std::memcmp(got[b].qs, want[b].qs, sizeof want[b].qs)) << "block " << b;
         for (int k = 0; k < 8; ++k) {

@@ -58,6 +58,14 @@ inline simde__m512i emulated_srai_epi32(simde__m512i a, unsigned imm) {
     return simde_mm512_loadu_si512(x);
 }
 #define _mm512_srai_epi32 emulated_srai_epi32
+inline simde__m128i emulated_cvtepi32_epi8(simde__m512i a) {  // truncating, as vpmovdb
+    int32_t x[16];
+    int8_t r[16];
+    simde_mm512_storeu_si512(x, a);
+    for (int i = 0; i < 16; ++i) r[i] = static_cast<int8_t>(x[i]);
+    return simde_mm_loadu_si128(r);
+}
+#define _mm512_cvtepi32_epi8 emulated_cvtepi32_epi8
 // The 16 elements of type T in a (a vector of exactly their size), each widened to int32.
 template <typename T, typename V>
 simde__m512i emulated_widen_epi32(V a) {

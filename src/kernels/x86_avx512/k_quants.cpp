@@ -1128,13 +1128,43 @@ void pack_q5_K_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ5K::pack(n, w, bw, dst); }
 void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n) {
-    avx2::quantize_row_q8_K(x, dst, n);
-    auto* b = static_cast<BlockQ8_K*>(dst);
-    for (int64_t i = 0; i < n / kQK_K; ++i) {
-        // Sub-block k's sum from bsums 2k and 2k + 1; k only reads at and past itself.
-        for (int k = 0; k < 8; ++k)
-            b[i].bsums[k] = static_cast<int16_t>(b[i].bsums[2 * k] + b[i].bsums[2 * k + 1]);
-        std::fill(b[i].bsums + 8, b[i].bsums + 16, int16_t{0});
+    auto* y = static_cast<BlockQ8_K*>(dst);
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+        // The largest magnitude, in four chains.
+        __m512 m[4];
+        for (int j = 0; j < 16; ++j) {
+            const __m512 v = _mm512_abs_ps(_mm512_loadu_ps(x + 16 * j));
+            m[j % 4] = j < 4 ? v : _mm512_max_ps(m[j % 4], v);
+        }
+        const __m512 m16 = _mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3]));
+        const __m256 m16_hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(m16), 1));
+        const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(m16), m16_hi);
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        // As ref: levels round(x * 127 / amax) (to nearest even), d = 1 / that factor.
+        const float iscale = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[i].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+        const __m512 s = _mm512_set1_ps(iscale);
+        __m512i sub[8];  // per 32-element sub-block, its levels summed to 16 lanes
+        for (int k = 0; k < 8; ++k) {
+            __m512i v[2];
+            for (int h = 0; h < 2; ++h) {
+                v[h] = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * k + 16 * h), s));
+                v[h] = _mm512_min_epi32(_mm512_max_epi32(v[h], lo), hi);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs + 32 * k + 16 * h),
+                                 _mm512_cvtepi32_epi8(v[h]));
+            }
+            sub[k] = _mm512_add_epi32(v[0], v[1]);
+        }
+        // The 8 sums (at most 32 * 127) as int16, in order: packs leaves sums 0..3 in
+        // qword 0 and 4..7 in qword 2.
+        const __m256i sums = hsum8x16_epi32(sub);
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(sums, sums), 0x08);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].bsums),
+                         _mm256_castsi256_si128(packed));
+        std::fill(y[i].bsums + 8, y[i].bsums + 16, int16_t{0});
     }
 }
 // Q4_K and Q5_K share the packed layout, so one gemm serves both.
