@@ -153,6 +153,8 @@ Table make_avx512(const Table& base) {
     q6k.gemm_packed = avx512::gemm_packed_q6_K_q8_K;
     q6k.pack_min_tokens = 12;  // 8 tokens: 149 us packed, 119 unpacked; 12: 178, 193
     put(TensorType::IQ4_XS, avx512::vec_dot_iq4_xs_q8_K, avx512::gemm_iq4_xs_q8_K);
+    for (MatmulKernels& k : t)
+        if (k.quantize == avx2::quantize_row_q8_K) k.quantize = avx512::quantize_row_q8_K;
     return t;
 }
 #endif

@@ -61,9 +61,10 @@ TEST(Avx512Emulated, SelfCheckCoversThePackedPath) {
     EXPECT_FALSE(agrees_with_ref(gguf::TensorType::Q4_K, k));
 }
 
-// The packed Q4_K/Q5_K path's activations: ref's Q8_K levels and scale, with bsums[k] the sum
-// of the 32 levels of sub-block k (summed here from the levels) and bsums 8..15 zero.
-TEST(Avx512Emulated, PairedQ8KHoldsSubBlockSums) {
+// The AVX-512 Q8_K quantizers: the plain one byte for byte as ref's; the paired one (the
+// Q4_K/Q5_K activations) with ref's levels and scale, bsums[k] the sum of the 32 levels of
+// sub-block k (summed here from the levels) and bsums 8..15 zero.
+TEST(Avx512Emulated, Q8KQuantizersMatchRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     const MatmulKernels* ref = matmul_kernels(gguf::TensorType::Q4_K, Isa::Ref);
     constexpr int64_t kN = 5 * kQK_K;
@@ -76,9 +77,16 @@ TEST(Avx512Emulated, PairedQ8KHoldsSubBlockSums) {
     one[0] = -127.0f;
     for (int j = 1; j < 64; ++j) one[j] = static_cast<float>(j % 9 - 4) + 0.5f;
     one[1] = -3.5f, one[2] = -2.5f, one[3] = 2.5f, one[4] = 3.5f;
-    BlockQ8_K want[5], got[5];
+    BlockQ8_K want[5], got[5], plain[5];
     ref->quantize(x.data(), want, kN);
     avx512_emulated::quantize_row_q8_K_paired(x.data(), got, kN);
+    avx512_emulated::quantize_row_q8_K(x.data(), plain, kN);
+    for (int b = 0; b < 5; ++b) {
+        EXPECT_EQ(plain[b].d, want[b].d) << "block " << b;
+        EXPECT_EQ(0, std::memcmp(plain[b].qs, want[b].qs, sizeof want[b].qs)) << "block " << b;
+        EXPECT_EQ(0, std::memcmp(plain[b].bsums, want[b].bsums, sizeof want[b].bsums))
+            << "block " << b;
+    }
     EXPECT_EQ(want[4].qs[1], -4);  // halves to even
     EXPECT_EQ(want[4].qs[2], -2);
     EXPECT_EQ(want[4].qs[3], 2);

@@ -1127,11 +1127,16 @@ void pack_q5_K_interleaved(int64_t n, const void* w, size_t bw, void* dst) {
 }
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ4K::pack(n, w, bw, dst); }
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ5K::pack(n, w, bw, dst); }
-void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n) {
+namespace {
+
+// Q8_K as ref quantizes it, in one pass: the largest magnitude in four 16-lane chains, levels
+// narrowed with vpmovdb, the block sums by transposing reductions: of each 16 levels, or with
+// kPaired of each 32 (quantize_row_q8_K_paired's layout).
+template <bool kPaired>
+void quantize_q8_K(const float* x, void* dst, int64_t n) {
     auto* y = static_cast<BlockQ8_K*>(dst);
     const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
     for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-        // The largest magnitude, in four chains.
         __m512 m[4];
         for (int j = 0; j < 16; ++j) {
             const __m512 v = _mm512_abs_ps(_mm512_loadu_ps(x + 16 * j));
@@ -1147,25 +1152,36 @@ void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n) {
         const float iscale = amax != 0.0f ? 127.0f / amax : 0.0f;
         y[i].d = amax != 0.0f ? 1.0f / iscale : 0.0f;
         const __m512 s = _mm512_set1_ps(iscale);
-        __m512i sub[8];  // per 32-element sub-block, its levels summed to 16 lanes
-        for (int k = 0; k < 8; ++k) {
-            __m512i v[2];
-            for (int h = 0; h < 2; ++h) {
-                v[h] = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * k + 16 * h), s));
-                v[h] = _mm512_min_epi32(_mm512_max_epi32(v[h], lo), hi);
-                _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs + 32 * k + 16 * h),
-                                 _mm512_cvtepi32_epi8(v[h]));
-            }
-            sub[k] = _mm512_add_epi32(v[0], v[1]);
+        __m512i v[16];  // levels 16j .. 16j + 15
+        for (int j = 0; j < 16; ++j) {
+            v[j] = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * j), s));
+            v[j] = _mm512_min_epi32(_mm512_max_epi32(v[j], lo), hi);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs + 16 * j),
+                             _mm512_cvtepi32_epi8(v[j]));
         }
-        // The 8 sums (at most 32 * 127) as int16, in order: packs leaves sums 0..3 in
-        // qword 0 and 4..7 in qword 2.
-        const __m256i sums = hsum8x16_epi32(sub);
-        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(sums, sums), 0x08);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].bsums),
-                         _mm256_castsi256_si128(packed));
-        std::fill(y[i].bsums + 8, y[i].bsums + 16, int16_t{0});
+        // The sums (at most 32 * 127) as int16, in order: packs leaves sums 0..3 of each
+        // half in its qword 0 and 4..7 in qword 2.
+        auto store8 = [](int16_t* out, __m256i sums) {
+            const __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(sums, sums), 0x08);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(p));
+        };
+        if constexpr (kPaired) {
+            __m512i sub[8];
+            for (int k = 0; k < 8; ++k) sub[k] = _mm512_add_epi32(v[2 * k], v[2 * k + 1]);
+            store8(y[i].bsums, hsum8x16_epi32(sub));
+            std::fill(y[i].bsums + 8, y[i].bsums + 16, int16_t{0});
+        } else {
+            store8(y[i].bsums, hsum8x16_epi32(v));
+            store8(y[i].bsums + 8, hsum8x16_epi32(v + 8));
+        }
     }
+}
+
+}  // namespace
+
+void quantize_row_q8_K(const float* x, void* dst, int64_t n) { quantize_q8_K<false>(x, dst, n); }
+void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n) {
+    quantize_q8_K<true>(x, dst, n);
 }
 // Q4_K and Q5_K share the packed layout, so one gemm serves both.
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,

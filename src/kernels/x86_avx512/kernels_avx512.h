@@ -40,6 +40,8 @@ void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
 void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n);
+// Q8_K activations as ref's quantize_row_q8_K writes them.
+void quantize_row_q8_K(const float* x, void* dst, int64_t n);
 size_t packed_bytes_q6_K(int64_t n);
 void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
