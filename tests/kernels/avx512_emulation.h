@@ -43,14 +43,21 @@ inline simde__m512i emulated_zextsi256_si512(simde__m256i a) {
     return simde_mm512_inserti64x4(simde_mm512_setzero_si512(), a, 0);
 }
 #define _mm512_zextsi256_si512 emulated_zextsi256_si512
-inline simde__m512 emulated_cvtepi32_ps(simde__m512i a) {
+// The 16 int32 lanes of a, each converted to T (int8: truncated, as vpmovdb), as a vector R of
+// exactly their size.
+template <typename T, typename R>
+R emulated_convert_epi32(simde__m512i a) {
+    static_assert(sizeof(R) == 16 * sizeof(T));
     int32_t x[16];
-    float r[16];
+    T r[16];
     simde_mm512_storeu_si512(x, a);
-    for (int i = 0; i < 16; ++i) r[i] = static_cast<float>(x[i]);
-    return simde_mm512_loadu_ps(r);
+    for (int i = 0; i < 16; ++i) r[i] = static_cast<T>(x[i]);
+    R v;
+    std::memcpy(&v, r, sizeof(v));
+    return v;
 }
-#define _mm512_cvtepi32_ps emulated_cvtepi32_ps
+#define _mm512_cvtepi32_ps emulated_convert_epi32<float, simde__m512>
+#define _mm512_cvtepi32_epi8 emulated_convert_epi32<int8_t, simde__m128i>
 inline simde__m512i emulated_srai_epi32(simde__m512i a, unsigned imm) {
     int32_t x[16];
     simde_mm512_storeu_si512(x, a);
@@ -58,14 +65,6 @@ inline simde__m512i emulated_srai_epi32(simde__m512i a, unsigned imm) {
     return simde_mm512_loadu_si512(x);
 }
 #define _mm512_srai_epi32 emulated_srai_epi32
-inline simde__m128i emulated_cvtepi32_epi8(simde__m512i a) {  // truncating, as vpmovdb
-    int32_t x[16];
-    int8_t r[16];
-    simde_mm512_storeu_si512(x, a);
-    for (int i = 0; i < 16; ++i) r[i] = static_cast<int8_t>(x[i]);
-    return simde_mm_loadu_si128(r);
-}
-#define _mm512_cvtepi32_epi8 emulated_cvtepi32_epi8
 // The 16 elements of type T in a (a vector of exactly their size), each widened to int32.
 template <typename T, typename V>
 simde__m512i emulated_widen_epi32(V a) {
