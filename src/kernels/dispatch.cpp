@@ -435,9 +435,9 @@ const MatmulKernels* interleaved_kernels(TensorType t, Isa isa) {
     }();
     static const MatmulKernels q80 = [] {
         MatmulKernels e = *matmul_kernels(TensorType::Q8_0, Isa::Avx512);
-        e.quantize = avx512::quantize_row_q8_0_sum;
+        e.quantize = avx512::quantize_row_q8_0_sum;  // decode and small batches
         e.act_bytes = avx512::row_bytes_q8_0_sum;
-        e.packed_quantize = avx512::quantize_row_q8_0_biased;
+        e.packed_quantize = avx512::quantize_row_q8_0_biased;  // the packed tiles of pack
         e.gemm = avx512::gemm_q8_0_interleaved_q8_0;
         e.pack = avx512::pack_q8_0_interleaved;
         return e;

@@ -46,7 +46,8 @@ size_t packed_bytes_q6_K(int64_t n);
 void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
                            float* y, size_t by);
-// Q5_K and Q6_K in the interleaved layout, as the Q4_K ones above.
+// Q5_K and Q6_K in the interleaved layout, as the Q4_K ones above; Q6_K's activations are
+// the plain Q8_K ones (quantize_row_q8_K).
 void gemm_q5_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                                 size_t ba, int ny, float* y, size_t by);
 void pack_q5_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
