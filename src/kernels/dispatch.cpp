@@ -230,12 +230,13 @@ std::vector<size_t> scale_offsets(TensorType t) {
     }
 }
 
-// Runs k's vec_dot and gemm (and its packed path, if any) on a small random case (16 rows, 5
-// tokens; 9 for the packed path) and compares them with the ref kernels. Used for the AVX-512
-// table at startup: the development machines this code was written on lack AVX-512, so a
-// wrong kernel there turns into a warning and the AVX2 kernel instead of wrong logits.
+// Runs k's vec_dot and gemm (and its packed path, if any) on a small random case (48 rows, 5
+// tokens; 9 for the packed path, whose three row groups go as a pair and a lone one) and
+// compares them with the ref kernels. Used for the AVX-512 table at startup: the development
+// machines this code was written on lack AVX-512, so a wrong kernel there turns into a warning
+// and the AVX2 kernel instead of wrong logits.
 bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& r) {
-    constexpr int64_t kN = 512, kRows = kPackRows;
+    constexpr int64_t kN = 512, kGroups = 3, kRows = kGroups * kPackRows;
     constexpr int kTokens = 5, kPackedTokens = 9;
     const auto wt = gguf::traits(t), at = gguf::traits(r.vec_dot_type);
     const size_t bw = kN / wt.block_size * wt.block_bytes, ba = kN / at.block_size * at.block_bytes;
@@ -270,10 +271,12 @@ bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& 
     std::vector<float> got(kRows * kTokens), packed_got(kRows * kPackedTokens);
     k.gemm(kN, w.data(), bw, kRows, a.data(), ba, kTokens, got.data(), kRows);
     if (k.gemm_packed != nullptr) {
-        std::vector<uint8_t> packed(k.packed_bytes(kN));
-        k.pack(kN, w.data(), bw, packed.data());
-        k.gemm_packed(kN, packed.data(), k.packed_quantize ? packed_a.data() : a.data(), ba,
-                      kPackedTokens, packed_got.data(), kRows);
+        const size_t group_bytes = k.packed_bytes(kN);
+        std::vector<uint8_t> packed(group_bytes * kGroups);
+        for (int64_t g = 0; g < kGroups; ++g)
+            k.pack(kN, w.data() + g * kPackRows * bw, bw, packed.data() + g * group_bytes);
+        const uint8_t* pa = k.packed_quantize ? packed_a.data() : a.data();
+        k.gemm_packed(kN, packed.data(), kGroups, pa, ba, kPackedTokens, packed_got.data(), kRows);
     }
     std::vector<float> want(kRows * kPackedTokens), dots(kRows * kPackedTokens);
     float max_ref = 0.0f;

@@ -35,12 +35,13 @@ inline constexpr int kMaxGemmTokens = 8;
 
 // Batches, where an ISA has them: kPackRows weight rows converted once per matmul into a layout
 // that keeps the rows in vector lanes (pack writes packed_bytes(n) bytes), then multiplied with
-// any number of tokens (gemm_packed: y[t * by + r] for r < kPackRows, t < ny).
+// any number of tokens (gemm_packed: ng such groups packed one after another, y[t * by + r] for
+// r < ng * kPackRows, t < ny).
 inline constexpr int64_t kPackRows = 16;
 using PackedBytesFn = size_t (*)(int64_t n);
 using PackFn = void (*)(int64_t n, const void* w, size_t bw, void* dst);
-using PackedGemmFn = void (*)(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                              float* y, size_t by);
+using PackedGemmFn = void (*)(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                              int64_t ny, float* y, size_t by);
 
 struct MatmulKernels {
     gguf::TensorType vec_dot_type = gguf::TensorType::F32;

@@ -41,9 +41,9 @@ TEST(Avx512Emulated, PackedQ4KMatchesRef) {
 }
 
 // The emulated packed Q4_K gemm with one result off: the last token's row 3.
-void off_by_one_result(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                       float* y, size_t by) {
-    avx512_emulated::gemm_packed_q4_K_q8_K(n, packed, a, ba, ny, y, by);
+void off_by_one_result(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                       int64_t ny, float* y, size_t by) {
+    avx512_emulated::gemm_packed_q4_K_q8_K(n, packed, ng, a, ba, ny, y, by);
     float& v = y[(ny - 1) * by + 3];
     v += 1.0f + 0.1f * std::fabs(v);
 }

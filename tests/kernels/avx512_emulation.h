@@ -183,13 +183,13 @@ inline MatmulKernels kernels_with(gguf::TensorType t, VecDotFn vec_dot, GemmFn g
 }
 
 // A packed batch path (k's pack, gemm_packed and, if set, packed_quantize) against the ref
-// gemm: kPackRows rows of n elements for each n in sizes, token counts across one and several
-// groups of 8.
+// gemm: three groups of kPackRows rows of n elements (a pair and a lone one) for each n in
+// sizes, token counts across one and several runs of 8.
 inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k,
                                       std::initializer_list<int64_t> sizes) {
     const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
     ASSERT_NE(ref, nullptr);
-    constexpr int64_t kRows = kPackRows, kTokens = 19;
+    constexpr int64_t kGroups = 3, kRows = kGroups * kPackRows, kTokens = 19;
     for (int64_t n : sizes) {
         std::mt19937 rng(static_cast<uint32_t>(n));
         const std::vector<uint8_t> w = testing::make_weights(t, kRows, n, rng);
@@ -201,15 +201,17 @@ inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k
             (k.packed_quantize ? k.packed_quantize : ref->quantize)(x.data() + i * n,
                                                                    pa.data() + i * ba, n);
         }
-        std::vector<uint8_t> packed(k.packed_bytes(n));
-        k.pack(n, w.data(), bw, packed.data());
+        const size_t group_bytes = k.packed_bytes(n);
+        std::vector<uint8_t> packed(group_bytes * kGroups);
+        for (int64_t g = 0; g < kGroups; ++g)
+            k.pack(n, w.data() + g * kPackRows * bw, bw, packed.data() + g * group_bytes);
         for (int64_t ny : std::initializer_list<int64_t>{1, 3, 8, 13, kTokens}) {
             std::vector<float> want(ny * kRows), got(ny * kRows, NAN);
             for (int64_t t0 = 0; t0 < ny; t0 += 8)
                 ref->gemm(n, w.data(), bw, kRows, a.data() + t0 * ba, ba,
                           static_cast<int>(std::min<int64_t>(8, ny - t0)), want.data() + t0 * kRows,
                           kRows);
-            k.gemm_packed(n, packed.data(), pa.data(), ba, ny, got.data(), kRows);
+            k.gemm_packed(n, packed.data(), kGroups, pa.data(), ba, ny, got.data(), kRows);
             for (size_t i = 0; i < want.size(); ++i)
                 ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
                     << gguf::type_name(t) << " n " << n << " ny " << ny << " row " << i % kRows

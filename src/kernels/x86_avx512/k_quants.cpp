@@ -537,30 +537,39 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
-// The packed K-quant kernels' core for super-block i: sums[t] (lane r = row r) = sum over the
-// kSubs sub-blocks s of scale[s][r] * (row r's levels of s · token t's bytes of s), levels
-// stored as in PackedQ45K (q[s][c][r][4], QK_K / kSubs / 4 dwords c per sub-block) and scales
-// as int32 per row. Each sub-block's integer dot product is scaled in float, one cvt and one
-// fma (an int32 vpmulld is two uops on the port vpdpbusd needs on Intel cores): exact while
-// the sums stay below 2^24, as they do but for extreme rows, and 4-7% faster for Q4_K.
-template <int NY, int kSubs>
-inline void scaled_sums(const uint8_t* levels, const uint8_t* scale, const BlockQ8_K* const* ay,
-                        int64_t i, __m512* sums) {
+// The packed K-quant kernels' core for super-block i of NG groups (group g's at sb + g *
+// stride): sums[g][t] (lane r = row r of group g) = sum over the kSubs sub-blocks s of
+// scale[s][r] * (row r's levels of s . token t's bytes of s), levels stored as in PackedQ45K
+// (q[s][c][r][4], QK_K / kSubs / 4 dwords c per sub-block) and scales as int32 per row at
+// scale_at. Each sub-block's integer dot product is scaled in float, one cvt and one fma (an
+// int32 vpmulld is two uops on the port vpdpbusd needs on Intel cores): exact while the sums
+// stay below 2^24, as they do but for extreme rows, and 4-7% faster for Q4_K.
+template <int NG, int NY, int kSubs>
+inline void scaled_sums(const uint8_t* sb, size_t stride, size_t scale_at,
+                        const BlockQ8_K* const* ay, int64_t i, __m512 (*sums)[NY]) {
     constexpr int kSteps = kQK_K / kSubs / 4, kRows = kPackRows;
-    for (int t = 0; t < NY; ++t) sums[t] = _mm512_setzero_ps();
+    for (int g = 0; g < NG; ++g)
+        for (int t = 0; t < NY; ++t) sums[g][t] = _mm512_setzero_ps();
     for (int sub = 0; sub < kSubs; ++sub) {
-        __m512i part[NY];
-        for (int t = 0; t < NY; ++t) part[t] = _mm512_setzero_si512();
+        __m512i part[NG][NY];
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) part[g][t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int c = 0; c < kSteps; ++c) {
-            const __m512i q = load512(levels + (sub * kSteps + c) * kRows * 4);
-            for (int t = 0; t < NY; ++t)
-                part[t] = _mm512_dpbusd_epi32(
-                    part[t], q, broadcast_dword(ay[t][i].qs + 4 * kSteps * sub + 4 * c));
+            __m512i q[NG];
+            for (int g = 0; g < NG; ++g)
+                q[g] = load512(sb + g * stride + (sub * kSteps + c) * kRows * 4);
+            for (int t = 0; t < NY; ++t) {
+                const __m512i a = broadcast_dword(ay[t][i].qs + 4 * kSteps * sub + 4 * c);
+                for (int g = 0; g < NG; ++g) part[g][t] = _mm512_dpbusd_epi32(part[g][t], q[g], a);
+            }
         }
-        const __m512 sc = _mm512_cvtepi32_ps(load512(scale + sub * kRows * 4));
-        for (int t = 0; t < NY; ++t)
-            sums[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part[t]), sc, sums[t]);
+        for (int g = 0; g < NG; ++g) {
+            const __m512 sc =
+                _mm512_cvtepi32_ps(load512(sb + g * stride + scale_at + sub * kRows * 4));
+            for (int t = 0; t < NY; ++t)
+                sums[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part[g][t]), sc, sums[g][t]);
+        }
     }
 }
 
@@ -587,7 +596,7 @@ inline __m512 add_scaled_rows_k4(__m512 acc, __m512 sums, __m512i mi, __m512 d, 
 // that one 512-bit vector holds 4 consecutive levels of each of 16 rows and one vpdpbusd with a
 // broadcast activation dword advances all 16 rows' sums; the sub-block scales then cost one
 // multiply per 8 vpdpbusd instead of one vpdpwssd per step, and the sums need no reduction.
-// Per super-block of the 16 rows (kSuperBlockBytes):
+// Per super-block of the 16 rows (kBlockBytes):
 //   q[s][c][r][4]  levels 4c..4c+3 of sub-block s of row r (unsigned bytes 0..15), 4096 bytes;
 //   scale[s][r]    int32 sub-block scales, 512 bytes;
 //   mins[k][r]     mins 2k and 2k + 1 of row r as an int16 pair (for vpdpwssd against the
@@ -598,11 +607,12 @@ inline __m512 add_scaled_rows_k4(__m512 acc, __m512 sums, __m512i mi, __m512 d, 
 template <typename Block, bool kHigh>
 struct PackedQ45K {
     static constexpr int64_t kRows = kPackRows;
+    static constexpr int kGroups = 2;  // groups per pass (packed_gemm)
     static constexpr size_t kLevelBytes = 8 * 8 * kRows * 4, kScaleBytes = 8 * kRows * 4;
     static constexpr size_t kMinBytes = 4 * kRows * 4;
-    static constexpr size_t kSuperBlockBytes = kLevelBytes + kScaleBytes + kMinBytes + 2 * kRows * 4;
+    static constexpr size_t kBlockBytes = kLevelBytes + kScaleBytes + kMinBytes + 2 * kRows * 4;
 
-    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kSuperBlockBytes; }
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
@@ -610,7 +620,7 @@ struct PackedQ45K {
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(Block);  // row 0's
-            uint8_t* sb = out + i * kSuperBlockBytes;
+            uint8_t* sb = out + i * kBlockBytes;
             // Q5_K: qh byte l holds the fifth bit of element l of sub-block s in bit s.
             __m512i high[8];
             if constexpr (kHigh) {
@@ -659,29 +669,34 @@ struct PackedQ45K {
         }
     }
 
-    // NY tokens (lane r of each vector = row r).
-    template <int NY>
+    // NG groups (packed one after another) and NY tokens: y[t * by + 16g + r] for row r of
+    // group g (lane r of each vector).
+    template <int NG, int NY>
     static void run(int64_t nb, const uint8_t* packed, const BlockQ8_K* const* ay, float* y,
                     size_t by) {
-        __m512 acc[NY];
-        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+        const size_t stride = static_cast<size_t>(nb) * kBlockBytes;
+        __m512 acc[NG][NY];
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) acc[g][t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
-            const uint8_t* sb = packed + i * kSuperBlockBytes;
-            const uint8_t* scale = sb + kLevelBytes;
-            const uint8_t* mins = scale + kScaleBytes;
-            const auto* dd = reinterpret_cast<const float*>(mins + kMinBytes);
-            __m512 sums[NY];
-            scaled_sums<NY, 8>(sb, scale, ay, i, sums);
-            const __m512 d = _mm512_loadu_ps(dd), dmin = _mm512_loadu_ps(dd + kRows);
-            __m512i min_pairs[4];
-            for (int k = 0; k < 4; ++k) min_pairs[k] = load512(mins + k * kRows * 4);
-            for (int t = 0; t < NY; ++t)
-                acc[t] = add_scaled_rows_k4(acc[t], sums[t], mins_dot_k4(min_pairs, ay[t][i]),
-                                            d, dmin, ay[t][i].d);
+            const uint8_t* sb = packed + i * kBlockBytes;
+            __m512 sums[NG][NY];
+            scaled_sums<NG, NY, 8>(sb, stride, kLevelBytes, ay, i, sums);
+            for (int g = 0; g < NG; ++g) {
+                const uint8_t* mins = sb + g * stride + kLevelBytes + kScaleBytes;
+                const auto* dd = reinterpret_cast<const float*>(mins + kMinBytes);
+                const __m512 d = _mm512_loadu_ps(dd), dmin = _mm512_loadu_ps(dd + kRows);
+                __m512i min_pairs[4];
+                for (int k = 0; k < 4; ++k) min_pairs[k] = load512(mins + k * kRows * 4);
+                for (int t = 0; t < NY; ++t)
+                    acc[g][t] = add_scaled_rows_k4(acc[g][t], sums[g][t],
+                                                   mins_dot_k4(min_pairs, ay[t][i]), d, dmin,
+                                                   ay[t][i].d);
+            }
         }
-        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g * kRows, acc[g][t]);
     }
-
 };
 
 using PackedQ4K = PackedQ45K<BlockQ4_K, false>;
@@ -696,11 +711,14 @@ using PackedQ5K = PackedQ45K<BlockQ5_K, true>;
 //   d[r]           floats, 64 bytes.
 struct PackedQ6K {
     static constexpr int64_t kRows = kPackRows;
+    // One group per pass (packed_gemm): its 16 sub-blocks of 4 steps leave too few vpdpbusd
+    // per sub-block to carry a pair's 16 sums (10% slower so).
+    static constexpr int kGroups = 1;
     static constexpr size_t kLevelBytes = 16 * 4 * kRows * 4, kScaleBytes = 16 * kRows * 4;
     static constexpr size_t kPairBytes = 8 * kRows * 4;
-    static constexpr size_t kSuperBlockBytes = kLevelBytes + kScaleBytes + kPairBytes + kRows * 4;
+    static constexpr size_t kBlockBytes = kLevelBytes + kScaleBytes + kPairBytes + kRows * 4;
 
-    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kSuperBlockBytes; }
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
@@ -708,7 +726,7 @@ struct PackedQ6K {
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ6_K);  // row 0's
-            uint8_t* sb = out + i * kSuperBlockBytes;
+            uint8_t* sb = out + i * kBlockBytes;
             // Half h, run k: elements 128h + 32k .. + 31 (sub-blocks 8h + 2k, 8h + 2k + 1),
             // low 4 bits from ql (bytes 0..31 for runs 0 and 2, 32..63 for 1 and 3; high
             // nibbles for runs 2 and 3), top 2 bits from qh bits 2k, 2k + 1.
@@ -759,30 +777,36 @@ struct PackedQ6K {
         _mm512_storeu_ps(sb + kLevelBytes + kScaleBytes + kPairBytes, d);
     }
 
-    template <int NY>
+    // As PackedQ45K::run.
+    template <int NG, int NY>
     static void run(int64_t nb, const uint8_t* packed, const BlockQ8_K* const* ay, float* y,
                     size_t by) {
-        __m512 acc[NY];
-        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+        const size_t stride = static_cast<size_t>(nb) * kBlockBytes;
+        __m512 acc[NG][NY];
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) acc[g][t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
-            const uint8_t* sb = packed + i * kSuperBlockBytes;
-            const uint8_t* scale = sb + kLevelBytes;
-            const uint8_t* pairs = scale + kScaleBytes;
-            __m512 sums[NY];
-            scaled_sums<NY, 16>(sb, scale, ay, i, sums);
-            const __m512 d = _mm512_loadu_ps(pairs + kPairBytes);
-            for (int t = 0; t < NY; ++t) {
-                // The -32 offset: 32 * sum_s scale_s * bsum_s, bsums taken in pairs.
-                __m512i off = _mm512_setzero_si512();
-                for (int k = 0; k < 8; ++k)
-                    off = _mm512_dpwssd_epi32(off, load512(pairs + k * kRows * 4),
-                                              broadcast_dword(ay[t][i].bsums + 2 * k));
-                const __m512 v =
-                    _mm512_fnmadd_ps(_mm512_cvtepi32_ps(off), _mm512_set1_ps(32.0f), sums[t]);
-                acc[t] = _mm512_fmadd_ps(v, _mm512_mul_ps(d, _mm512_set1_ps(ay[t][i].d)), acc[t]);
+            const uint8_t* sb = packed + i * kBlockBytes;
+            __m512 sums[NG][NY];
+            scaled_sums<NG, NY, 16>(sb, stride, kLevelBytes, ay, i, sums);
+            for (int g = 0; g < NG; ++g) {
+                const uint8_t* pairs = sb + g * stride + kLevelBytes + kScaleBytes;
+                const __m512 d = _mm512_loadu_ps(pairs + kPairBytes);
+                for (int t = 0; t < NY; ++t) {
+                    // The -32 offset: 32 * sum_s scale_s * bsum_s, bsums taken in pairs.
+                    __m512i off = _mm512_setzero_si512();
+                    for (int k = 0; k < 8; ++k)
+                        off = _mm512_dpwssd_epi32(off, load512(pairs + k * kRows * 4),
+                                                  broadcast_dword(ay[t][i].bsums + 2 * k));
+                    const __m512 v = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(off),
+                                                      _mm512_set1_ps(32.0f), sums[g][t]);
+                    acc[g][t] = _mm512_fmadd_ps(v, _mm512_mul_ps(d, _mm512_set1_ps(ay[t][i].d)),
+                                                acc[g][t]);
+                }
             }
         }
-        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g * kRows, acc[g][t]);
     }
 };
 
@@ -933,7 +957,7 @@ struct InterleavedQ45K {
         Scales::pair_index(pairs_at);
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = static_cast<const uint8_t*>(w) + i * kGroupBytes;
-            uint8_t* out = static_cast<uint8_t*>(dst) + i * Packed::kSuperBlockBytes;
+            uint8_t* out = static_cast<uint8_t*>(dst) + i * Packed::kBlockBytes;
             for (int j = 0; j < 4; ++j)
                 for (int c = 0; c < 8; ++c) {
                     __m512i lo, hi;
@@ -1067,7 +1091,7 @@ struct InterleavedQ6K {
         const int64_t nb = n / kQK_K;
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = static_cast<const uint8_t*>(w) + i * kGroupBytes;
-            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ6K::kSuperBlockBytes;
+            uint8_t* out = static_cast<uint8_t*>(dst) + i * PackedQ6K::kBlockBytes;
             // Dword c of run k of half h: dword c % 4 of sub-block 8h + 2k + c / 4.
             auto run_k = [&]<int K>(int h) {
                 for (int c = 0; c < 8; ++c)
@@ -1184,9 +1208,9 @@ void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n) {
     quantize_q8_K<true>(x, dst, n);
 }
 // Q4_K and Q5_K share the packed layout, so one gemm serves both.
-void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                           float* y, size_t by) {
-    packed_gemm<PackedQ4K, BlockQ8_K>(n / kQK_K, packed, a, ba, ny, y, by);
+void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    packed_gemm<PackedQ4K, BlockQ8_K>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmQ5K>(n, w, a);
@@ -1197,9 +1221,9 @@ void gemm_q5_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void*
 }
 size_t packed_bytes_q6_K(int64_t n) { return PackedQ6K::bytes(n); }
 void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ6K::pack(n, w, bw, dst); }
-void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                           float* y, size_t by) {
-    packed_gemm<PackedQ6K, BlockQ8_K>(n / kQK_K, packed, a, ba, ny, y, by);
+void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    packed_gemm<PackedQ6K, BlockQ8_K>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 void gemm_q6_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                                 size_t ba, int ny, float* y, size_t by) {

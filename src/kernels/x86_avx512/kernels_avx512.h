@@ -37,15 +37,15 @@ void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_q4_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                                 size_t ba, int ny, float* y, size_t by);
 void pack_q4_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
-void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                           float* y, size_t by);
+void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by);
 void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n);
 // Q8_K activations as ref's quantize_row_q8_K writes them.
 void quantize_row_q8_K(const float* x, void* dst, int64_t n);
 size_t packed_bytes_q6_K(int64_t n);
 void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst);
-void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                           float* y, size_t by);
+void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by);
 // Q5_K and Q6_K in the interleaved layout, as the Q4_K ones above; Q6_K's activations are
 // the plain Q8_K ones (quantize_row_q8_K).
 void gemm_q5_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
@@ -56,8 +56,8 @@ void gemm_q6_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr,
 void pack_q6_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 size_t packed_bytes_q8_0(int64_t n);
 void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst);
-void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                           float* y, size_t by);
+void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by);
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n);
 // Q8_0 in the interleaved layout, as the Q4_K ones above, its levels stored plus 128. gemm
 // takes activations of row_bytes_q8_0_sum(n) bytes from quantize_row_q8_0_sum (signed levels

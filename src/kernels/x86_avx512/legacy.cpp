@@ -243,6 +243,7 @@ struct GemmLegacy {
 // (quantize_row_q8_0_biased), and off undoes the 128 * sum of the weights that adds.
 struct PackedQ8_0 {
     static constexpr int64_t kRows = kPackRows;
+    static constexpr int kGroups = 2;  // groups per pass (packed_gemm)
     static constexpr size_t kLevelBytes = 8 * kRows * 4;
     static constexpr size_t kBlockBytes = kLevelBytes + 2 * kRows * 4;
 
@@ -279,28 +280,43 @@ struct PackedQ8_0 {
         }
     }
 
-    template <int NY>
+    // NG groups (packed one after another) and NY tokens: y[t * by + 16g + r] for row r of
+    // group g (lane r of each vector).
+    template <int NG, int NY>
     static void run(int64_t nb, const uint8_t* packed, const BlockQ8_0* const* ay, float* y,
                     size_t by) {
-        __m512 acc[NY];
-        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
+        const size_t stride = static_cast<size_t>(nb) * kBlockBytes;
+        __m512 acc[NG][NY];
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) acc[g][t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* b = packed + i * kBlockBytes;
-            __m512i part[NY];
-            const __m512i off = _mm512_loadu_si512(b + kLevelBytes);
-            for (int t = 0; t < NY; ++t) part[t] = off;
+            __m512i part[NG][NY];
+            for (int g = 0; g < NG; ++g) {
+                const __m512i off = _mm512_loadu_si512(b + g * stride + kLevelBytes);
+                for (int t = 0; t < NY; ++t) part[g][t] = off;
+            }
 #pragma GCC unroll 8
             for (int c = 0; c < 8; ++c) {
-                const __m512i q = _mm512_loadu_si512(b + c * kRows * 4);
-                for (int t = 0; t < NY; ++t)
-                    part[t] = _mm512_dpbusd_epi32(part[t], broadcast_dword(ay[t][i].qs + 4 * c), q);
+                __m512i q[NG];
+                for (int g = 0; g < NG; ++g)
+                    q[g] = _mm512_loadu_si512(b + g * stride + c * kRows * 4);
+                for (int t = 0; t < NY; ++t) {
+                    const __m512i a = broadcast_dword(ay[t][i].qs + 4 * c);
+                    for (int g = 0; g < NG; ++g)
+                        part[g][t] = _mm512_dpbusd_epi32(part[g][t], a, q[g]);
+                }
             }
-            const __m512 d = _mm512_loadu_ps(b + kLevelBytes + kRows * 4);
-            for (int t = 0; t < NY; ++t)
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part[t]),
-                                         _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d))), acc[t]);
+            for (int g = 0; g < NG; ++g) {
+                const __m512 d = _mm512_loadu_ps(b + g * stride + kLevelBytes + kRows * 4);
+                for (int t = 0; t < NY; ++t)
+                    acc[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part[g][t]),
+                                                _mm512_mul_ps(d, _mm512_set1_ps(f16(ay[t][i].d))),
+                                                acc[g][t]);
+            }
         }
-        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g * kRows, acc[g][t]);
     }
 };
 
@@ -389,9 +405,9 @@ HEARTH_DEFINE_LEGACY_512(iq4_nl, x86::IQ4_NL)
 
 size_t packed_bytes_q8_0(int64_t n) { return PackedQ8_0::bytes(n); }
 void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) { PackedQ8_0::pack(n, w, bw, dst); }
-void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, const void* a, size_t ba, int64_t ny,
-                           float* y, size_t by) {
-    packed_gemm<PackedQ8_0, BlockQ8_0>(n / kQK, packed, a, ba, ny, y, by);
+void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    packed_gemm<PackedQ8_0, BlockQ8_0>(n / kQK, packed, ng, a, ba, ny, y, by);
 }
 void gemm_q8_0_interleaved_q8_0(int64_t n, const void* w, size_t bw, int64_t nr, const void* a,
                                 size_t ba, int ny, float* y, size_t by) {
