@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -63,9 +64,13 @@ void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa i
         std::vector<uint8_t> plain = w;
         interleave(t, s.n_in, s.n_out, plain.data(), w.data());
     }
+    // On a cache line, as the loader's arenas put a model's matrices (a vector's data is not).
+    const std::unique_ptr<uint8_t, decltype(&std::free)> aligned(
+        static_cast<uint8_t*>(std::aligned_alloc(64, (w.size() + 63) / 64 * 64)), &std::free);
+    std::memcpy(aligned.get(), w.data(), w.size());
     const WeightView view{
         .type = t,
-        .data = w.data(),
+        .data = aligned.get(),
         .n_in = s.n_in,
         .n_out = s.n_out,
         .row_bytes = static_cast<uint64_t>(s.n_in / tr.block_size * tr.block_bytes),
