@@ -271,10 +271,8 @@ bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& 
     std::vector<float> got(kRows * kTokens), packed_got(kRows * kPackedTokens);
     k.gemm(kN, w.data(), bw, kRows, a.data(), ba, kTokens, got.data(), kRows);
     if (k.gemm_packed != nullptr) {
-        const size_t group_bytes = k.packed_bytes(kN);
-        std::vector<uint8_t> packed(group_bytes * kGroups);
-        for (int64_t g = 0; g < kGroups; ++g)
-            k.pack(kN, w.data() + g * kPackRows * bw, bw, packed.data() + g * group_bytes);
+        std::vector<uint8_t> packed(k.packed_bytes(kN) * kGroups);
+        pack_groups(k, kN, w.data(), bw, kGroups, packed.data());
         const uint8_t* pa = k.packed_quantize ? packed_a.data() : a.data();
         k.gemm_packed(kN, packed.data(), kGroups, pa, ba, kPackedTokens, packed_got.data(), kRows);
     }

@@ -64,6 +64,14 @@ struct MatmulKernels {
     int64_t pack_min_tokens = 16;
 };
 
+// Packs ng groups of kPackRows rows (bw bytes apart from w) one after another at dst, as k's
+// gemm_packed takes them.
+inline void pack_groups(const MatmulKernels& k, int64_t n, const uint8_t* w, size_t bw, int64_t ng,
+                        uint8_t* dst) {
+    const size_t group_bytes = k.packed_bytes(n);
+    for (int64_t g = 0; g < ng; ++g) k.pack(n, w + g * kPackRows * bw, bw, dst + g * group_bytes);
+}
+
 // Kernels of weight type t on isa, or nullptr when the type has none there (the caller then
 // takes the exact path). Never nullptr for Ref on a type that can be dequantized.
 const MatmulKernels* matmul_kernels(gguf::TensorType t, Isa isa);

@@ -23,8 +23,9 @@ namespace {
 
 // Rows per tile: a multiple of 32 rows (those of a 1024-wide Q8_0 matrix, 35 KB, stay in L1
 // while the tile is swept over all token groups; the packed Q4_K/Q5_K and Q8_0 kernels take
-// their 16-row groups in pairs), more for short rows, up to about kTileBytes, so that a tile of a small matrix (a
-// MoE expert's down projection) is still worth its claim, prefetch and packing set-up.
+// their 16-row groups in pairs), more for short rows, up to about kTileBytes, so that a tile of
+// a small matrix (a MoE expert's down projection) is still worth its claim, prefetch and
+// packing set-up.
 constexpr int64_t kRowTile = 2 * kPackRows;
 constexpr uint64_t kTileBytes = 32 * 1024;
 int64_t tile_rows(uint64_t row_bytes) {
@@ -329,14 +330,12 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         const int64_t groups = (r1 - r0) / kPackRows;
         if (p.packed && groups > 0) {
             thread_local std::vector<uint8_t> buffer;
-            const size_t group_bytes = p.k->packed_bytes(w.n_in);
-            if (buffer.size() < group_bytes * groups + 64) buffer.resize(group_bytes * groups + 64);
+            const size_t need = p.k->packed_bytes(w.n_in) * groups + 64;
+            if (buffer.size() < need) buffer.resize(need);
             // On a cache line: each of the kernels' 64-byte loads would otherwise touch two
             // (the packed Q6_K gemm was 10% slower so).
             uint8_t* packed = buffer.data() + (-reinterpret_cast<uintptr_t>(buffer.data()) & 63);
-            for (int64_t g = 0; g < groups; ++g)
-                p.k->pack(w.n_in, w.data + (r0 + g * kPackRows) * w.row_bytes, w.row_bytes,
-                          packed + g * group_bytes);
+            pack_groups(*p.k, w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, groups, packed);
             p.k->gemm_packed(w.n_in, packed, groups, p.packed_act, p.packed_act_row_bytes,
                              t.n_tokens, t.y + r0, static_cast<size_t>(w.n_out));
             r0 += groups * kPackRows;

@@ -201,10 +201,8 @@ inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k
             (k.packed_quantize ? k.packed_quantize : ref->quantize)(x.data() + i * n,
                                                                    pa.data() + i * ba, n);
         }
-        const size_t group_bytes = k.packed_bytes(n);
-        std::vector<uint8_t> packed(group_bytes * kGroups);
-        for (int64_t g = 0; g < kGroups; ++g)
-            k.pack(n, w.data() + g * kPackRows * bw, bw, packed.data() + g * group_bytes);
+        std::vector<uint8_t> packed(k.packed_bytes(n) * kGroups);
+        pack_groups(k, n, w.data(), bw, kGroups, packed.data());
         for (int64_t ny : std::initializer_list<int64_t>{1, 3, 8, 13, kTokens}) {
             std::vector<float> want(ny * kRows), got(ny * kRows, NAN);
             for (int64_t t0 = 0; t0 < ny; t0 += 8)

@@ -120,8 +120,13 @@ void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size
             const int nt = static_cast<int>(ny - t0 < 8 ? ny - t0 : 8);
             for (int t = 0; t < nt; ++t) ay[t] = x86::row<ABlock>(a, ba, t0 + t);
             float* yt = y + t0 * by + g * P::kRows;
-            if (P::kGroups == 2 && g + 1 < ng) packed_run<P, 2>(nb, p, ay, nt, yt, by);
-            else packed_run<P, 1>(nb, p, ay, nt, yt, by);
+            if constexpr (P::kGroups == 2) {
+                if (g + 1 < ng) {
+                    packed_run<P, 2>(nb, p, ay, nt, yt, by);
+                    continue;
+                }
+            }
+            packed_run<P, 1>(nb, p, ay, nt, yt, by);
         }
     }
 }

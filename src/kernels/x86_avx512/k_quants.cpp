@@ -540,14 +540,15 @@ using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 // The packed K-quant kernels' core for super-block i of NG groups (group g's at sb + g *
 // stride): sums[g][t] (lane r = row r of group g) = sum over the kSubs sub-blocks s of
 // scale[s][r] * (row r's levels of s . token t's bytes of s), levels stored as in PackedQ45K
-// (q[s][c][r][4], QK_K / kSubs / 4 dwords c per sub-block) and scales as int32 per row at
-// scale_at. Each sub-block's integer dot product is scaled in float, one cvt and one fma (an
+// (q[s][c][r][4], QK_K / kSubs / 4 dwords c per sub-block) and scales as int32 per row right
+// after them. Each sub-block's integer dot product is scaled in float, one cvt and one fma (an
 // int32 vpmulld is two uops on the port vpdpbusd needs on Intel cores): exact while the sums
 // stay below 2^24, as they do but for extreme rows, and 4-7% faster for Q4_K.
 template <int NG, int NY, int kSubs>
-inline void scaled_sums(const uint8_t* sb, size_t stride, size_t scale_at,
-                        const BlockQ8_K* const* ay, int64_t i, __m512 (*sums)[NY]) {
+inline void scaled_sums(const uint8_t* sb, size_t stride, const BlockQ8_K* const* ay, int64_t i,
+                        __m512 (*sums)[NY]) {
     constexpr int kSteps = kQK_K / kSubs / 4, kRows = kPackRows;
+    constexpr size_t kScaleAt = size_t(kQK_K) * kRows;  // the levels' bytes
     for (int g = 0; g < NG; ++g)
         for (int t = 0; t < NY; ++t) sums[g][t] = _mm512_setzero_ps();
     for (int sub = 0; sub < kSubs; ++sub) {
@@ -566,7 +567,7 @@ inline void scaled_sums(const uint8_t* sb, size_t stride, size_t scale_at,
         }
         for (int g = 0; g < NG; ++g) {
             const __m512 sc =
-                _mm512_cvtepi32_ps(load512(sb + g * stride + scale_at + sub * kRows * 4));
+                _mm512_cvtepi32_ps(load512(sb + g * stride + kScaleAt + sub * kRows * 4));
             for (int t = 0; t < NY; ++t)
                 sums[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(part[g][t]), sc, sums[g][t]);
         }
@@ -611,6 +612,7 @@ struct PackedQ45K {
     static constexpr size_t kLevelBytes = 8 * 8 * kRows * 4, kScaleBytes = 8 * kRows * 4;
     static constexpr size_t kMinBytes = 4 * kRows * 4;
     static constexpr size_t kBlockBytes = kLevelBytes + kScaleBytes + kMinBytes + 2 * kRows * 4;
+    static_assert(kLevelBytes == size_t(kQK_K) * kRows, "scaled_sums: the scales follow");
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
@@ -681,7 +683,7 @@ struct PackedQ45K {
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = packed + i * kBlockBytes;
             __m512 sums[NG][NY];
-            scaled_sums<NG, NY, 8>(sb, stride, kLevelBytes, ay, i, sums);
+            scaled_sums<NG, NY, 8>(sb, stride, ay, i, sums);
             for (int g = 0; g < NG; ++g) {
                 const uint8_t* mins = sb + g * stride + kLevelBytes + kScaleBytes;
                 const auto* dd = reinterpret_cast<const float*>(mins + kMinBytes);
@@ -717,6 +719,7 @@ struct PackedQ6K {
     static constexpr size_t kLevelBytes = 16 * 4 * kRows * 4, kScaleBytes = 16 * kRows * 4;
     static constexpr size_t kPairBytes = 8 * kRows * 4;
     static constexpr size_t kBlockBytes = kLevelBytes + kScaleBytes + kPairBytes + kRows * 4;
+    static_assert(kLevelBytes == size_t(kQK_K) * kRows, "scaled_sums: the scales follow");
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
@@ -777,36 +780,31 @@ struct PackedQ6K {
         _mm512_storeu_ps(sb + kLevelBytes + kScaleBytes + kPairBytes, d);
     }
 
-    // As PackedQ45K::run.
+    // As PackedQ45K::run, one group at a time (kGroups).
     template <int NG, int NY>
     static void run(int64_t nb, const uint8_t* packed, const BlockQ8_K* const* ay, float* y,
                     size_t by) {
-        const size_t stride = static_cast<size_t>(nb) * kBlockBytes;
-        __m512 acc[NG][NY];
-        for (int g = 0; g < NG; ++g)
-            for (int t = 0; t < NY; ++t) acc[g][t] = _mm512_setzero_ps();
+        static_assert(NG == 1);
+        __m512 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = packed + i * kBlockBytes;
-            __m512 sums[NG][NY];
-            scaled_sums<NG, NY, 16>(sb, stride, kLevelBytes, ay, i, sums);
-            for (int g = 0; g < NG; ++g) {
-                const uint8_t* pairs = sb + g * stride + kLevelBytes + kScaleBytes;
-                const __m512 d = _mm512_loadu_ps(pairs + kPairBytes);
-                for (int t = 0; t < NY; ++t) {
-                    // The -32 offset: 32 * sum_s scale_s * bsum_s, bsums taken in pairs.
-                    __m512i off = _mm512_setzero_si512();
-                    for (int k = 0; k < 8; ++k)
-                        off = _mm512_dpwssd_epi32(off, load512(pairs + k * kRows * 4),
-                                                  broadcast_dword(ay[t][i].bsums + 2 * k));
-                    const __m512 v = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(off),
-                                                      _mm512_set1_ps(32.0f), sums[g][t]);
-                    acc[g][t] = _mm512_fmadd_ps(v, _mm512_mul_ps(d, _mm512_set1_ps(ay[t][i].d)),
-                                                acc[g][t]);
-                }
+            const uint8_t* pairs = sb + kLevelBytes + kScaleBytes;
+            __m512 sums[1][NY];
+            scaled_sums<1, NY, 16>(sb, 0, ay, i, sums);
+            const __m512 d = _mm512_loadu_ps(pairs + kPairBytes);
+            for (int t = 0; t < NY; ++t) {
+                // The -32 offset: 32 * sum_s scale_s * bsum_s, bsums taken in pairs.
+                __m512i off = _mm512_setzero_si512();
+                for (int k = 0; k < 8; ++k)
+                    off = _mm512_dpwssd_epi32(off, load512(pairs + k * kRows * 4),
+                                              broadcast_dword(ay[t][i].bsums + 2 * k));
+                const __m512 v =
+                    _mm512_fnmadd_ps(_mm512_cvtepi32_ps(off), _mm512_set1_ps(32.0f), sums[0][t]);
+                acc[t] = _mm512_fmadd_ps(v, _mm512_mul_ps(d, _mm512_set1_ps(ay[t][i].d)), acc[t]);
             }
         }
-        for (int g = 0; g < NG; ++g)
-            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g * kRows, acc[g][t]);
+        for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by, acc[t]);
     }
 };
 
