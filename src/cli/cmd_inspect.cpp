@@ -76,7 +76,8 @@ ModelSummary summarize_model(const gguf::Reader& r) {
     }
     s.kinds = (*m)->layer_kinds();
     const int64_t base = (*m)->new_state(0)->memory_bytes();
-    s.kv_bytes_per_token = (*m)->new_state(1)->memory_bytes() - base;
+    // A K cache grows in panels of 16 positions: the bytes of 16, shared out.
+    s.kv_bytes_per_token = ((*m)->new_state(16)->memory_bytes() - base) / 16;
     s.recurrent_bytes = base;
     return s;
 }
@@ -168,7 +169,7 @@ void print_text(const gguf::Reader& r) {
         using K = model::Model::LayerKind;
         std::printf("layers:        %zu: attention %s, recurrent (Gated DeltaNet) %s\n", m.kinds.size(),
                     layer_list(m.kinds, K::Attention).c_str(), layer_list(m.kinds, K::Recurrent).c_str());
-        std::printf("memory:        KV cache %s per token of context (F32), recurrent state %s per "
+        std::printf("memory:        KV cache %s per token of context (F16), recurrent state %s per "
                     "sequence\n", human_bytes(m.kv_bytes_per_token).c_str(),
                     human_bytes(m.recurrent_bytes).c_str());
     }

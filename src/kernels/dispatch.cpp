@@ -483,24 +483,32 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
     HEARTH_CHECK(is_kv_cache_type(t));
     const int ti = t == TensorType::F32 ? 0 : t == TensorType::F16 ? 1 : 2;
     static const AttentionKernels ref_k[3] = {
-        {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::attention_chunk_f32, ref::exp_sum},
-        {ref::store_kv_row_f16, ref::load_kv_row_f16, ref::attention_chunk_f16, ref::exp_sum},
-        {ref::store_kv_row_q8_0, ref::load_kv_row_q8_0, ref::attention_chunk_q8_0, ref::exp_sum},
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::store_k_f32, ref::load_k_f32,
+         ref::attention_chunk_f32, ref::exp_sum},
+        {ref::store_kv_row_f16, ref::load_kv_row_f16, ref::store_k_f16, ref::load_k_f16,
+         ref::attention_chunk_f16, ref::exp_sum},
+        {ref::store_kv_row_q8_0, ref::load_kv_row_q8_0, ref::store_k_q8_0, ref::load_k_q8_0,
+         ref::attention_chunk_q8_0, ref::exp_sum},
     };
 #if HEARTH_X86_KERNELS
+    // K panels are stored one position at a time by the scalar kernels (a token's K is small);
+    // F16 panels are read with the AVX2 row conversion.
     static const AttentionKernels avx2_k[3] = {
-        {ref::store_kv_row_f32, ref::load_kv_row_f32, avx2::attention_chunk_f32, avx2::exp_sum},
-        {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx2::attention_chunk_f16, avx2::exp_sum},
-        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx2::attention_chunk_q8_0,
-         avx2::exp_sum},
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::store_k_f32, ref::load_k_f32,
+         avx2::attention_chunk_f32, avx2::exp_sum},
+        {avx2::quantize_row_f16, avx2::load_kv_row_f16, ref::store_k_f16, avx2::load_k_f16,
+         avx2::attention_chunk_f16, avx2::exp_sum},
+        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, ref::store_k_q8_0, ref::load_k_q8_0,
+         avx2::attention_chunk_q8_0, avx2::exp_sum},
     };
-    // The AVX-512 chunk and exp_sum; the row formats stay AVX2.
+    // The AVX-512 chunk and exp_sum; the cache formats stay AVX2.
     static const AttentionKernels avx512_k[3] = {
-        {ref::store_kv_row_f32, ref::load_kv_row_f32, avx512::attention_chunk_f32, avx512::exp_sum},
-        {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx512::attention_chunk_f16,
-         avx512::exp_sum},
-        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, avx512::attention_chunk_q8_0,
-         avx512::exp_sum},
+        {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::store_k_f32, ref::load_k_f32,
+         avx512::attention_chunk_f32, avx512::exp_sum},
+        {avx2::quantize_row_f16, avx2::load_kv_row_f16, ref::store_k_f16, avx2::load_k_f16,
+         avx512::attention_chunk_f16, avx512::exp_sum},
+        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, ref::store_k_q8_0, ref::load_k_q8_0,
+         avx512::attention_chunk_q8_0, avx512::exp_sum},
     };
     if (isa == Isa::Avx512 && isa_available(isa)) return avx512_k[ti];
     if (runs_avx2_kernels(isa)) return avx2_k[ti];

@@ -130,7 +130,7 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
                                          .m = m,
                                          .l = m + kR,
                                          .acc = acc + item * kR * D};
-            kk.chunk(rows, c.k_row(hk, 0), c.v_row(hk, 0), c.row_bytes, D, s * split_len,
+            kk.chunk(rows, c.k_panel(hk, 0), c.v_row(hk, 0), c.row_bytes, D, s * split_len,
                      std::min(n_all, (s + 1) * split_len), scale);
         }
     });
@@ -148,6 +148,9 @@ struct FloatPanels {
     int64_t v_head() const { return n_dpan * v_panel; }
 };
 
+// A K panel of the cache converts to a K panel of floats as it is.
+static_assert(kPanel == kernels::kKPanel);
+
 FloatPanels float_panels(const KvCache& c, int64_t n_all) {
     const int64_t n_pan = (n_all + kPanel - 1) / kPanel;
     return {n_pan, (c.head_dim + kPanel - 1) / kPanel, n_pan * kPanel * kPanel, c.head_dim};
@@ -164,12 +167,14 @@ void cache_to_float(const KvCache& c, int64_t n_all, const FloatPanels& fp, floa
         for (int64_t item = work.begin; item < work.end; ++item) {
             const int64_t hk = item / n_blk, blk = item % n_blk, j0 = blk * kPanel,
                           nj = std::min<int64_t>(kPanel, n_all - j0);
+            // A K panel is already (D, 16); positions past n_all are zeroed.
+            float* kp = kt + hk * fp.k_head() + blk * D * kPanel;
+            kk.load_k(c.k_panel(hk, blk), kp, D);
+            if (nj < kPanel)
+                for (int64_t d = 0; d < D; ++d)
+                    std::fill(kp + d * kPanel + nj, kp + (d + 1) * kPanel, 0.0f);
             const int64_t row = fp.n_dpan * kPanel;  // a row of tmp, D padded to whole panels
             std::fill_n(tmp.data(), kPanel * row, 0.0f);
-            for (int64_t j = 0; j < nj; ++j) kk.load(c.k_row(hk, j0 + j), tmp.data() + j * row, D);
-            float* kp = kt + hk * fp.k_head() + blk * D * kPanel;
-            for (int64_t d = 0; d < D; ++d)
-                for (int64_t j = 0; j < kPanel; ++j) kp[d * kPanel + j] = tmp[j * row + d];
             for (int64_t j = 0; j < nj; ++j) kk.load(c.v_row(hk, j0 + j), tmp.data() + j * row, D);
             for (int64_t p = 0; p < fp.n_dpan; ++p) {
                 float* vp = vf + hk * fp.v_head() + p * fp.v_panel + j0 * kPanel;
@@ -237,30 +242,36 @@ KvCache::KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_
       n_ctx(n_ctx),
       n_head_kv(n_head_kv),
       head_dim(head_dim),
+      n_panels((n_ctx + kernels::kKPanel - 1) / kernels::kKPanel),
       row_bytes(kernels::kv_row_bytes(tensor_type(type), head_dim)),
-      k(n_head_kv * n_ctx * row_bytes),
+      k(n_head_kv * n_panels * kernels::kKPanel * row_bytes),
       v(n_head_kv * n_ctx * row_bytes) {}
 
 KvCache KvCache::copy_prefix(int64_t n) const {
     // A recurrent layer's placeholder cache has no heads and no positions: nothing to copy.
     HEARTH_CHECK(n >= 0 && (n_head_kv == 0 || n <= n_ctx));
     KvCache c(type, n_ctx, n_head_kv, head_dim);
+    const size_t panel_bytes = kernels::kKPanel * row_bytes;
+    const int64_t used_panels = (n + kernels::kKPanel - 1) / kernels::kKPanel;
     for (int64_t hk = 0; hk < n_head_kv; ++hk) {
-        const size_t at = static_cast<size_t>(hk * n_ctx) * row_bytes, len = n * row_bytes;
-        std::copy_n(k.begin() + at, len, c.k.begin() + at);
-        std::copy_n(v.begin() + at, len, c.v.begin() + at);
+        const size_t k_at = static_cast<size_t>(hk * n_panels) * panel_bytes;
+        std::copy_n(k.begin() + k_at, used_panels * panel_bytes, c.k.begin() + k_at);
+        const size_t v_at = static_cast<size_t>(hk * n_ctx) * row_bytes;
+        std::copy_n(v.begin() + v_at, n * row_bytes, c.v.begin() + v_at);
     }
     return c;
 }
 
 void KvCache::store(const float* k_rows, const float* v_rows, int64_t pos0, int64_t n_tokens) {
     HEARTH_CHECK(pos0 >= 0 && pos0 + n_tokens <= n_ctx);
-    const kernels::KvStoreFn put = attn_kernels(type).store;
+    const kernels::AttentionKernels& kk = attn_kernels(type);
     for (int64_t t = 0; t < n_tokens; ++t) {
+        const int64_t pos = pos0 + t, panel = pos / kernels::kKPanel;
         for (int64_t hk = 0; hk < n_head_kv; ++hk) {
             const int64_t src = (t * n_head_kv + hk) * head_dim;
-            put(k_rows + src, k.data() + (hk * n_ctx + pos0 + t) * row_bytes, head_dim);
-            put(v_rows + src, v.data() + (hk * n_ctx + pos0 + t) * row_bytes, head_dim);
+            uint8_t* k_at = k.data() + (hk * n_panels + panel) * kernels::kKPanel * row_bytes;
+            kk.store_k(k_rows + src, k_at, static_cast<int>(pos % kernels::kKPanel), head_dim);
+            kk.store(v_rows + src, v.data() + (hk * n_ctx + pos) * row_bytes, head_dim);
         }
     }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/attention.h"
 #include "model/model.h"
 
 namespace hearth::model {
@@ -33,23 +34,27 @@ struct UninitializedAllocator : std::allocator<T> {
 };
 using CacheBytes = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
 
-// One layer's K and V: (n_head_kv, n_ctx) rows of head_dim elements in the cache type's row
-// format (kernels::kv_row_bytes), one head's positions contiguous so decode streams them.
+// One layer's K and V for n_head_kv heads: V as (n_head_kv, n_ctx) rows of head_dim elements
+// in the cache type's row format (kernels::kv_row_bytes), K as (n_head_kv, n_panels) panels of
+// 16 positions transposed (kernels/attention.h), each the bytes of 16 rows; one head's
+// positions contiguous so decode streams them.
 struct KvCache {
     CacheType type = CacheType::F16;
     int64_t n_ctx = 0, n_head_kv = 0, head_dim = 0;
+    int64_t n_panels = 0;  // K panels per head: ceil(n_ctx / 16)
     size_t row_bytes = 0;
-    CacheBytes k, v;  // (n_head_kv, n_ctx, row_bytes) each
+    CacheBytes k, v;  // (n_head_kv, n_panels, 16 * row_bytes), (n_head_kv, n_ctx, row_bytes)
 
     KvCache() = default;
     KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim);
-    // Converts k, v (n_tokens, n_head_kv, head_dim) into the rows of positions pos0...
+    // Converts k, v (n_tokens, n_head_kv, head_dim) into the cache at positions pos0...
     void store(const float* k_rows, const float* v_rows, int64_t pos0, int64_t n_tokens);
     // A cache of the same shape holding this one's positions [0, n) (a forked sequence): only
-    // the rows in use are copied, so the copy commits no more memory than they take.
+    // the panels and rows in use are copied, so the copy commits no more memory than they take.
     KvCache copy_prefix(int64_t n) const;
-    const uint8_t* k_row(int64_t hk, int64_t pos) const {
-        return k.data() + (hk * n_ctx + pos) * row_bytes;
+    // The K panel of positions 16p .. 16p + 15 of head hk.
+    const uint8_t* k_panel(int64_t hk, int64_t p) const {
+        return k.data() + (hk * n_panels + p) * kernels::kKPanel * row_bytes;
     }
     const uint8_t* v_row(int64_t hk, int64_t pos) const {
         return v.data() + (hk * n_ctx + pos) * row_bytes;

@@ -108,6 +108,14 @@ expect 1 "bad magic"             -- bench -m "$tmp/not.gguf"
 # And the good paths print what they should.
 if "$hearth" inspect "$model" | grep -q "bytes by type" && "$hearth" inspect --json "$model" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['architecture']=='qwen3' and len(d['tensors'])>0"; then
   pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: inspect output"; fi
+# KV bytes per token of context: K and V of every layer's KV heads, F16, from the file's own
+# metadata (the K cache grows 16 positions at a time; one token's share is still this).
+if "$hearth" inspect --json "$model" | python3 -c "
+import json, sys
+d = json.load(sys.stdin); m = d['metadata']
+want = m['qwen3.block_count'] * 2 * m['qwen3.attention.head_count_kv'] * m['qwen3.attention.key_length'] * 2
+assert d['model']['kv_bytes_per_token'] == want, (d['model']['kv_bytes_per_token'], want)"; then
+  pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: inspect KV bytes per token"; fi
 if "$hearth" run -n 8 --seed 3 >"$tmp/a" 2>"$tmp/err" && "$hearth" run -n 8 --seed 3 >"$tmp/b" 2>/dev/null \
    && cmp -s "$tmp/a" "$tmp/b" && grep -q "tokens/s" "$tmp/err" && grep -q "synthetic" "$tmp/err"; then
   pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: built-in model run (same seed, same text; speed printed)"; fi

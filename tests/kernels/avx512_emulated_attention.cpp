@@ -53,13 +53,14 @@ TEST(Avx512Emulated, AttentionChunkMatchesRef) {
                 const std::string what = std::string(gguf::type_name(kind.type)) + " D " +
                                          std::to_string(D) + " rows " + std::to_string(n_rows);
                 const AttentionKernels& ref = attention_kernels(kind.type, Isa::Ref);
-                constexpr int64_t kPositions = 77;
+                constexpr int64_t kPositions = 77;  // 5 K panels, the last one partial
                 const size_t rb = kv_row_bytes(kind.type, D);
-                std::vector<uint8_t> k(kPositions * rb), v(kPositions * rb);
+                // Positions past the last stored one hold NaN: they must not leak in.
+                std::vector<uint8_t> k(80 * rb, 0xff), v(kPositions * rb);
                 std::vector<float> row(D);
                 for (int64_t j = 0; j < kPositions; ++j) {
                     for (float& e : row) e = g(rng);
-                    ref.store(row.data(), k.data() + j * rb, D);
+                    ref.store_k(row.data(), k.data() + j / kKPanel * kKPanel * rb, j % kKPanel, D);
                     for (float& e : row) e = g(rng);
                     ref.store(row.data(), v.data() + j * rb, D);
                 }
@@ -73,13 +74,13 @@ TEST(Avx512Emulated, AttentionChunkMatchesRef) {
                                 std::vector<float>(n_rows, 0.0f),
                                 std::vector<float>(n_rows * D, 0.0f)};
                 const RowsState want1 =
-                    run_chunk(ref.chunk, q, n_rows, D, n_keys, k, v, rb, 0, 40, fresh);
+                    run_chunk(ref.chunk, q, n_rows, D, n_keys, k, v, rb, 0, 48, fresh);
                 const RowsState got1 =
-                    run_chunk(kind.chunk, q, n_rows, D, n_keys, k, v, rb, 0, 40, fresh);
+                    run_chunk(kind.chunk, q, n_rows, D, n_keys, k, v, rb, 0, 48, fresh);
                 const RowsState want2 =
-                    run_chunk(ref.chunk, q, n_rows, D, n_keys, k, v, rb, 40, kPositions, want1);
+                    run_chunk(ref.chunk, q, n_rows, D, n_keys, k, v, rb, 48, kPositions, want1);
                 const RowsState got2 =
-                    run_chunk(kind.chunk, q, n_rows, D, n_keys, k, v, rb, 40, kPositions, got1);
+                    run_chunk(kind.chunk, q, n_rows, D, n_keys, k, v, rb, 48, kPositions, got1);
                 for (const auto* pair : {&want1, &want2}) {
                     const RowsState& want = *pair;
                     const RowsState& got = pair == &want1 ? got1 : got2;

@@ -96,9 +96,12 @@ void check_case(const Case& c, CacheType type, int threads, uint32_t seed) {
                                                  : type == CacheType::F16 ? gguf::TensorType::F16
                                                                           : gguf::TensorType::Q8_0,
                                                  kernels::Isa::Ref);
+    std::vector<float> panel(D * kernels::kKPanel);
     for (int64_t j = 0; j < n_all; ++j) {
         for (int64_t hk = 0; hk < Hkv; ++hk) {
-            ref.load(cache.k_row(hk, j), kc.data() + (j * Hkv + hk) * D, D);
+            ref.load_k(cache.k_panel(hk, j / kernels::kKPanel), panel.data(), D);
+            for (int64_t d = 0; d < D; ++d)
+                kc[(j * Hkv + hk) * D + d] = panel[d * kernels::kKPanel + j % kernels::kKPanel];
             ref.load(cache.v_row(hk, j), vc.data() + (j * Hkv + hk) * D, D);
         }
     }
@@ -205,15 +208,18 @@ TEST(Attention, CacheCommitsMemoryAsPositionsAreWritten) {
     std::vector<float> rows(4096 * 8 * 128, 0.5f);
     cache.store(rows.data(), rows.data(), 0, 4096);
     EXPECT_LT(resident_bytes() - before, int64_t{96} << 20);
-    EXPECT_EQ(cache.k_row(7, 4095)[0], cache.k_row(0, 0)[0]);
+    EXPECT_EQ(cache.v_row(7, 4095)[0], cache.v_row(0, 0)[0]);
+    EXPECT_EQ(cache.k_panel(7, 255)[0], cache.k_panel(0, 0)[0]);
 }
 
+// Bytes of 10 positions of 2 heads: V rows for 10 positions, K panels for 16 (one panel).
 TEST(Attention, CacheRowSizes) {
-    EXPECT_EQ(KvCache(CacheType::F32, 10, 2, 17).bytes(), 2 * 10 * 2 * 17 * 4);
-    EXPECT_EQ(KvCache(CacheType::F16, 10, 2, 17).bytes(), 2 * 10 * 2 * 17 * 2);
+    EXPECT_EQ(KvCache(CacheType::F32, 10, 2, 17).bytes(), (16 + 10) * 2 * 17 * 4);
+    EXPECT_EQ(KvCache(CacheType::F16, 10, 2, 17).bytes(), (16 + 10) * 2 * 17 * 2);
     // 17 elements take one padded 32-element Q8_0 block (34 bytes); 128 take four.
-    EXPECT_EQ(KvCache(CacheType::Q8_0, 10, 2, 17).bytes(), 2 * 10 * 2 * 34);
-    EXPECT_EQ(KvCache(CacheType::Q8_0, 10, 2, 128).bytes(), 2 * 10 * 2 * 4 * 34);
+    EXPECT_EQ(KvCache(CacheType::Q8_0, 10, 2, 17).bytes(), (16 + 10) * 2 * 34);
+    EXPECT_EQ(KvCache(CacheType::Q8_0, 10, 2, 128).bytes(), (16 + 10) * 2 * 4 * 34);
+    EXPECT_EQ(KvCache(CacheType::F16, 32, 2, 128).bytes(), 2 * 32 * 2 * 128 * 2);
     EXPECT_EQ(*parse_cache_type("q8_0"), CacheType::Q8_0);
     EXPECT_FALSE(parse_cache_type("q4_0").ok());
 }

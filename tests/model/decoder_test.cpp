@@ -190,9 +190,10 @@ TEST(ModelEval, MemoryBytesFollowTheCacheType) {
     Loaded l = load({}, pool);
     ASSERT_TRUE(l.model.ok()) << l.model.message();
     Model& m = **l.model;
-    EXPECT_EQ(m.new_state(10, CacheType::F32)->memory_bytes(), kL * 2 * 10 * kHkv * kD * 4);
-    EXPECT_EQ(m.new_state(10, CacheType::F16)->memory_bytes(), kL * 2 * 10 * kHkv * kD * 2);
-    EXPECT_EQ(m.new_state(10, CacheType::Q8_0)->memory_bytes(), kL * 2 * 10 * kHkv * 34);
+    // V rows for 10 positions, K panels for 16.
+    EXPECT_EQ(m.new_state(10, CacheType::F32)->memory_bytes(), kL * (16 + 10) * kHkv * kD * 4);
+    EXPECT_EQ(m.new_state(10, CacheType::F16)->memory_bytes(), kL * (16 + 10) * kHkv * kD * 2);
+    EXPECT_EQ(m.new_state(10, CacheType::Q8_0)->memory_bytes(), kL * (16 + 10) * kHkv * 34);
     EXPECT_EQ(m.new_state(10)->memory_bytes(), m.new_state(10, CacheType::F16)->memory_bytes());
     auto s = m.new_state(10, CacheType::Q8_0);
     EXPECT_EQ(s->clone()->memory_bytes(), s->memory_bytes());

@@ -1,5 +1,5 @@
-// AVX2 + FMA + F16C attention kernels over F32, F16 and Q8_0 cache rows: the online-softmax
-// chunk of attention_impl.h at 8 floats per vector, a vector exp, and the cache row formats.
+// AVX2 + FMA + F16C attention kernels over F32, F16 and Q8_0 caches: the online-softmax chunk
+// of attention_impl.h at 8 floats per vector, a vector exp, and the cache formats.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -12,6 +12,9 @@ namespace {
 
 using x86::exp256;
 using x86::hsum;
+using x86::PanelF16;
+using x86::PanelF32;
+using x86::PanelQ8_0;
 using x86::RowF16;
 using x86::RowF32;
 using x86::RowQ8_0;
@@ -40,15 +43,15 @@ float exp_sum(float* x, int64_t n, float scale, float max) {
 
 void attention_chunk_f32(const AttnRows& rows, const void* k, const void* v, size_t rb,
                          int64_t head_dim, int64_t j0, int64_t j1, float scale) {
-    x86::attention_chunk<V8, RowF32>(rows, k, v, rb, head_dim, j0, j1, scale);
+    x86::attention_chunk<V8, PanelF32, RowF32>(rows, k, v, rb, head_dim, j0, j1, scale);
 }
 void attention_chunk_f16(const AttnRows& rows, const void* k, const void* v, size_t rb,
                          int64_t head_dim, int64_t j0, int64_t j1, float scale) {
-    x86::attention_chunk<V8, RowF16>(rows, k, v, rb, head_dim, j0, j1, scale);
+    x86::attention_chunk<V8, PanelF16, RowF16>(rows, k, v, rb, head_dim, j0, j1, scale);
 }
 void attention_chunk_q8_0(const AttnRows& rows, const void* k, const void* v, size_t rb,
                           int64_t head_dim, int64_t j0, int64_t j1, float scale) {
-    x86::attention_chunk<V8, RowQ8_0>(rows, k, v, rb, head_dim, j0, j1, scale);
+    x86::attention_chunk<V8, PanelQ8_0, RowQ8_0>(rows, k, v, rb, head_dim, j0, j1, scale);
 }
 
 // Whole blocks directly; the last partial block through a zero-padded copy (as ref does).
@@ -66,6 +69,10 @@ void load_kv_row_f16(const void* src, float* dst, int64_t n) {
     int64_t d = 0;
     for (; d + 8 <= n; d += 8) _mm256_storeu_ps(dst + d, RowF16::load<V8>(s, d));
     for (; d < n; ++d) dst[d] = RowF16::at(s, d);
+}
+
+void load_k_f16(const void* panel, float* dst, int64_t n) {
+    load_kv_row_f16(panel, dst, n * kKPanel);
 }
 
 void load_kv_row_q8_0(const void* src, float* dst, int64_t n) {

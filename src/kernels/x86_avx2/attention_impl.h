@@ -1,8 +1,8 @@
-// The online-softmax attention chunk over F32, F16 and Q8_0 cache rows, written once for a
-// vector type V of V::W floats: V8 here (AVX2, x86_avx2/attention.cpp) and V16 (AVX-512,
-// x86_avx512/attention.cpp, which defines it). Query rows go in groups of up to 4 that share each widened K and V
-// element. In an unnamed namespace: each including file keeps its own copy, compiled with its
-// own ISA flags.
+// The online-softmax attention chunk over F32, F16 and Q8_0 caches (K panels, V rows), written
+// once for a vector type V of V::W floats: V8 here (AVX2, x86_avx2/attention.cpp) and V16
+// (AVX-512, x86_avx512/attention.cpp, which defines it). Query rows go in groups of up to
+// V::kMaxRows that share each widened K and V element. In an unnamed namespace: each including
+// file keeps its own copy, compiled with its own ISA flags.
 #pragma once
 
 #include <immintrin.h>
@@ -18,17 +18,31 @@
 namespace hearth::kernels::x86 {
 namespace {
 
-// 8 floats (AVX2). A vector type gives these operations, and fold8 (its lanes summed down to
-// 8, lane by lane).
+// 8 floats (AVX2). A vector type gives these operations, and kMaxRows: the most query rows
+// whose score accumulators for two K panels (2 * 16 / W each) fit in its registers.
 struct V8 {
     using F = __m256;
     static constexpr int64_t W = 8;
+    static constexpr int kMaxRows = 2;
     static F zero() { return _mm256_setzero_ps(); }
     static F set1(float x) { return _mm256_set1_ps(x); }
     static F load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
     static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
     static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+    static F add(F a, F b) { return _mm256_add_ps(a, b); }
+    static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+    static F max(F a, F b) { return _mm256_max_ps(a, b); }
+    static F exp(F x) { return exp256(x); }
+    static float reduce_add(F v) { return hsum(v); }
+    static float reduce_max(F v) { return hmax(v); }
+    // Lanes n and past set to fill.
+    static F keep_first(F x, int64_t n, float fill) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const int kept = static_cast<int>(std::min<int64_t>(n, W));
+        const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(kept), lane);
+        return _mm256_blendv_ps(_mm256_set1_ps(fill), x, _mm256_castsi256_ps(keep));
+    }
     static F from_f16(const uint8_t* p) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     }
@@ -36,7 +50,6 @@ struct V8 {
         return _mm256_cvtepi32_ps(
             _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
     }
-    static __m256 fold8(F v) { return v; }
 };
 
 // Cache row formats: V::W elements from element d on (d a multiple of W), and one element.
@@ -71,82 +84,125 @@ struct RowQ8_0 {
     }
 };
 
-// Lane i of the result = the sum of the 8 lanes of v[i].
-inline __m256 hsum8_ps(const __m256 v[8]) {
-    auto pair = [](__m256 a, __m256 b) {
-        return _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
-    };
-    auto quad = [](__m256 ab, __m256 cd) {
-        const __m256d x = _mm256_castps_pd(ab), y = _mm256_castps_pd(cd);
-        return _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(x, y)),
-                             _mm256_castpd_ps(_mm256_unpackhi_pd(x, y)));
-    };
-    const __m256 b0 = quad(pair(v[0], v[1]), pair(v[2], v[3]));
-    const __m256 b1 = quad(pair(v[4], v[5]), pair(v[6], v[7]));
-    return _mm256_add_ps(_mm256_permute2f128_ps(b0, b1, 0x20),
-                         _mm256_permute2f128_ps(b0, b1, 0x31));
-}
+// K panel formats (kernels/attention.h): lanes c * W .. c * W + W - 1 (positions of the
+// panel) of element d, as floats. W divides 16.
+struct PanelF32 {
+    template <class V>
+    static typename V::F load(const uint8_t* panel, int64_t d, int c) {
+        return V::load(reinterpret_cast<const float*>(panel) + d * kKPanel + c * V::W);
+    }
+};
+struct PanelF16 {
+    template <class V>
+    static typename V::F load(const uint8_t* panel, int64_t d, int c) {
+        return V::from_f16(panel + 2 * (d * kKPanel + c * V::W));
+    }
+};
+// Per block of 32 elements: 16 f16 scales, then (32, 16) int8 levels.
+struct PanelQ8_0 {
+    static constexpr int64_t kBlockBytes = kKPanel * sizeof(BlockQ8_0);
+    template <class V>
+    static typename V::F load(const uint8_t* panel, int64_t d, int c) {
+        const uint8_t* b = panel + d / kQK * kBlockBytes;
+        const auto* qs = reinterpret_cast<const int8_t*>(b + 2 * kKPanel);
+        return V::mul(V::from_i8(qs + d % kQK * kKPanel + c * V::W), V::from_f16(b + 2 * c * V::W));
+    }
+};
 
-// Scores of G query rows against P = 8 / G positions at once, so each K element widened to
-// float serves G rows: lane g * P + p of the result = q[g] · (K row at k + p * rb). Positions
-// past count repeat the first one (their lanes are ignored by the caller). With fetch, the
-// fetch_lines cache lines from fetch[0] and from fetch[1] (when not null) are asked for along
-// the way.
-template <class V, class Row, int G>
-__m256 dot_group(const float* const* q, const uint8_t* k, size_t rb, int count, int64_t D,
-                 const uint8_t* const* fetch = nullptr, size_t fetch_lines = 0) {
-    constexpr int P = 8 / G;
-    const uint8_t* p[P];
-    for (int i = 0; i < P; ++i) p[i] = k + (i < count ? i : 0) * rb;
-    typename V::F a[8];
-    for (auto& x : a) x = V::zero();
-    int64_t d = 0;
-    size_t line = 0;
-    // Asks for line `line` of the prefetch ranges (fetch[1] may be null).
-    auto fetch_line = [&](size_t l) {
-        _mm_prefetch(reinterpret_cast<const char*>(fetch[0] + 64 * l), _MM_HINT_T0);
-        if (fetch[1] != nullptr) _mm_prefetch(reinterpret_cast<const char*>(fetch[1] + 64 * l), _MM_HINT_T0);
-    };
-    for (; d + V::W <= D; d += V::W) {
-        // Two lines of each prefetch range per step, spread over the products rather than
-        // asked for all at once (a burst fills the miss queue and stalls).
-        if (fetch != nullptr)
-            for (int f = 0; f < 2 && line < fetch_lines; ++f) fetch_line(line++);
-        typename V::F qv[G];
-        for (int g = 0; g < G; ++g) qv[g] = V::load(q[g] + d);
-        for (int i = 0; i < P; ++i) {
-            const typename V::F kv = Row::template load<V>(p[i], d);
-            for (int g = 0; g < G; ++g) a[g * P + i] = V::fmadd(qv[g], kv, a[g * P + i]);
+// Cache lines asked for along a block's loops: the ranges [at[r], end[r]) for r = 0, 1, the
+// same number of lines from each at every step (a burst would fill the miss queue and stall),
+// the last step's possibly reaching past the end (a prefetch never faults).
+struct Prefetch {
+    const uint8_t* at[2] = {nullptr, nullptr};
+    const uint8_t* end[2] = {nullptr, nullptr};
+    size_t step_bytes[2] = {0, 0};
+    // Spreads the ranges over `steps` steps.
+    void spread(int64_t steps) {
+        for (int r = 0; r < 2; ++r) {
+            const size_t lines = (end[r] - at[r] + 63) / 64;
+            step_bytes[r] = 64 * ((lines + steps - 1) / steps);
         }
     }
-    if (fetch != nullptr)
-        while (line < fetch_lines) fetch_line(line++);
-    __m256 a8[8];
-    for (int i = 0; i < 8; ++i) a8[i] = V::fold8(a[i]);
-    __m256 s = hsum8_ps(a8);
-    if (d == D) return s;
-    alignas(32) float t[8];
-    _mm256_store_ps(t, s);
-    for (int g = 0; g < G; ++g)
-        for (int i = 0; i < P; ++i)
-            for (int64_t e = d; e < D; ++e) t[g * P + i] += q[g][e] * Row::at(p[i], e);
-    return _mm256_load_ps(t);
+    void step() {
+        for (int r = 0; r < 2; ++r) {
+            if (at[r] >= end[r]) continue;
+            for (size_t b = 0; b < step_bytes[r]; b += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(at[r] + b), _MM_HINT_T0);
+            at[r] += step_bytes[r];
+        }
+    }
+};
+
+// Elements of q per step of panel_scores with `acc` accumulators per element: enough that 8
+// products are in flight.
+constexpr int score_unroll(int acc) { return acc >= 8 ? 1 : 8 / acc; }
+// Accumulator vectors per row in accumulate_group's chunks of G rows.
+constexpr int accumulate_vectors(int G) { return 8 / G; }
+
+constexpr int kBlock = 32;  // positions per softmax rescale: two K panels
+
+// out[g][j] = q[g] · K of position j for the G rows and the 16 * NP positions of the panels
+// k (k + 16 row_bytes the second): element d of 16 positions widened once for all rows, then
+// multiplied by each row's q[d]. Accumulators per d: G * NP * 16 / W, unrolled over U elements
+// (score_unroll); fetch's lines are asked for at each step (it is spread by the caller). Not
+// inlined: GCC keeps the accumulators in registers only when nothing after the loop indexes
+// them.
+template <class V, class KP, int G, int NP>
+[[gnu::noinline]] void panel_scores(const float* const* q, const uint8_t* k, size_t rb, int64_t D,
+                                    float (*out)[kBlock], Prefetch& fetch_state) {
+    using F = typename V::F;
+    Prefetch fetch = fetch_state;  // a local copy, in registers
+    constexpr int NW = kKPanel / V::W, NA = G * NP * NW, U = score_unroll(NA);
+    const uint8_t* panel[NP];
+    for (int p = 0; p < NP; ++p) panel[p] = k + p * kKPanel * rb;
+    F a[U * NA];
+    for (F& x : a) x = V::zero();
+    int64_t d = 0;
+    for (; d + U <= D; d += U) {
+        fetch.step();
+        for (int u = 0; u < U; ++u)
+            for (int p = 0; p < NP; ++p)
+                for (int w = 0; w < NW; ++w) {
+                    const F kv = KP::template load<V>(panel[p], d + u, w);
+                    for (int g = 0; g < G; ++g) {
+                        F& x = a[u * NA + (g * NP + p) * NW + w];
+                        x = V::fmadd(V::set1(q[g][d + u]), kv, x);
+                    }
+                }
+    }
+    for (; d < D; ++d)
+        for (int p = 0; p < NP; ++p)
+            for (int w = 0; w < NW; ++w) {
+                const F kv = KP::template load<V>(panel[p], d, w);
+                for (int g = 0; g < G; ++g) {
+                    F& x = a[(g * NP + p) * NW + w];
+                    x = V::fmadd(V::set1(q[g][d]), kv, x);
+                }
+            }
+    fetch_state = fetch;
+    for (int i = 0; i < NA; ++i) {
+        for (int u = 1; u < U; ++u) a[i] = V::add(a[i], a[u * NA + i]);
+        const int g = i / (NP * NW), j = i % (NP * NW);
+        V::store(out[g] + j * V::W, a[i]);
+    }
 }
 
 // acc[g] (D) += sum_j p[g][j] * v row j for the G rows at once, over the n V rows at v,
-// v + rb, ...: each V element is widened once for all G rows; 8 / G accumulator vectors per
-// row stay in registers across the positions.
+// v + rb, ...: each V element is widened once for all G rows; accumulate_vectors(G) vectors
+// per row stay in registers across the positions. fetch's lines are asked for at each
+// position of the chunks of whole vectors.
 template <class V, class Row, int G>
 void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v, size_t rb,
-                      int64_t n, int64_t D) {
+                      int64_t n, int64_t D, Prefetch fetch) {
     using F = typename V::F;
-    constexpr int NV = 8 / G;  // vectors per row in a chunk
+    constexpr int NV = accumulate_vectors(G);
     int64_t d = 0;
     for (; d + V::W * NV <= D; d += V::W * NV) {
         F a[G][NV];
         for (int g = 0; g < G; ++g)
             for (int c = 0; c < NV; ++c) a[g][c] = V::load(acc[g] + d + V::W * c);
         for (int64_t j = 0; j < n; ++j) {
+            fetch.step();
             const uint8_t* row = v + j * rb;
             F pj[G];
             for (int g = 0; g < G; ++g) pj[g] = V::set1(p[g][j]);
@@ -174,67 +230,97 @@ void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v
         }
 }
 
-constexpr int kBlock = 32;  // positions per softmax rescale
-
-// One block of positions [jb, jb + n_block) for the G rows r0 .. r0 + G - 1: their scores, the
-// online-softmax update of each row, then the V accumulation. nv[g] is row g's count of
-// visible positions in the block (0 < max of them); scores and weights are computed for the
-// largest count and the weights past a row's own count set to 0.
-template <class V, class Row, int G>
+// One block of positions [jb, jb + n) for the G rows r0 .. r0 + G - 1 (n = the largest of
+// nv, row g seeing nv[g] of them): their scores, the online-softmax update of each row, then
+// the V accumulation, the weights past a row's own count being 0.
+template <class V, class KP, class Row, int G>
 void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t* kb,
                  const uint8_t* vb, size_t rb, int64_t D, int64_t jb, int64_t j1, float scale,
                  float (*s)[kBlock], bool prefetch) {
-    constexpr int P = 8 / G;
+    using F = typename V::F;
+    constexpr int NV = kBlock / V::W;
     const int64_t n = *std::max_element(nv, nv + G);
     const float* q[G];
-    float* sg[G];
     float* acc[G];
     for (int g = 0; g < G; ++g) {
         q[g] = rows.q + (r0 + g) * rows.q_stride;
-        sg[g] = s[r0 + g];
         acc[g] = rows.acc + (r0 + g) * D;
     }
-    const __m256 vscale = _mm256_set1_ps(scale);
-    for (int64_t jj = 0; jj < n; jj += P) {
-        const int count = static_cast<int>(std::min<int64_t>(P, n - jj));
-        // The first rows ask for these positions' V rows while they compute their scores,
-        // and for the K rows of the same positions in the next block: the V pass and the next
-        // block then find their rows in cache instead of waiting on each first line.
-        const bool next_k = jb + kBlock + jj + P <= j1;
-        const uint8_t* fetch[2] = {vb + (jb + jj) * rb,
-                                   next_k ? kb + (jb + kBlock + jj) * rb : nullptr};
-        const size_t lines = (rb * (next_k ? P : count) + 63) / 64;
-        alignas(32) float t[8];
-        _mm256_store_ps(t, _mm256_mul_ps(dot_group<V, Row, G>(q, kb + (jb + jj) * rb, rb, count, D,
-                                                              prefetch ? fetch : nullptr, lines),
-                                         vscale));
-        for (int g = 0; g < G; ++g)
-            for (int i = 0; i < count; ++i) sg[g][jj + i] = t[g * P + i];
+    // The first group asks for the next block's V rows and the K panels of the one after it,
+    // spread over its score and accumulation steps: the data then has a block's time to come.
+    Prefetch fetch;
+    const int np = n > kKPanel ? 2 : 1;
+    if (prefetch) {
+        const int64_t nv1 = std::clamp<int64_t>(j1 - jb - kBlock, 0, kBlock);
+        const int64_t nk2 = std::clamp<int64_t>(j1 - jb - 2 * kBlock, 0, kBlock);
+        fetch.at[0] = vb + (jb + kBlock) * rb, fetch.end[0] = fetch.at[0] + nv1 * rb;
+        fetch.at[1] = kb + (jb + 2 * kBlock) * rb;
+        fetch.end[1] = fetch.at[1] + (nk2 + kKPanel - 1) / kKPanel * kKPanel * rb;
+        const int64_t score_steps = D / score_unroll(G * np * (kKPanel / V::W));
+        const int64_t accumulate_steps = D / (V::W * accumulate_vectors(G)) * n;
+        fetch.spread(std::max<int64_t>(1, score_steps + accumulate_steps));
     }
+    const uint8_t* k = kb + jb * rb;  // the block's first panel (jb is a multiple of 16)
+    if (np == 2)
+        panel_scores<V, KP, G, 2>(q, k, rb, D, s + r0, fetch);
+    else
+        panel_scores<V, KP, G, 1>(q, k, rb, D, s + r0, fetch);
+    const F vscale = V::set1(scale);
     for (int g = 0; g < G; ++g) {
         const int r = r0 + g;
-        if (nv[g] > 0) {
-            const float bm = *std::max_element(sg[g], sg[g] + nv[g]);
-            if (bm > rows.m[r]) {  // rescale the state to the new maximum (exp(-inf) = 0)
-                const float f = std::exp(rows.m[r] - bm);
-                rows.l[r] *= f;
-                for (int64_t d = 0; d < D; ++d) acc[g][d] *= f;
-                rows.m[r] = bm;
-            }
-            rows.l[r] += avx2::exp_sum(sg[g], nv[g], 1.0f, rows.m[r]);
+        float* sg = s[r];
+        if (nv[g] == 0) {  // a row past its causal limit: weights 0
+            std::fill(sg, sg + n, 0.0f);
+            continue;
         }
-        std::fill(sg[g] + nv[g], sg[g] + n, 0.0f);
+        F x[NV];
+        F mx = V::set1(-INFINITY);
+        for (int c = 0; c * V::W < nv[g]; ++c) {
+            const F scaled = V::mul(V::load(sg + c * V::W), vscale);
+            x[c] = V::keep_first(scaled, nv[g] - c * V::W, -INFINITY);
+            mx = V::max(mx, x[c]);
+        }
+        const float bm = V::reduce_max(mx);
+        if (bm > rows.m[r]) {  // rescale the state to the new maximum (exp(-inf) = 0)
+            const float f = std::exp(rows.m[r] - bm);
+            rows.l[r] *= f;
+            for (int64_t d = 0; d < D; ++d) acc[g][d] *= f;
+            rows.m[r] = bm;
+        }
+        const F m = V::set1(rows.m[r]);
+        F sum = V::zero();
+        int c = 0;
+        for (; c * V::W < nv[g]; ++c) {
+            const F e = V::keep_first(V::exp(V::sub(x[c], m)), nv[g] - c * V::W, 0.0f);
+            sum = V::add(sum, e);
+            V::store(sg + c * V::W, e);
+        }
+        for (; c * V::W < n; ++c) V::store(sg + c * V::W, V::zero());
+        rows.l[r] += V::reduce_add(sum);
     }
-    accumulate_group<V, Row, G>(acc, sg, vb + jb * rb, rb, n, D);
+    const float* p[G];
+    for (int g = 0; g < G; ++g) p[g] = s[r0 + g];
+    accumulate_group<V, Row, G>(acc, p, vb + jb * rb, rb, n, D, fetch);
 }
 
-template <class V, class Row>
+// block_group for a group of g rows (8, 4, 2 or 1, at most V::kMaxRows).
+template <class V, class KP, class Row, class... A>
+void block_group_of(int g, A... a) {
+    if constexpr (V::kMaxRows >= 8)
+        if (g == 8) return block_group<V, KP, Row, 8>(a...);
+    if constexpr (V::kMaxRows >= 4)
+        if (g == 4) return block_group<V, KP, Row, 4>(a...);
+    if (g == 2) return block_group<V, KP, Row, 2>(a...);
+    block_group<V, KP, Row, 1>(a...);
+}
+
+template <class V, class KP, class Row>
 void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t rb,
                      int64_t head_dim, int64_t j0, int64_t j1, float scale) {
     const int64_t D = head_dim;
     const auto* kb = static_cast<const uint8_t*>(k);
     const auto* vb = static_cast<const uint8_t*>(v);
-    alignas(32) float s[kMaxAttnRows][kBlock];
+    alignas(64) float s[kMaxAttnRows][kBlock];
     for (int64_t jb = j0; jb < j1; jb += kBlock) {
         const int64_t n_block = std::min<int64_t>(kBlock, j1 - jb);
         int64_t nv[kMaxAttnRows];
@@ -244,19 +330,14 @@ void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t 
             any = any || nv[r] > 0;
         }
         if (!any) break;  // later blocks are masked for every row too
-        // Rows in groups of 4, then 2, then 1; a group with no visible position is skipped.
+        // Rows in groups of V::kMaxRows, then halves of it; a group with no visible position
+        // is skipped.
         for (int r = 0; r < rows.n_rows;) {
             const int left = rows.n_rows - r;
-            const int g = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-            if (*std::max_element(nv + r, nv + r + g) > 0) {
-                const bool first = r == 0;
-                if (g == 4)
-                    block_group<V, Row, 4>(rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s, first);
-                else if (g == 2)
-                    block_group<V, Row, 2>(rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s, first);
-                else
-                    block_group<V, Row, 1>(rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s, first);
-            }
+            const int g = left >= V::kMaxRows ? V::kMaxRows : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+            if (*std::max_element(nv + r, nv + r + g) > 0)
+                block_group_of<V, KP, Row>(g, rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s,
+                                           r == 0);
             r += g;
         }
     }

@@ -24,6 +24,13 @@ inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// The largest of v's lanes.
+inline float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
 // The constants of exp256 (and of the AVX-512 files' exp512): the clamp, log2(e), ln(2) in
