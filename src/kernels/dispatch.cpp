@@ -502,13 +502,15 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
          avx2::attention_chunk_q8_0, avx2::exp_sum},
     };
     // The AVX-512 chunk and exp_sum; the cache formats stay AVX2.
+    auto avx512_over = [](AttentionKernels k, AttnChunkFn chunk) {
+        k.chunk = chunk;
+        k.exp_sum = avx512::exp_sum;
+        return k;
+    };
     static const AttentionKernels avx512_k[3] = {
-        {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::store_k_f32, ref::load_k_f32,
-         avx512::attention_chunk_f32, avx512::exp_sum},
-        {avx2::quantize_row_f16, avx2::load_kv_row_f16, ref::store_k_f16, avx2::load_k_f16,
-         avx512::attention_chunk_f16, avx512::exp_sum},
-        {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, ref::store_k_q8_0, ref::load_k_q8_0,
-         avx512::attention_chunk_q8_0, avx512::exp_sum},
+        avx512_over(avx2_k[0], avx512::attention_chunk_f32),
+        avx512_over(avx2_k[1], avx512::attention_chunk_f16),
+        avx512_over(avx2_k[2], avx512::attention_chunk_q8_0),
     };
     if (isa == Isa::Avx512 && isa_available(isa)) return avx512_k[ti];
     if (runs_avx2_kernels(isa)) return avx2_k[ti];
