@@ -236,7 +236,7 @@ void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v
 template <class V, class KP, class Row, int G>
 void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t* kb,
                  const uint8_t* vb, size_t rb, int64_t D, int64_t jb, int64_t j1, float scale,
-                 float (*s)[kBlock], bool prefetch) {
+                 float (*s)[kBlock], bool prefetch, bool first_block) {
     using F = typename V::F;
     constexpr int NV = kBlock / V::W;
     const int64_t n = *std::max_element(nv, nv + G);
@@ -246,16 +246,18 @@ void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t*
         q[g] = rows.q + (r0 + g) * rows.q_stride;
         acc[g] = rows.acc + (r0 + g) * D;
     }
-    // The first group asks for the next block's V rows and the K panels of the one after it,
-    // spread over its score and accumulation steps: the data then has a block's time to come.
+    // The first group asks for the next block's V rows and the K panels of the one after it
+    // (the first block of a call also for its own V rows and the next K panels), spread over
+    // its score and accumulation steps: the data then has a block's time to come.
     Prefetch fetch;
     const int np = n > kKPanel ? 2 : 1;
     if (prefetch) {
-        const int64_t nv1 = std::clamp<int64_t>(j1 - jb - kBlock, 0, kBlock);
-        const int64_t nk2 = std::clamp<int64_t>(j1 - jb - 2 * kBlock, 0, kBlock);
-        fetch.at[0] = vb + (jb + kBlock) * rb, fetch.end[0] = fetch.at[0] + nv1 * rb;
-        fetch.at[1] = kb + (jb + 2 * kBlock) * rb;
-        fetch.end[1] = fetch.at[1] + (nk2 + kKPanel - 1) / kKPanel * kKPanel * rb;
+        const int64_t v0 = first_block ? jb : jb + kBlock, v1 = std::min(j1, jb + 2 * kBlock);
+        const int64_t k0 = v0 + kBlock, k1 = std::min(j1, jb + 3 * kBlock);
+        if (v1 > v0) fetch.at[0] = vb + v0 * rb, fetch.end[0] = vb + v1 * rb;
+        if (k1 > k0)  // whole panels
+            fetch.at[1] = kb + k0 * rb,
+            fetch.end[1] = kb + (k1 + kKPanel - 1) / kKPanel * kKPanel * rb;
         const int64_t score_steps = D / score_unroll(G * np * (kKPanel / V::W));
         const int64_t accumulate_steps = D / (V::W * accumulate_vectors(G)) * n;
         fetch.spread(std::max<int64_t>(1, score_steps + accumulate_steps));
@@ -337,7 +339,7 @@ void attention_chunk(const AttnRows& rows, const void* k, const void* v, size_t 
             const int g = left >= V::kMaxRows ? V::kMaxRows : left >= 4 ? 4 : left >= 2 ? 2 : 1;
             if (*std::max_element(nv + r, nv + r + g) > 0)
                 block_group_of<V, KP, Row>(g, rows, r, nv + r, kb, vb, rb, D, jb, j1, scale, s,
-                                           r == 0);
+                                           r == 0, jb == j0);
             r += g;
         }
     }
