@@ -43,8 +43,13 @@ void store_k_f32(const float* src, void* panel, int lane, int64_t n) {
     for (int64_t d = 0; d < n; ++d) static_cast<float*>(panel)[d * kKPanel + lane] = src[d];
 }
 void store_k_f16(const float* src, void* panel, int lane, int64_t n) {
-    for (int64_t d = 0; d < n; ++d)
-        quantize_row_f16(src + d, static_cast<uint16_t*>(panel) + d * kKPanel + lane, 1);
+    uint16_t half[64];  // the row converted a piece at a time, then spread over the panel
+    for (int64_t d0 = 0; d0 < n; d0 += 64) {
+        const int64_t m = std::min<int64_t>(64, n - d0);
+        quantize_row_f16(src + d0, half, m);
+        for (int64_t d = 0; d < m; ++d)
+            static_cast<uint16_t*>(panel)[(d0 + d) * kKPanel + lane] = half[d];
+    }
 }
 void load_k_f32(const void* panel, float* dst, int64_t n) {
     load_kv_row_f32(panel, dst, n * kKPanel);
@@ -73,13 +78,11 @@ void store_k_q8_0(const float* src, void* panel, int lane, int64_t n) {
 
 void load_k_q8_0(const void* panel, float* dst, int64_t n) {
     const auto* pb = static_cast<const PanelBlockQ8_0*>(panel);
+    float scale[kKPanel];
     for (int64_t d = 0; d < n; ++d) {
         const PanelBlockQ8_0& b = pb[d / kQK];
-        for (int j = 0; j < kKPanel; ++j) {
-            float scale;
-            dequantize_row_f16(&b.d[j], &scale, 1);
-            dst[d * kKPanel + j] = scale * b.qs[d % kQK][j];
-        }
+        if (d % kQK == 0) dequantize_row_f16(b.d, scale, kKPanel);
+        for (int j = 0; j < kKPanel; ++j) dst[d * kKPanel + j] = scale[j] * b.qs[d % kQK][j];
     }
 }
 
