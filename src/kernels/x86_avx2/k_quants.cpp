@@ -93,7 +93,7 @@ struct GemmQ45K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<Block>(w, bw, r);
             __m256 acc[NY];
             for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
@@ -228,7 +228,7 @@ struct GemmQ6K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<BlockQ6_K>(w, bw, r);
             __m256 acc[NY];
             for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
@@ -309,7 +309,7 @@ struct GemmQ23K {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<Block>(w, bw, r);
             __m256 acc[NY];
             for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
@@ -374,7 +374,7 @@ struct GemmIQ4XS {
         const BlockQ8_K* ay[NY];
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t);
         for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<BlockIQ4_XS>(w, bw, r);
             __m256 acc[NY];
             for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();

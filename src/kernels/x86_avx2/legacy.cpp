@@ -100,7 +100,7 @@ struct GemmLegacy {
                 for (int64_t i = 0; i < nb; ++i) da[t * nb + i] = f16(ay[t][i].d);
         }
         for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<typename D::Block>(w, bw, r);
             __m256 acc[2][NY];
             float msum[NY] = {};  // sum of m * s_a (formats with a min)

@@ -146,13 +146,12 @@ template <int NY, size_t kGroupBlock, typename Block>
 void interleaved_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_t by,
                       Block block) {
     const auto* base = static_cast<const uint8_t*>(w);
-    const uint8_t* end = base + nr * bw;
     for (int64_t g = 0; g < nr; g += kInterleaveRows) {
         __m512 acc[NY];
         for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* b = base + g * bw + i * kGroupBlock;
-            if constexpr (NY == 1) x86::prefetch_group_ahead<kGroupBlock>(b, end);
+            if constexpr (NY == 1) x86::prefetch_group_ahead<kGroupBlock>(b);
             block(b, i, acc);
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);

@@ -71,7 +71,7 @@ template <int NY, typename Block, typename SuperBlock>
 void narrow_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_t by,
                  SuperBlock sb) {
     for (int64_t r = 0; r < nr; ++r) {
-        if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+        if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
         const auto* x = x86::row<Block>(w, bw, r);
         __m512 acc[NY];
         __m256 accm[NY];

@@ -156,7 +156,7 @@ struct GemmLegacy {
         };
         const int64_t n_pairs = nb / 2;
         for (int64_t r = 0; r < nr; ++r) {
-            x86::prefetch_ahead(w, bw, r, nr);
+            x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<typename D::Block>(w, bw, r);
             // Two accumulators (even and odd pairs) to halve the FMA latency per pair.
             __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -201,7 +201,7 @@ struct GemmLegacy {
                 for (int64_t i = 0; i < nb; ++i) da[t * nb + i] = f16(ay[t][i].d);
         }
         for (int64_t r = 0; r < nr; ++r) {
-            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r, nr);
+            if constexpr (NY == 1) x86::prefetch_ahead(w, bw, r);
             const auto* x = x86::row<typename D::Block>(w, bw, r);
             __m256 acc[2][NY];
             for (int s = 0; s < 2; ++s)
