@@ -129,8 +129,8 @@ ModelFacts model_facts(const runtime::Engine& e, model::CacheType cache_type) {
     const auto kinds = e.model->layer_kinds();
     const auto n_attn = std::count(kinds.begin(), kinds.end(), model::Model::LayerKind::Attention);
     // K and V rows of one position (a K panel takes the bytes of 16 rows).
-    const model::KvCache one_head(cache_type, 1, 1, c.head_dim);
-    f.kv_bytes_per_position = static_cast<double>(n_attn * 2 * c.n_head_kv * one_head.row_bytes);
+    f.kv_bytes_per_position =
+        static_cast<double>(n_attn * 2 * c.n_head_kv * model::kv_row_bytes(cache_type, c.head_dim));
     // The file type llama-quantize recorded names the file ("Q4_K - Medium" for a mix of Q4_K
     // and Q6_K), else the type that holds most bytes.
     const auto ft = r.get_uint("general.file_type");

@@ -237,13 +237,17 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
 
 }  // namespace
 
+size_t kv_row_bytes(CacheType type, int64_t head_dim) {
+    return kernels::kv_row_bytes(tensor_type(type), head_dim);
+}
+
 KvCache::KvCache(CacheType type, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim)
     : type(type),
       n_ctx(n_ctx),
       n_head_kv(n_head_kv),
       head_dim(head_dim),
       n_panels((n_ctx + kernels::kKPanel - 1) / kernels::kKPanel),
-      row_bytes(kernels::kv_row_bytes(tensor_type(type), head_dim)),
+      row_bytes(kv_row_bytes(type, head_dim)),
       k(n_head_kv * n_panels * kernels::kKPanel * row_bytes),
       v(n_head_kv * n_ctx * row_bytes) {}
 
@@ -254,10 +258,8 @@ KvCache KvCache::copy_prefix(int64_t n) const {
     const size_t panel_bytes = kernels::kKPanel * row_bytes;
     const int64_t used_panels = (n + kernels::kKPanel - 1) / kernels::kKPanel;
     for (int64_t hk = 0; hk < n_head_kv; ++hk) {
-        const size_t k_at = static_cast<size_t>(hk * n_panels) * panel_bytes;
-        std::copy_n(k.begin() + k_at, used_panels * panel_bytes, c.k.begin() + k_at);
-        const size_t v_at = static_cast<size_t>(hk * n_ctx) * row_bytes;
-        std::copy_n(v.begin() + v_at, n * row_bytes, c.v.begin() + v_at);
+        std::copy_n(k.begin() + k_at(hk, 0), used_panels * panel_bytes, c.k.begin() + k_at(hk, 0));
+        std::copy_n(v.begin() + v_at(hk, 0), n * row_bytes, c.v.begin() + v_at(hk, 0));
     }
     return c;
 }
@@ -269,9 +271,9 @@ void KvCache::store(const float* k_rows, const float* v_rows, int64_t pos0, int6
         const int64_t pos = pos0 + t, panel = pos / kernels::kKPanel;
         for (int64_t hk = 0; hk < n_head_kv; ++hk) {
             const int64_t src = (t * n_head_kv + hk) * head_dim;
-            uint8_t* k_at = k.data() + (hk * n_panels + panel) * kernels::kKPanel * row_bytes;
-            kk.store_k(k_rows + src, k_at, static_cast<int>(pos % kernels::kKPanel), head_dim);
-            kk.store(v_rows + src, v.data() + (hk * n_ctx + pos) * row_bytes, head_dim);
+            kk.store_k(k_rows + src, k.data() + k_at(hk, panel),
+                       static_cast<int>(pos % kernels::kKPanel), head_dim);
+            kk.store(v_rows + src, v.data() + v_at(hk, pos), head_dim);
         }
     }
 }

@@ -52,15 +52,21 @@ struct KvCache {
     // A cache of the same shape holding this one's positions [0, n) (a forked sequence): only
     // the panels and rows in use are copied, so the copy commits no more memory than they take.
     KvCache copy_prefix(int64_t n) const;
-    // The K panel of positions 16p .. 16p + 15 of head hk.
-    const uint8_t* k_panel(int64_t hk, int64_t p) const {
-        return k.data() + (hk * n_panels + p) * kernels::kKPanel * row_bytes;
+    // Where head hk's K panel of positions 16p .. 16p + 15 starts in k, and its row of
+    // position pos in v.
+    size_t k_at(int64_t hk, int64_t p) const {
+        return static_cast<size_t>(hk * n_panels + p) * kernels::kKPanel * row_bytes;
     }
-    const uint8_t* v_row(int64_t hk, int64_t pos) const {
-        return v.data() + (hk * n_ctx + pos) * row_bytes;
+    size_t v_at(int64_t hk, int64_t pos) const {
+        return static_cast<size_t>(hk * n_ctx + pos) * row_bytes;
     }
+    const uint8_t* k_panel(int64_t hk, int64_t p) const { return k.data() + k_at(hk, p); }
+    const uint8_t* v_row(int64_t hk, int64_t pos) const { return v.data() + v_at(hk, pos); }
     int64_t bytes() const { return static_cast<int64_t>(k.size() + v.size()); }
 };
+
+// The bytes of one head's K or V row of one position in a cache of this type.
+size_t kv_row_bytes(CacheType type, int64_t head_dim);
 
 // Batches of up to this many tokens take the fused online-softmax path; longer ones the tiles.
 inline constexpr int64_t kFusedAttentionMaxTokens = 8;
