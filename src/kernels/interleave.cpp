@@ -83,6 +83,40 @@ void move_block(std::span<const Field> fs, G* g, int64_t r, B* x) {
     }
 }
 
+// Q6_K's levels re-encoded per row block before grouping, so that decode assembles them in
+// fewer steps (interleave.h): for half h and l in 0..31, the four levels of elements
+// 128h + 32k + l (k = 0..3, 6 bits each) go to ql[64h + l] (level 0, and bits 0-1 of level 3
+// in bits 6-7), ql[64h + 32 + l] (level 1, bits 2-3 of level 3) and qh[32h + l] (level 2,
+// bits 4-5 of level 3). The same bytes, one to one.
+void recode_q6_K(BlockQ6_K& x) {
+    for (int h = 0; h < 2; ++h)
+        for (int l = 0; l < 32; ++l) {
+            uint8_t& a = x.ql[64 * h + l];
+            uint8_t& b = x.ql[64 * h + 32 + l];
+            uint8_t& c = x.qh[32 * h + l];
+            const int q0 = (a & 15) | (c & 3) << 4, q1 = (b & 15) | (c >> 2 & 3) << 4;
+            const int q2 = a >> 4 | (c >> 4 & 3) << 4, q3 = b >> 4 | (c >> 6) << 4;
+            a = static_cast<uint8_t>(q0 | (q3 & 3) << 6);
+            b = static_cast<uint8_t>(q1 | (q3 >> 2 & 3) << 6);
+            c = static_cast<uint8_t>(q2 | (q3 >> 4) << 6);
+        }
+}
+
+// The inverse of recode_q6_K.
+void decode_q6_K(BlockQ6_K& x) {
+    for (int h = 0; h < 2; ++h)
+        for (int l = 0; l < 32; ++l) {
+            uint8_t& a = x.ql[64 * h + l];
+            uint8_t& b = x.ql[64 * h + 32 + l];
+            uint8_t& c = x.qh[32 * h + l];
+            const int q0 = a & 63, q1 = b & 63, q2 = c & 63;
+            const int q3 = a >> 6 | (b >> 6) << 2 | (c >> 6) << 4;
+            a = static_cast<uint8_t>((q0 & 15) | (q2 & 15) << 4);
+            b = static_cast<uint8_t>((q1 & 15) | (q3 & 15) << 4);
+            c = static_cast<uint8_t>(q0 >> 4 | (q1 >> 4) << 2 | (q2 >> 4) << 4 | (q3 >> 4) << 6);
+        }
+}
+
 }  // namespace
 
 bool can_interleave(TensorType type, int64_t n_in, int64_t n_out) {
@@ -100,9 +134,16 @@ void interleave(TensorType type, int64_t n_in, int64_t n_rows, const void* src, 
         auto* group = static_cast<uint8_t*>(dst) + g0 * row_bytes;
         for (int64_t r = 0; r < kInterleaveRows; ++r) {
             const auto* row = static_cast<const uint8_t*>(src) + (g0 + r) * row_bytes;
-            for (int64_t i = 0; i < nb; ++i)
-                move_block<true>(fields(type), group + i * group_block, r,
-                                 row + i * tr.block_bytes);
+            for (int64_t i = 0; i < nb; ++i) {
+                const uint8_t* block = row + i * tr.block_bytes;
+                BlockQ6_K recoded;
+                if (type == TensorType::Q6_K) {
+                    std::memcpy(&recoded, block, sizeof(recoded));
+                    recode_q6_K(recoded);
+                    block = reinterpret_cast<const uint8_t*>(&recoded);
+                }
+                move_block<true>(fields(type), group + i * group_block, r, block);
+            }
         }
     }
 }
@@ -114,9 +155,16 @@ void deinterleave_row(TensorType type, int64_t n_in, const void* data, int64_t r
     const size_t row_bytes = nb * tr.block_bytes, group_block = tr.block_bytes * kInterleaveRows;
     const int64_t g0 = r / kInterleaveRows * kInterleaveRows;
     const auto* group = static_cast<const uint8_t*>(data) + g0 * row_bytes;
-    for (int64_t i = 0; i < nb; ++i)
-        move_block<false>(fields(type), group + i * group_block, r - g0,
-                          static_cast<uint8_t*>(dst) + i * tr.block_bytes);
+    for (int64_t i = 0; i < nb; ++i) {
+        uint8_t* block = static_cast<uint8_t*>(dst) + i * tr.block_bytes;
+        move_block<false>(fields(type), group + i * group_block, r - g0, block);
+        if (type == TensorType::Q6_K) {
+            BlockQ6_K x;
+            std::memcpy(&x, block, sizeof(x));
+            decode_q6_K(x);
+            std::memcpy(block, &x, sizeof(x));
+        }
+    }
 }
 
 }  // namespace hearth::kernels

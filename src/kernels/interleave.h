@@ -9,7 +9,11 @@
 //   Q5_K: as Q4_K, with qh[8 dwords][r] (dword c: the fifth bits of levels 4c.. of each
 //         sub-block s, in bit s) after qs, 512 bytes.
 //   Q6_K: ql[32 dwords][r], 2048 bytes; qh[16 dwords][r], 1024; scales[16 bytes][r], 256; d[r]
-//         as f16, 32.
+//         as f16, 32; the levels re-encoded first: for half h and l in 0..31, the 6-bit levels
+//         of elements 128h + 32k + l, k = 0..3, in ql[64h + l] (level 0 in bits 0-5, bits 0-1
+//         of level 3 in bits 6-7), ql[64h + 32 + l] (level 1; bits 2-3 of level 3) and
+//         qh[32h + l] (level 2; bits 4-5 of level 3), so that three of four levels take one
+//         and each.
 //   Q8_0: qs[8 dwords][r] with each level plus 128 (an unsigned byte, vpdpbusd's unsigned side,
 //         so that decode needs no correction per row), 512 bytes; d[r] as f16, 32.
 // Group g's bytes start where row 16g's did, so a view's row arithmetic (data + r * row_bytes)

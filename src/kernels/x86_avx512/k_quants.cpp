@@ -983,11 +983,11 @@ using InterleavedQ4K = InterleavedQ45K<BlockQ4_K, false>;
 using InterleavedQ5K = InterleavedQ45K<BlockQ5_K, true>;
 
 // Q6_K in the interleaved layout (kernels/interleave.h): rows in lanes as in PackedQ6K, with
-// the levels still split into ql and qh as stored. Half h of a super-block, 32-element run k
-// (elements 128h + 32k..), dword c (0..7) of the run: the low 4 bits are ql dword 16h + c
-// (runs 0, 2) or 16h + 8 + c (runs 1, 3), low nibbles for runs 0, 1 and high for 2, 3; the top
-// 2 bits are bits 2k, 2k + 1 of each byte of qh dword 8h + c. Dwords 0..3 of a run belong to
-// sub-block 8h + 2k, 4..7 to 8h + 2k + 1.
+// the levels re-encoded in ql and qh. Half h of a super-block, 32-element run k (elements
+// 128h + 32k..), dword c (0..7) of the run: ql dword 16h + c (a) holds run 0's levels and bits
+// 0-1 of run 3's in bits 6-7, ql dword 16h + 8 + c (b) run 1's and bits 2-3 of run 3's, qh
+// dword 8h + c (q) run 2's and bits 4-5 of run 3's. Dwords 0..3 of a run belong to sub-block
+// 8h + 2k, 4..7 to 8h + 2k + 1.
 struct InterleavedQ6K {
     static constexpr int64_t kRows = kInterleaveRows;
     static_assert(kRows == PackedQ6K::kRows, "pack turns one group into one packed tile");
@@ -995,18 +995,22 @@ struct InterleavedQ6K {
     static constexpr size_t kScaleBytes = 16 * kRows;
     static constexpr size_t kGroupBytes = sizeof(BlockQ6_K) * kRows;
 
-    // The 16 rows' levels (unsigned 0..63) of dword c of run K of half h of the group block sb.
+    // The 16 rows' levels (unsigned 0..63) of dword c of run K of half h of the group block sb:
+    // runs 0..2 take one and each; run 3 gathers its bits 4-5 (q's bits 6-7), 2-3 (b's) and 0-1
+    // (a's) in bits 6-7, 4-5 and 2-3 by two bit selects, then moves them down.
     template <int K>
     static __m512i levels(const uint8_t* sb, int h, int c) {
-        const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
-        const __m512i ql = load512(sb + (16 * h + 8 * (K % 2) + c) * kRows * 4);
-        const __m512i qh = load512(sb + kQlBytes + (8 * h + c) * kRows * 4);
-        const __m512i lo = _mm512_and_si512(K < 2 ? ql : _mm512_srli_epi16(ql, 4), m4);
-        // Bits 2K, 2K + 1 moved to bits 4, 5 (a shift left by 4 - 2K).
-        const __m512i hi = K < 2   ? _mm512_slli_epi16(qh, 4 - 2 * K)
-                           : K > 2 ? _mm512_srli_epi16(qh, 2 * K - 4)
-                                   : qh;
-        return _mm512_or_si512(lo, _mm512_and_si512(hi, m30));
+        const __m512i m6 = _mm512_set1_epi8(63);
+        const __m512i a = load512(sb + (16 * h + c) * kRows * 4);
+        const __m512i b = load512(sb + (16 * h + 8 + c) * kRows * 4);
+        const __m512i q = load512(sb + kQlBytes + (8 * h + c) * kRows * 4);
+        if constexpr (K < 3) return _mm512_and_si512(K == 0 ? a : K == 1 ? b : q, m6);
+        // Bit select (mask ? x : y) is ternary-logic function 0xCA.
+        const __m512i top = _mm512_ternarylogic_epi32(_mm512_set1_epi8(static_cast<char>(0xC0)),
+                                                      q, _mm512_srli_epi16(b, 2), 0xCA);
+        const __m512i all = _mm512_ternarylogic_epi32(_mm512_set1_epi8(static_cast<char>(0xF0)),
+                                                      top, _mm512_srli_epi16(a, 4), 0xCA);
+        return _mm512_and_si512(_mm512_srli_epi16(all, 2), m6);
     }
     // Sub-block s's scales as int32 (lane r = row r).
     static __m512i scale(const uint8_t* sb, int s) {
