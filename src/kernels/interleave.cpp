@@ -87,34 +87,33 @@ void move_block(std::span<const Field> fs, G* g, int64_t r, B* x) {
 // fewer steps (interleave.h): for half h and l in 0..31, the four levels of elements
 // 128h + 32k + l (k = 0..3, 6 bits each) go to ql[64h + l] (level 0, and bits 0-1 of level 3
 // in bits 6-7), ql[64h + 32 + l] (level 1, bits 2-3 of level 3) and qh[32h + l] (level 2,
-// bits 4-5 of level 3). The same bytes, one to one.
-void recode_q6_K(BlockQ6_K& x) {
+// bits 4-5 of level 3). The same bytes, one to one. f(a, b, c) rewrites the three bytes
+// ql[64h + l], ql[64h + 32 + l], qh[32h + l] of each (h, l).
+template <typename F>
+void for_level_bytes(BlockQ6_K& x, F f) {
     for (int h = 0; h < 2; ++h)
-        for (int l = 0; l < 32; ++l) {
-            uint8_t& a = x.ql[64 * h + l];
-            uint8_t& b = x.ql[64 * h + 32 + l];
-            uint8_t& c = x.qh[32 * h + l];
-            const int q0 = (a & 15) | (c & 3) << 4, q1 = (b & 15) | (c >> 2 & 3) << 4;
-            const int q2 = a >> 4 | (c >> 4 & 3) << 4, q3 = b >> 4 | (c >> 6) << 4;
-            a = static_cast<uint8_t>(q0 | (q3 & 3) << 6);
-            b = static_cast<uint8_t>(q1 | (q3 >> 2 & 3) << 6);
-            c = static_cast<uint8_t>(q2 | (q3 >> 4) << 6);
-        }
+        for (int l = 0; l < 32; ++l) f(x.ql[64 * h + l], x.ql[64 * h + 32 + l], x.qh[32 * h + l]);
+}
+
+void recode_q6_K(BlockQ6_K& x) {
+    for_level_bytes(x, [](uint8_t& a, uint8_t& b, uint8_t& c) {
+        const int q0 = (a & 15) | (c & 3) << 4, q1 = (b & 15) | (c >> 2 & 3) << 4;
+        const int q2 = a >> 4 | (c >> 4 & 3) << 4, q3 = b >> 4 | (c >> 6) << 4;
+        a = static_cast<uint8_t>(q0 | (q3 & 3) << 6);
+        b = static_cast<uint8_t>(q1 | (q3 >> 2 & 3) << 6);
+        c = static_cast<uint8_t>(q2 | (q3 >> 4) << 6);
+    });
 }
 
 // The inverse of recode_q6_K.
 void decode_q6_K(BlockQ6_K& x) {
-    for (int h = 0; h < 2; ++h)
-        for (int l = 0; l < 32; ++l) {
-            uint8_t& a = x.ql[64 * h + l];
-            uint8_t& b = x.ql[64 * h + 32 + l];
-            uint8_t& c = x.qh[32 * h + l];
-            const int q0 = a & 63, q1 = b & 63, q2 = c & 63;
-            const int q3 = a >> 6 | (b >> 6) << 2 | (c >> 6) << 4;
-            a = static_cast<uint8_t>((q0 & 15) | (q2 & 15) << 4);
-            b = static_cast<uint8_t>((q1 & 15) | (q3 & 15) << 4);
-            c = static_cast<uint8_t>(q0 >> 4 | (q1 >> 4) << 2 | (q2 >> 4) << 4 | (q3 >> 4) << 6);
-        }
+    for_level_bytes(x, [](uint8_t& a, uint8_t& b, uint8_t& c) {
+        const int q0 = a & 63, q1 = b & 63, q2 = c & 63;
+        const int q3 = a >> 6 | (b >> 6) << 2 | (c >> 6) << 4;
+        a = static_cast<uint8_t>((q0 & 15) | (q2 & 15) << 4);
+        b = static_cast<uint8_t>((q1 & 15) | (q3 & 15) << 4);
+        c = static_cast<uint8_t>(q0 >> 4 | (q1 >> 4) << 2 | (q2 >> 4) << 4 | (q3 >> 4) << 6);
+    });
 }
 
 }  // namespace
