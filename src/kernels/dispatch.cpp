@@ -108,7 +108,9 @@ Table make_avx2(const Table& base) {
     return t;
 }
 
-Table make_avx512(const Table& base) {
+// bf16: the CPU has AVX512_BF16 (Zen 4/5, Cooper Lake, Sapphire Rapids); without it (Ice Lake,
+// Tiger Lake) BF16 weights keep the AVX2 kernel.
+Table make_avx512(const Table& base, bool bf16) {
     Table t = base;
     auto put = [&t](TensorType w, VecDotFn v, GemmFn g) {
         MatmulKernels& k = t[static_cast<size_t>(w)];
@@ -118,7 +120,7 @@ Table make_avx512(const Table& base) {
     };
     put(TensorType::F32, avx512::vec_dot_f32_f32, avx512::gemm_f32_f32);
     put(TensorType::F16, avx512::vec_dot_f16_f16, avx512::gemm_f16_f16);
-    put(TensorType::BF16, avx512::vec_dot_bf16_bf16, avx512::gemm_bf16_bf16);
+    if (bf16) put(TensorType::BF16, avx512::vec_dot_bf16_bf16, avx512::gemm_bf16_bf16);
     put(TensorType::Q8_0, avx512::vec_dot_q8_0_q8_0, avx512::gemm_q8_0_q8_0);
     MatmulKernels& q80 = t[static_cast<size_t>(TensorType::Q8_0)];
     q80.packed_bytes = avx512::packed_bytes_q8_0;
@@ -160,36 +162,35 @@ Table make_avx512(const Table& base) {
 #endif
 
 #if HEARTH_X86_KERNELS
-// CPUID feature bits plus the OS's XCR0 state mask (the OS must save the YMM/ZMM registers).
 // By hand rather than __builtin_cpu_supports: clang 14 does not know every feature name.
-struct X86Features {
-    bool avx2 = false, avx512 = false;
-};
-
 X86Features detect_x86() {
-    X86Features f;
+    X86Cpuid id;
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
-    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
-               f16c = c & (1u << 29);
-    if (!osxsave || !avx) return f;
-    unsigned xcr0_lo, xcr0_hi;
-    __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-    const bool os_ymm = (xcr0_lo & 0x6) == 0x6, os_zmm = (xcr0_lo & 0xE6) == 0xE6;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
-    f.avx2 = os_ymm && fma && f16c && (b & (1u << 5));
-    const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 31)) &&  // F BW VL
-                        (c & (1u << 1)) && (c & (1u << 11));                        // VBMI VNNI
-    unsigned a1 = 0, b1, c1, d1;
-    if (!__get_cpuid_count(7, 1, &a1, &b1, &c1, &d1)) a1 = 0;
-    f.avx512 = f.avx2 && os_zmm && avx512 && (a1 & (1u << 5));  // BF16
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return {};
+    id.leaf1_ecx = c;
+    const bool osxsave = c & (1u << 27);
+    if (osxsave) {
+        unsigned lo, hi;
+        __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        id.xcr0 = (static_cast<uint64_t>(hi) << 32) | lo;
+    }
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        id.leaf7_ebx = b;
+        id.leaf7_ecx = c;
+        if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) id.leaf7_1_eax = a;
+    }
+    return x86_features_from(id);
+}
+
+const X86Features& x86_features() {
+    static const X86Features f = detect_x86();
     return f;
 }
 #endif
 
 bool cpu_has(Isa isa) {
 #if HEARTH_X86_KERNELS
-    static const X86Features f = detect_x86();
+    const X86Features& f = x86_features();
     if (isa == Isa::Avx2) return f.avx2;
     if (isa == Isa::Avx512) return f.avx512;
 #endif
@@ -301,7 +302,7 @@ const Tables& tables() {
         Tables r{.ref = make_ref()};
 #if HEARTH_X86_KERNELS
         r.avx2 = make_avx2(r.ref);
-        r.avx512 = make_avx512(r.avx2);
+        r.avx512 = make_avx512(r.avx2, x86_features().avx512_bf16);
         if (cpu_has(Isa::Avx512)) {
             for (size_t id = 0; id < kTableSize; ++id) {
                 MatmulKernels& k = r.avx512[id];
@@ -321,6 +322,21 @@ const Tables& tables() {
 }
 
 }  // namespace
+
+X86Features x86_features_from(const X86Cpuid& id) {
+    auto bit = [](uint64_t reg, int n) { return ((reg >> n) & 1) != 0; };
+    X86Features f;
+    // The OS must save the YMM state (XCR0 bits 1-2) and, for AVX-512, opmask and ZMM (5-7).
+    const bool os_ymm = (id.xcr0 & 0x6) == 0x6, os_zmm = (id.xcr0 & 0xE6) == 0xE6;
+    const bool osxsave = bit(id.leaf1_ecx, 27), avx = bit(id.leaf1_ecx, 28);
+    const bool fma = bit(id.leaf1_ecx, 12), f16c = bit(id.leaf1_ecx, 29);
+    f.avx2 = osxsave && avx && os_ymm && fma && f16c && bit(id.leaf7_ebx, 5);
+    const bool f_bw_vl = bit(id.leaf7_ebx, 16) && bit(id.leaf7_ebx, 30) && bit(id.leaf7_ebx, 31);
+    const bool vbmi_vnni = bit(id.leaf7_ecx, 1) && bit(id.leaf7_ecx, 11);
+    f.avx512 = f.avx2 && os_zmm && f_bw_vl && vbmi_vnni;
+    f.avx512_bf16 = f.avx512 && bit(id.leaf7_1_eax, 5);
+    return f;
+}
 
 int self_check_failures() { return tables().self_check_failures; }
 

@@ -91,6 +91,18 @@ int self_check_failures();
 // agrees with the ref kernels on a small random case. For tests of kernels outside the tables.
 bool agrees_with_ref(gguf::TensorType t, const MatmulKernels& k);
 
+// The x86 levels this CPU can run, from its CPUID bits and the OS's XCR0 (which register
+// state the OS saves): AVX2 wants FMA and F16C, AVX-512 wants F, BW, VL, VBMI and VNNI, and
+// BF16 is a separate bit on top (Ice Lake and Tiger Lake run AVX-512 without it).
+struct X86Cpuid {
+    uint32_t leaf1_ecx = 0, leaf7_ebx = 0, leaf7_ecx = 0, leaf7_1_eax = 0;
+    uint64_t xcr0 = 0;
+};
+struct X86Features {
+    bool avx2 = false, avx512 = false, avx512_bf16 = false;
+};
+X86Features x86_features_from(const X86Cpuid& id);
+
 // True when this CPU (and this build) can run isa. Exact and Ref always can.
 bool isa_available(Isa isa);
 // Every ISA this host can run, Exact first.

@@ -3,6 +3,7 @@
 
 #define avx512 avx512_emulated
 #include "kernels/x86_avx512/float.cpp"
+#include "kernels/x86_avx512/bf16.cpp"
 #undef avx512
 
 namespace hearth::kernels::emulated {

@@ -1,6 +1,4 @@
-// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two rows at a time)
-// and BF16 weights with BF16 activations (vdpbf16ps: exact bf16 products summed in float, 32
-// elements per op).
+// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two rows at a time).
 #include <immintrin.h>
 
 #include <cstring>
@@ -14,13 +12,6 @@ namespace hearth::kernels::avx512 {
 namespace {
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-float bf16_scalar(uint16_t v) {
-    const uint32_t bits = static_cast<uint32_t>(v) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
 
 // F32 and F16 weights with activations of the same type, widened to 16 floats per load.
 struct F32 {
@@ -100,31 +91,6 @@ struct GemmWiden {
     }
 };
 
-struct GemmBF16 {
-    template <int NY>
-    static void run(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
-                    float* y, size_t by) {
-        const uint16_t* at[NY];
-        for (int t = 0; t < NY; ++t) at[t] = x86::row<uint16_t>(a, ba, t);
-        for (int64_t r = 0; r < nr; ++r) {
-            const uint16_t* wr = x86::row<uint16_t>(w, bw, r);
-            __m512 acc[NY];
-            for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
-            int64_t k = 0;
-            for (; k + 32 <= n; k += 32) {
-                const __m512bh w0 = (__m512bh)_mm512_loadu_si512(wr + k);
-                for (int t = 0; t < NY; ++t)
-                    acc[t] = _mm512_dpbf16_ps(acc[t], w0, (__m512bh)_mm512_loadu_si512(at[t] + k));
-            }
-            for (int t = 0; t < NY; ++t) {
-                float s = hsum512(acc[t]);
-                for (int64_t j = k; j < n; ++j) s += bf16_scalar(wr[j]) * bf16_scalar(at[t][j]);
-                y[t * by + r] = s;
-            }
-        }
-    }
-};
-
 }  // namespace
 
 float vec_dot_f32_f32(int64_t n, const void* w, const void* a) {
@@ -141,12 +107,4 @@ void gemm_f16_f16(int64_t n, const void* w, size_t bw, int64_t nr, const void* a
                   float* y, size_t by) {
     x86::gemm_dispatch<GemmWiden<F16>, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
-float vec_dot_bf16_bf16(int64_t n, const void* w, const void* a) {
-    return x86::vec_dot_via<GemmBF16>(n, w, a);
-}
-void gemm_bf16_bf16(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba,
-                    int ny, float* y, size_t by) {
-    x86::gemm_dispatch<GemmBF16, 8>(n, w, bw, nr, a, ba, ny, y, by);
-}
-
 }  // namespace hearth::kernels::avx512

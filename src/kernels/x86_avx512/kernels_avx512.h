@@ -1,5 +1,6 @@
-// AVX-512 (F, BW, VL, VNNI, BF16) matmul and attention kernels (declarations; the tables are
-// in dispatch.cpp). Types without an entry here use the AVX2 kernels on an AVX-512 machine.
+// AVX-512 (F, BW, VL, VBMI, VNNI; BF16 in bf16.cpp alone) matmul and attention kernels
+// (declarations; the tables are in dispatch.cpp). Types without an entry here use the AVX2
+// kernels on an AVX-512 machine.
 #pragma once
 
 #include <cstddef>
