@@ -96,7 +96,7 @@ void deltanet_bench(benchmark::State& state) {
                 seconds);
 }
 
-BENCHMARK_CAPTURE(attention_bench, prompt, false)->Arg(512)->Arg(2048)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(attention_bench, prompt, false)->Arg(512)->Arg(2048)->Arg(4096)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(attention_bench, decode, true)->Arg(512)->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(deltanet_bench)->Arg(1)->Arg(512)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
