@@ -18,6 +18,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/load_progress.h"
 #include "kernels/peak.h"
 #include "model/attention.h"
 #include "runtime/engine.h"
@@ -289,7 +290,7 @@ void print_records(const ModelFacts& f, const std::vector<Test>& tests, int thre
 }
 
 Result<runtime::Engine> load(const Args& a, int threads) {
-    if (a.has("--model")) return runtime::load_engine(a.get("--model"), threads, false);
+    if (a.has("--model")) return runtime::load_engine(a.get("--model"), threads, false, load_progress(a.get("--model")));
     const std::string arg = a.get("--synthetic");
     const size_t colon = arg.find(':');
     auto spec = runtime::synthetic_preset(arg.substr(0, colon));
@@ -310,7 +311,7 @@ Result<runtime::Engine> load(const Args& a, int threads) {
     const std::string path = dir + "/" + name;
     if (std::filesystem::exists(path)) {
         std::fprintf(stderr, "hearth bench: using %s\n", path.c_str());
-        return runtime::load_engine(path, threads, false);
+        return runtime::load_engine(path, threads, false, load_progress(path));
     }
     std::fprintf(stderr, "hearth bench: building synthetic %s (%lld layers, %s, random weights) into %s ...\n",
                  arg.c_str(), (long long)spec->n_layer, spec->quant.c_str(), path.c_str());
@@ -330,7 +331,7 @@ Result<runtime::Engine> load(const Args& a, int threads) {
         const bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size() &&
                         std::fflush(f) == 0 && fsync(fileno(f)) == 0;
         if (std::fclose(f) == 0 && ok) std::filesystem::rename(tmp, path, ec);
-        if (!ec && ok) return runtime::load_engine(path, threads, false);
+        if (!ec && ok) return runtime::load_engine(path, threads, false, load_progress(path));
     }
     std::fprintf(stderr, "hearth bench: could not cache the model in %s; using it from memory\n", dir.c_str());
     return runtime::load_engine_from_bytes(std::move(bytes.value()), "synthetic:" + arg, threads);

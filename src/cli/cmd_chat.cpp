@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/chat_terminal.h"
 #include "cli/commands.h"
+#include "cli/load_progress.h"
 #include "cli/sampling_flags.h"
 #include "runtime/chat.h"
 #include "runtime/chat_session.h"
@@ -344,7 +345,8 @@ void ChatApp::print_stats() const {
 
 Result<runtime::Engine> load(const Args& args, const ChatOptions& opt) {
     if (args.has("--model"))
-        return runtime::load_engine(args.get("--model"), int(opt.threads), true);
+        return runtime::load_engine(args.get("--model"), int(opt.threads), true,
+                                    load_progress(args.get("--model")));
     std::fprintf(stderr,
                  "hearth: no model given (-m): chatting with the built-in synthetic model, "
                  "a qwen3-architecture network with random weights. Its answers are word "

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/load_progress.h"
 #include "runtime/engine.h"
 #include "runtime/sampler.h"
 
@@ -89,7 +90,8 @@ int cmd_logits(int argc, char** argv) {
     auto cache_type = model::parse_cache_type(args->get("--cache-type", "f32"));
     if (!cache_type.ok()) return usage_error(cmd, "--cache-type: " + cache_type.message());
 
-    auto engine = runtime::load_engine(args->get("--model"), static_cast<int>(*threads), false);
+    auto engine = runtime::load_engine(args->get("--model"), static_cast<int>(*threads), false,
+                                        load_progress(args->get("--model")));
     if (!engine.ok()) return fail(cmd, engine.message());
     model::Model& m = *engine->model;
     const int64_t V = m.config().n_vocab;

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/load_progress.h"
 #include "cli/sampling_flags.h"
 #include "runtime/constraint.h"
 #include "runtime/engine.h"
@@ -155,7 +156,8 @@ int cmd_run(int argc, char** argv) {
             engine->load_seconds =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     } else {
-        engine = runtime::load_engine(args->get("--model"), int(opt->threads), true);
+        engine = runtime::load_engine(args->get("--model"), int(opt->threads), true,
+                                      load_progress(args->get("--model")));
     }
     if (!engine.ok()) return fail(cmd, engine.message());
 

@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/load_progress.h"
 #include "runtime/chat.h"
 #include "runtime/engine.h"
 #include "runtime/scheduler.h"
@@ -106,7 +107,8 @@ int cmd_serve(int argc, char** argv) {
         engine = runtime::load_engine_from_bytes(std::move(bytes.value()), "<built-in synthetic model>", int(*threads));
         name = "hearth-demo";
     } else {
-        engine = runtime::load_engine(args->get("--model"), int(*threads), true);
+        engine = runtime::load_engine(args->get("--model"), int(*threads), true,
+                                      load_progress(args->get("--model")));
         if (engine.ok()) name = model_alias(args->get("--model"));
     }
     if (!engine.ok()) return fail(cmd, engine.message());

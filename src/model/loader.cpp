@@ -76,12 +76,15 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
         }
     }
     if (!bound.copy) kept_.emplace_back(t->data, bytes);
+    bound_bytes_ += bytes;
+    if (progress_) progress_(bound_bytes_, reader_.tensor_bytes().size());
     return bound;
 }
 
-Binder::Binder(const gguf::Reader& reader)
+Binder::Binder(const gguf::Reader& reader, LoadProgress progress)
     : reader_(reader),
-      copies_(kernels::has_interleaved_kernels(kernels::current_isa())) {}
+      copies_(kernels::has_interleaved_kernels(kernels::current_isa())),
+      progress_(std::move(progress)) {}
 
 uint8_t* Binder::arena_bytes(size_t bytes) {
     const size_t at = (arena_used_ + 63) / 64 * 64;

@@ -32,7 +32,8 @@ struct Tensor {
 
 class Binder {
    public:
-    explicit Binder(const gguf::Reader& reader);
+    // progress, when given, hears of each tensor bound (model.h's LoadProgress).
+    explicit Binder(const gguf::Reader& reader, LoadProgress progress = {});
     // Releases the mapped pages that only copied tensors used.
     ~Binder();
     Binder(const Binder&) = delete;
@@ -66,6 +67,8 @@ class Binder {
     static constexpr size_t kArenaBytes = size_t{64} << 20;
     const gguf::Reader& reader_;
     const bool copies_;  // some weight type is interleaved on this ISA
+    const LoadProgress progress_;
+    size_t bound_bytes_ = 0;
     Status status_;
     std::shared_ptr<uint8_t> arena_;
     size_t arena_size_ = 0, arena_used_ = 0;

@@ -10,7 +10,7 @@ namespace {
 
 struct ArchEntry {
     const char* name;
-    Result<std::unique_ptr<Model>> (*load)(const gguf::Reader&, ThreadPool&);
+    Result<std::unique_ptr<Model>> (*load)(const gguf::Reader&, ThreadPool&, const LoadProgress&);
 };
 
 constexpr ArchEntry kArchs[] = {
@@ -63,12 +63,14 @@ Status check_attention_config(const Config& c, Hparams& hp) {
     return hp.status();
 }
 
-Result<std::unique_ptr<Model>> load_model(const gguf::Reader& reader, ThreadPool& pool) {
+Result<std::unique_ptr<Model>> load_model(const gguf::Reader& reader, ThreadPool& pool,
+                                          const LoadProgress& progress) {
     auto arch = reader.get_string("general.architecture");
     if (!arch.ok()) return arch.status().with_context(reader.path());
     for (const auto& a : kArchs) {
         if (*arch == a.name) {
-            auto m = a.load(reader, pool);
+            auto m = a.load(reader, pool, progress);
+            if (progress) progress(reader.tensor_bytes().size(), reader.tensor_bytes().size());
             if (!m.ok()) return m.status().with_context(reader.path());
             return m;
         }

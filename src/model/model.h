@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -148,9 +149,16 @@ class Model {
     ThreadPool* pool_ = nullptr;
 };
 
+// Hears, as a model binds its weights, how many bytes of the file's tensor data are bound of
+// how many: the rearranged copies made at load take most of a large dense model's load time.
+// load_model ends with done == total, loaded or not (a tensor the model does not use is never
+// bound, so the count may stop short of it before).
+using LoadProgress = std::function<void(size_t done, size_t total)>;
+
 // Reads general.architecture and builds that architecture from the file. The reader (and
 // its mapping) must outlive the model: weights point into it.
-Result<std::unique_ptr<Model>> load_model(const gguf::Reader& reader, ThreadPool& pool);
+Result<std::unique_ptr<Model>> load_model(const gguf::Reader& reader, ThreadPool& pool,
+                                          const LoadProgress& progress = {});
 
 // Architecture names load_model knows.
 std::vector<std::string> supported_architectures();

@@ -8,12 +8,12 @@ namespace hearth::runtime {
 namespace {
 
 Result<Engine> load(Result<gguf::Reader> reader, int n_threads, bool need_tokenizer,
-                    std::chrono::steady_clock::time_point t0) {
+                    std::chrono::steady_clock::time_point t0, const model::LoadProgress& progress) {
     if (!reader.ok()) return reader.status();
     Engine e;
     e.reader = std::make_unique<gguf::Reader>(std::move(reader.value()));
     e.pool = std::make_unique<ThreadPool>(n_threads);
-    auto m = model::load_model(*e.reader, *e.pool);
+    auto m = model::load_model(*e.reader, *e.pool, progress);
     if (!m.ok()) return m.status();
     e.model = std::move(m.value());
     if (e.reader->find("tokenizer.ggml.model")) {
@@ -33,15 +33,16 @@ Result<Engine> load(Result<gguf::Reader> reader, int n_threads, bool need_tokeni
 
 }  // namespace
 
-Result<Engine> load_engine(const std::string& path, int n_threads, bool need_tokenizer) {
+Result<Engine> load_engine(const std::string& path, int n_threads, bool need_tokenizer,
+                           const model::LoadProgress& progress) {
     auto t0 = std::chrono::steady_clock::now();
-    return load(gguf::Reader::open(path), n_threads, need_tokenizer, t0);
+    return load(gguf::Reader::open(path), n_threads, need_tokenizer, t0, progress);
 }
 
 Result<Engine> load_engine_from_bytes(std::string bytes, const std::string& name, int n_threads) {
     auto t0 = std::chrono::steady_clock::now();
     return load(gguf::Reader::from_file(MappedFile::from_bytes(std::move(bytes), name)), n_threads,
-                true, t0);
+                true, t0, {});
 }
 
 }  // namespace hearth::runtime

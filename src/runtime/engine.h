@@ -20,8 +20,10 @@ struct Engine {
     double load_seconds = 0;
 };
 
-// Opens a GGUF file and loads the model (and tokenizer when present) with n_threads.
-Result<Engine> load_engine(const std::string& path, int n_threads, bool need_tokenizer);
+// Opens a GGUF file and loads the model (and tokenizer when present) with n_threads; progress,
+// when given, hears of the weights as they are bound (model::LoadProgress).
+Result<Engine> load_engine(const std::string& path, int n_threads, bool need_tokenizer,
+                           const model::LoadProgress& progress = {});
 // The same from bytes in memory (the built-in synthetic model).
 Result<Engine> load_engine_from_bytes(std::string bytes, const std::string& name, int n_threads);
 

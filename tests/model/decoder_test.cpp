@@ -94,6 +94,34 @@ TEST(ModelLoad, LoadsEachDecoderArchitecture) {
     }
 }
 
+// The progress a load reports: rising, the bytes of every tensor the file holds (the tiny
+// model binds them all) before the closing call, which reports the whole tensor data section.
+TEST(ModelLoad, ReportsProgressThroughEveryTensor) {
+    ThreadPool pool(2);
+    auto r = gguf::Reader::from_file(MappedFile::from_bytes(tiny_model({}), "tiny.gguf"));
+    ASSERT_TRUE(r.ok()) << r.message();
+    size_t tensor_bytes = 0;
+    for (const gguf::TensorInfo& t : r->tensors())
+        tensor_bytes += t.row_bytes() * static_cast<size_t>(t.n_rows());
+    std::vector<std::pair<size_t, size_t>> calls;
+    auto m = load_model(*r, pool, [&](size_t done, size_t total) { calls.emplace_back(done, total); });
+    ASSERT_TRUE(m.ok()) << m.message();
+    ASSERT_EQ(calls.size(), r->tensors().size() + 1);  // one per tensor, then the end
+    const size_t section = r->tensor_bytes().size();
+    for (const auto& [done, total] : calls) EXPECT_EQ(total, section);
+    for (size_t i = 1; i + 1 < calls.size(); ++i) EXPECT_GT(calls[i].first, calls[i - 1].first);
+    EXPECT_EQ(calls[calls.size() - 2].first, tensor_bytes);
+    EXPECT_EQ(calls.back().first, section);  // >= the tensors: alignment padding between them
+    // A failed load ends its progress too, so that a display can clear its line.
+    calls.clear();
+    auto bad = gguf::Reader::from_file(
+        MappedFile::from_bytes(tiny_model({.skip_tensor = "blk.1.ffn_up.weight"}), "bad.gguf"));
+    ASSERT_TRUE(bad.ok());
+    EXPECT_FALSE(load_model(*bad, pool, [&](size_t d, size_t t) { calls.emplace_back(d, t); }).ok());
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back().first, calls.back().second);
+}
+
 TEST(ModelLoad, ErrorsNameWhatIsWrong) {
     expect_load_error({.arch = "gpt-j"}, "unsupported architecture 'gpt-j'");
     expect_load_error({.skip_tensor = "blk.1.ffn_up.weight"}, "missing tensor 'blk.1.ffn_up.weight'");

@@ -8,12 +8,18 @@
 
 namespace hearth::model {
 
-Result<std::unique_ptr<Model>> load_llama(const gguf::Reader& reader, ThreadPool& pool);
-Result<std::unique_ptr<Model>> load_qwen2(const gguf::Reader& reader, ThreadPool& pool);
-Result<std::unique_ptr<Model>> load_qwen3(const gguf::Reader& reader, ThreadPool& pool);
-Result<std::unique_ptr<Model>> load_qwen3moe(const gguf::Reader& reader, ThreadPool& pool);
-Result<std::unique_ptr<Model>> load_qwen35(const gguf::Reader& reader, ThreadPool& pool);
-Result<std::unique_ptr<Model>> load_qwen35moe(const gguf::Reader& reader, ThreadPool& pool);
+Result<std::unique_ptr<Model>> load_llama(const gguf::Reader& reader, ThreadPool& pool,
+                                          const LoadProgress& progress);
+Result<std::unique_ptr<Model>> load_qwen2(const gguf::Reader& reader, ThreadPool& pool,
+                                          const LoadProgress& progress);
+Result<std::unique_ptr<Model>> load_qwen3(const gguf::Reader& reader, ThreadPool& pool,
+                                          const LoadProgress& progress);
+Result<std::unique_ptr<Model>> load_qwen3moe(const gguf::Reader& reader, ThreadPool& pool,
+                                             const LoadProgress& progress);
+Result<std::unique_ptr<Model>> load_qwen35(const gguf::Reader& reader, ThreadPool& pool,
+                                           const LoadProgress& progress);
+Result<std::unique_ptr<Model>> load_qwen35moe(const gguf::Reader& reader, ThreadPool& pool,
+                                              const LoadProgress& progress);
 
 // Checks the hyper-parameters a softmax-attention decoder needs; returns hp's first error.
 Status check_attention_config(const Config& c, Hparams& hp);

@@ -6,12 +6,13 @@
 
 namespace hearth::model {
 
-Result<std::unique_ptr<Model>> load_qwen3(const gguf::Reader& reader, ThreadPool& pool) {
+Result<std::unique_ptr<Model>> load_qwen3(const gguf::Reader& reader, ThreadPool& pool,
+                                          const LoadProgress& progress) {
     auto config = load_decoder_config(reader, "qwen3");
     if (!config.ok()) return config.status();
     Config c = std::move(config.value());
 
-    Binder b(reader);
+    Binder b(reader, progress);
     DecoderWeights w = bind_decoder_weights(b, c);
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";

@@ -477,7 +477,7 @@ MtpWeights bind_mtp(Binder& b, const Config& c, const HybridConfig& hc, const We
 }
 
 Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPool& pool,
-                                           const std::string& arch) {
+                                           const LoadProgress& progress, const std::string& arch) {
     Hparams hp(reader, arch);
     Config c = load_common_config(reader, hp, arch);
     HybridConfig hc;
@@ -497,7 +497,7 @@ Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPoo
     HEARTH_RETURN_IF_ERROR(load_hybrid_config(reader, hp, c, hc));
     HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
 
-    Binder b(reader);
+    Binder b(reader, progress);
     Weights w;
     std::tie(w.token_embd, w.output) = b.embeddings(c.n_embd, c.n_vocab);
     w.output_norm = b.req_f32("output_norm.weight", {c.n_embd});
@@ -517,12 +517,14 @@ Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPoo
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> load_qwen35(const gguf::Reader& reader, ThreadPool& pool) {
-    return load_hybrid(reader, pool, "qwen35");
+Result<std::unique_ptr<Model>> load_qwen35(const gguf::Reader& reader, ThreadPool& pool,
+                                           const LoadProgress& progress) {
+    return load_hybrid(reader, pool, progress, "qwen35");
 }
 
-Result<std::unique_ptr<Model>> load_qwen35moe(const gguf::Reader& reader, ThreadPool& pool) {
-    return load_hybrid(reader, pool, "qwen35moe");
+Result<std::unique_ptr<Model>> load_qwen35moe(const gguf::Reader& reader, ThreadPool& pool,
+                                              const LoadProgress& progress) {
+    return load_hybrid(reader, pool, progress, "qwen35moe");
 }
 
 }  // namespace hearth::model

@@ -43,7 +43,8 @@ MoeConfig load_moe_config(const gguf::Reader& reader, Hparams& hp) {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> load_qwen3moe(const gguf::Reader& reader, ThreadPool& pool) {
+Result<std::unique_ptr<Model>> load_qwen3moe(const gguf::Reader& reader, ThreadPool& pool,
+                                             const LoadProgress& progress) {
     Hparams hp(reader, "qwen3moe");
     Config c = load_common_config(reader, hp, "qwen3moe");
     c.head_dim = hp.u_or("attention.key_length", c.n_head ? c.n_embd / c.n_head : 0);
@@ -52,7 +53,7 @@ Result<std::unique_ptr<Model>> load_qwen3moe(const gguf::Reader& reader, ThreadP
     c.n_ff = m.n_ff_exp;  // the FFN width each token sees per expert; the dense key is unused
     HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
 
-    Binder b(reader);
+    Binder b(reader, progress);
     DecoderWeights w = bind_decoder_weights(b, c, /*dense_ffn=*/false);
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
