@@ -24,7 +24,7 @@ model::LoadProgress load_progress(const std::string& path) {
             return;
         }
         const auto waited = std::chrono::steady_clock::now() - shown->start;
-        const int percent = static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total));
+        const int percent = static_cast<int>(100.0 * double(done) / double(total));
         if (waited < std::chrono::milliseconds(500) || percent == shown->percent) return;
         shown->percent = percent;
         std::fprintf(stderr, "\rhearth: loading %s %3d%%", name.c_str(), percent);

@@ -25,8 +25,8 @@ TEST(X86Features, Levels) {
     };
     const Case cases[] = {
         {"Haswell (AVX2 only)", {kLeaf1Avx2, kAvx2, 0, 0, 0x7}, true, false, false},
-        {"Skylake-X (AVX-512 without VBMI and VNNI)", {kLeaf1Avx2, kAvx2 | kF_BW_VL, 0, 0, kXcr0Zmm},
-         true, false, false},
+        {"Skylake-X (AVX-512 without VBMI and VNNI)",
+         {kLeaf1Avx2, kAvx2 | kF_BW_VL, 0, 0, kXcr0Zmm}, true, false, false},
         {"Ice Lake / Tiger Lake (no BF16)", {kLeaf1Avx2, kAvx2 | kF_BW_VL, kVbmiVnni, 0, kXcr0Zmm},
          true, true, false},
         {"Zen 4 / Sapphire Rapids", {kLeaf1Avx2, kAvx2 | kF_BW_VL, kVbmiVnni, kBf16, kXcr0Zmm},

@@ -104,7 +104,7 @@ TEST(ModelLoad, ReportsProgressThroughEveryTensor) {
     for (const gguf::TensorInfo& t : r->tensors())
         tensor_bytes += t.row_bytes() * static_cast<size_t>(t.n_rows());
     std::vector<std::pair<size_t, size_t>> calls;
-    auto m = load_model(*r, pool, [&](size_t done, size_t total) { calls.emplace_back(done, total); });
+    auto m = load_model(*r, pool, [&](size_t d, size_t t) { calls.emplace_back(d, t); });
     ASSERT_TRUE(m.ok()) << m.message();
     ASSERT_EQ(calls.size(), r->tensors().size() + 1);  // one per tensor, then the end
     const size_t section = r->tensor_bytes().size();
