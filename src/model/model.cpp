@@ -10,7 +10,7 @@ namespace {
 
 struct ArchEntry {
     const char* name;
-    Result<std::unique_ptr<Model>> (*load)(const gguf::Reader&, ThreadPool&, const LoadProgress&);
+    ArchLoader* load;
 };
 
 constexpr ArchEntry kArchs[] = {
