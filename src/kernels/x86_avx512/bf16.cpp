@@ -3,8 +3,7 @@
 // on CPUs without it (Ice Lake, Tiger Lake), which take the AVX2 kernel for BF16 instead.
 #include <immintrin.h>
 
-#include <cstring>
-
+#include "base/fp16.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx512/common.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
@@ -12,13 +11,6 @@
 namespace hearth::kernels::avx512 {
 
 namespace {
-
-float bf16_scalar(uint16_t v) {
-    const uint32_t bits = static_cast<uint32_t>(v) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
 
 struct GemmBF16 {
     template <int NY>
@@ -38,7 +30,7 @@ struct GemmBF16 {
             }
             for (int t = 0; t < NY; ++t) {
                 float s = hsum512(acc[t]);
-                for (int64_t j = k; j < n; ++j) s += bf16_scalar(wr[j]) * bf16_scalar(at[t][j]);
+                for (int64_t j = k; j < n; ++j) s += bf16_to_f32(wr[j]) * bf16_to_f32(at[t][j]);
                 y[t * by + r] = s;
             }
         }
