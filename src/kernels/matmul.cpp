@@ -12,6 +12,7 @@
 #include <atomic>
 #include <vector>
 
+#include "base/aligned.h"
 #include "base/status.h"
 #include "kernels/dispatch.h"
 #include "kernels/interleave.h"
@@ -91,7 +92,7 @@ void matmul_exact(const WeightView& w, const float* x, float* y, int64_t n_token
                   ThreadPool& pool) {
     constexpr int64_t kExactTile = 16;
     pool.run([&](int ith, int nth) {
-        thread_local std::vector<float> rows;
+        thread_local AlignedVector<float> rows;
         Range band = split_range(w.n_out, ith, nth);
         const bool is_f32 = w.type == gguf::TensorType::F32;
         if (!is_f32 && static_cast<int64_t>(rows.size()) < kExactTile * w.n_in)
@@ -223,10 +224,10 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
     // mean their own.
     thread_local std::vector<Part> parts_buffer;
     thread_local std::vector<Copy> copies_buffer;
-    thread_local std::vector<uint8_t> arena_buffers[2];  // plain and packed-path activations
+    thread_local AlignedVector<uint8_t> arena_buffers[2];  // plain and packed-path activations
     std::vector<Part>& parts = parts_buffer;
     std::vector<Copy>& copies = copies_buffer;
-    std::vector<uint8_t>(&arena)[2] = arena_buffers;
+    AlignedVector<uint8_t>(&arena)[2] = arena_buffers;
     parts.resize(n_tasks);
     copies.clear();
     size_t arena_bytes[2] = {0, 0};
@@ -329,12 +330,12 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         const Part& p = parts[i];
         const int64_t groups = (r1 - r0) / kPackRows;
         if (p.packed && groups > 0) {
-            thread_local std::vector<uint8_t> buffer;
-            const size_t need = p.k->packed_bytes(w.n_in) * groups + 64;
-            if (buffer.size() < need) buffer.resize(need);
             // On a cache line: each of the kernels' 64-byte loads would otherwise touch two
             // (the packed Q6_K gemm was 10% slower so).
-            uint8_t* packed = buffer.data() + (-reinterpret_cast<uintptr_t>(buffer.data()) & 63);
+            thread_local AlignedVector<uint8_t> buffer;
+            const size_t need = p.k->packed_bytes(w.n_in) * groups;
+            if (buffer.size() < need) buffer.resize(need);
+            uint8_t* packed = buffer.data();
             pack_groups(*p.k, w.n_in, w.data + r0 * w.row_bytes, w.row_bytes, groups, packed);
             p.k->gemm_packed(w.n_in, packed, groups, p.packed_act, p.packed_act_row_bytes,
                              t.n_tokens, t.y + r0, static_cast<size_t>(w.n_out));

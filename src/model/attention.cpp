@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "base/aligned.h"
 #include "kernels/attention.h"
 #include "kernels/dispatch.h"
 #include "model/attention_tile.h"
@@ -18,12 +19,12 @@ namespace hearth::model {
 namespace avx2 {  // attention_avx2.cpp
 void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
                  const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
-                 kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
+                 kernels::ExpSumFn exp_sum, float* probs, float* out, int64_t out_stride);
 }  // namespace avx2
 namespace avx512 {  // attention_avx512.cpp
 void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
                  const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
-                 kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride);
+                 kernels::ExpSumFn exp_sum, float* probs, float* out, int64_t out_stride);
 }  // namespace avx512
 #endif
 
@@ -45,7 +46,7 @@ const kernels::AttentionKernels& attn_kernels(CacheType t) {
     return kernels::attention_kernels(tensor_type(t), kernels::current_isa());
 }
 
-void grow(std::vector<float>& v, int64_t n) {
+void grow(AlignedVector<float>& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(n);
 }
 
@@ -98,7 +99,7 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
     const int64_t split_len = ((n_all + n_split - 1) / n_split + 31) / 32 * 32;
     n_split = (n_all + split_len - 1) / split_len;
     const int64_t n_items = base * n_split, kR = kernels::kMaxAttnRows;
-    thread_local std::vector<float> part_ml, part_acc;  // per item: (kR) m, (kR) l; (kR, D) acc
+    thread_local AlignedVector<float> part_ml, part_acc;  // per item: (kR) m, (kR) l; (kR, D) acc
     grow(part_ml, n_items * 2 * kR), grow(part_acc, n_items * kR * D);
     float* ml = part_ml.data();
     float* acc = part_acc.data();
@@ -106,7 +107,7 @@ void attention_fused(const float* q, const KvCache& c, float* out, int64_t T, in
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
     std::atomic<int64_t> next_item{0};
     pool.run([&](int, int) {
-        thread_local std::vector<float> qbuf;
+        thread_local AlignedVector<float> qbuf;
         grow(qbuf, kR * D);
         int64_t n_keys[kernels::kMaxAttnRows];
         for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
@@ -161,7 +162,7 @@ void cache_to_float(const KvCache& c, int64_t n_all, const FloatPanels& fp, floa
     const int64_t Hkv = c.n_head_kv, D = c.head_dim, n_blk = fp.n_pan;
     const kernels::AttentionKernels& kk = attn_kernels(c.type);
     pool.run([&](int ith, int nth) {
-        thread_local std::vector<float> tmp;
+        thread_local AlignedVector<float> tmp;
         grow(tmp, kPanel * fp.n_dpan * kPanel);
         const Range work = split_range(Hkv * n_blk, ith, nth);
         for (int64_t item = work.begin; item < work.end; ++item) {
@@ -204,7 +205,7 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     // all its rows from L1; more rows would also grow the (rows, keys) score matrix past L2.
     constexpr int64_t kTileRows = 64;
     const int64_t tile_tokens = std::max<int64_t>(1, kTileRows / group);
-    thread_local std::vector<float> kt, vbuf;  // grow only
+    thread_local AlignedVector<float> kt, vbuf;  // grow only
     const FloatPanels fp = float_panels(c, n_all);
     grow(kt, Hkv * fp.k_head());
     grow(vbuf, Hkv * fp.v_head());
@@ -218,16 +219,16 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     // same KV head at a time, sharing its keys and values in the last-level cache.
     std::atomic<int64_t> next_item{0};
     pool.run([&](int, int) {
-        thread_local std::vector<float> probs, rows, outs;
+        thread_local AlignedVector<float> probs, rows, outs;
         for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
             const int64_t hk = item / n_tiles, t0 = (n_tiles - 1 - item % n_tiles) * tile_tokens;
             const int64_t nt = std::min(tile_tokens, T - t0), ny = nt * group;
-            grow(rows, ny * D), grow(outs, ny * D);
+            grow(rows, ny * D), grow(outs, ny * D), grow(probs, ny * (pos0 + t0 + nt));
             // A token's query heads of KV head hk are group * D consecutive floats.
             for (int64_t t = 0; t < nt; ++t)
                 std::copy_n(q + ((t0 + t) * H + hk * group) * D, group * D, rows.data() + t * group * D);
             tile_fn(rows.data(), D, ny, group, ktp + hk * fp.k_head(), vp + hk * fp.v_head(),
-                    fp.v_panel, pos0 + t0 + nt, pos0 + t0 + 1, D, scale, exp_sum, probs,
+                    fp.v_panel, pos0 + t0 + nt, pos0 + t0 + 1, D, scale, exp_sum, probs.data(),
                     outs.data(), D);
             for (int64_t t = 0; t < nt; ++t)
                 std::copy_n(outs.data() + t * group * D, group * D, out + ((t0 + t) * H + hk * group) * D);

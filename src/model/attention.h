@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/aligned.h"
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
 #include "model/model.h"
@@ -15,14 +16,14 @@
 namespace hearth::model {
 
 // Bytes left as allocated instead of zero-filled: a large cache's pages are then committed
-// only as positions are written (reads never go past the positions stored).
+// only as positions are written (reads never go past the positions stored). On a cache line.
 template <typename T>
-struct UninitializedAllocator : std::allocator<T> {
+struct UninitializedAllocator : CacheLineAllocator<T> {
     template <typename U>
     struct rebind {
         using other = UninitializedAllocator<U>;
     };
-    using std::allocator<T>::allocator;
+    using CacheLineAllocator<T>::CacheLineAllocator;
     template <typename U>
     void construct(U* p) noexcept {
         ::new (static_cast<void*>(p)) U;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "kernels/attention.h"
 #include "model/tile_gemm.h"
@@ -29,17 +28,17 @@ void softmax_row(float* row, int64_t n_valid, int64_t n, float scale, kernels::E
 // products are gemm_acc's outer products, which need no horizontal sums, over panels of kPanel
 // columns: kT holds the head's keys transposed, panel p (positions kPanel p ...) at
 // kT + p * D * kPanel as D rows of kPanel floats; v its values, panel p (dimensions kPanel p
-// ...) at v + p * v_panel as one row of kPanel floats per position.
+// ...) at v + p * v_panel as one row of kPanel floats per position. probs: room for ny * nk.
 void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
                  const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
-                 kernels::ExpSumFn exp_sum, std::vector<float>& probs, float* out, int64_t out_stride) {
-    probs.assign(ny * nk, 0.0f);
-    gemm_acc(ny, nk, D, q, q_stride, kT, kPanel, probs.data(), nk, nullptr, D * kPanel);
+                 kernels::ExpSumFn exp_sum, float* probs, float* out, int64_t out_stride) {
+    std::fill_n(probs, ny * nk, 0.0f);
+    gemm_acc(ny, nk, D, q, q_stride, kT, kPanel, probs, nk, nullptr, D * kPanel);
     for (int64_t i = 0; i < ny; ++i) {
-        softmax_row(probs.data() + i * nk, n_first + i / group, nk, scale, exp_sum);
+        softmax_row(probs + i * nk, n_first + i / group, nk, scale, exp_sum);
         std::fill_n(out + i * out_stride, D, 0.0f);
     }
-    gemm_acc(ny, D, nk, probs.data(), nk, v, kPanel, out, out_stride, nullptr, v_panel);
+    gemm_acc(ny, D, nk, probs, nk, v, kPanel, out, out_stride, nullptr, v_panel);
 }
 
 }  // namespace

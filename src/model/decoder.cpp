@@ -16,8 +16,8 @@ struct DecoderState : State {
     using State::State;
     std::vector<KvCache> kv;  // per layer
     // Scratch, grown to the largest batch seen.
-    std::vector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_out;
-    std::vector<float> rope;  // (T, n_rot): the batch rows' rotary angles (blocks::rope_angles)
+    AlignedVector<float> x, h, q, k, v, attn, gate, up, ffn_out, logits_out;
+    AlignedVector<float> rope;  // (T, n_rot): the batch rows' rotary angles (blocks::rope_angles)
     MoeScratch moe;
 
     std::unique_ptr<State> clone() const override {
@@ -49,7 +49,7 @@ void matmul(const Tensor& t, const float* x, float* y, int64_t n, ThreadPool& po
     kernels::matmul(t.view(), x, y, n, pool);
 }
 
-void grow(std::vector<float>& v, int64_t n) {
+void grow(AlignedVector<float>& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(n);
 }
 

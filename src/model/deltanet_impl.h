@@ -11,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "base/aligned.h"
 #include "model/deltanet.h"
 #include "model/tile_gemm.h"
 
@@ -50,7 +51,7 @@ void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Sha
 }
 
 struct ChunkScratch {
-    std::vector<float> G, eG, A, kb, vb, w, u, vnew, P, kT;
+    AlignedVector<float> G, eG, A, kb, vb, w, u, vnew, P, kT;
 };
 
 // One chunk of n tokens starting at t0 for V head j, advancing S (dk, dv). The work is small

@@ -21,8 +21,8 @@ constexpr float kMinWeightSum = 6.103515625e-5f;
 // input and output rows, (rows, E) floats each, so a long prompt goes through in passes.
 constexpr int64_t kPassRows = 4096;
 
-template <typename T>
-void grow(std::vector<T>& v, int64_t n) {
+template <typename Vector>
+void grow(Vector& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(n);
 }
 

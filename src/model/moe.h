@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned.h"
 #include "base/thread_pool.h"
 #include "model/loader.h"
 
@@ -39,9 +40,9 @@ struct MoeScratch {
     std::vector<int32_t> cursor;    // (n_expert) fill position while grouping
     std::vector<int32_t> rows;      // (T * k) token index of each routed row, grouped by expert
     std::vector<float> row_w;       // (T * k) weight of each routed row
-    std::vector<float> xs;          // (pass rows, E) the gathered input rows of a pass's experts
-    std::vector<float> gate, up;    // (pass rows, n_ff) their hidden activations
-    std::vector<float> ys;          // (pass rows, E) their output rows
+    AlignedVector<float> xs;        // (pass rows, E) the gathered input rows of a pass's experts
+    AlignedVector<float> gate, up;  // (pass rows, n_ff) their hidden activations
+    AlignedVector<float> ys;        // (pass rows, E) their output rows
     std::vector<float> shexp_gate;  // (T) shared-expert gate logits
 };
 

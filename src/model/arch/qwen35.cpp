@@ -78,9 +78,9 @@ struct Seg {
 struct HybridState : State {
     using State::State;
     std::vector<KvCache> kv;                           // per layer; empty for recurrent ones
-    std::vector<std::vector<float>> conv, ssm;         // recurrent: (Kc-1, conv_dim), (Hv, dk, dv)
-    std::vector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up, logits_out;
-    std::vector<float> rope;  // (T, n_rot): the batch rows' rotary angles (blocks::rope_angles)
+    std::vector<AlignedVector<float>> conv, ssm;        // recurrent: (Kc-1, conv_dim), (Hv, dk, dv)
+    AlignedVector<float> x, h, out, mixed, z, beta, g, o, q, k, v, attn, gate, up, logits_out;
+    AlignedVector<float> rope;  // (T, n_rot): the batch rows' rotary angles (blocks::rope_angles)
     MoeScratch moe;
     std::vector<Seg> segs;
 
@@ -121,7 +121,7 @@ struct HybridState : State {
     }
 };
 
-void grow(std::vector<float>& v, int64_t n) {
+void grow(AlignedVector<float>& v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(n);
 }
 
