@@ -2,7 +2,9 @@
 // useful multiply-adds x 2) and as % of the float FMA peak of the ISA the model layer runs
 // (decode attention also as cache GB/s and % of the read bandwidth):
 //   attention: qwen3-0.6b shape (16 query heads, 8 KV heads, D = 128), F16 cache: a prompt
-//     of T tokens (tiles path), and decode of one token at depth T (fused path);
+//     of T tokens (tiles path), and decode of one token at depth T (fused path) in 28 layers
+//     (the caches stream from memory) or in one (decode_hot: its cache stays in the caches,
+//     so the kernel's own speed shows);
 //   deltanet: qwen3.5-0.8b shape (16 heads, dk = dv = 128): chunked over T tokens, recurrent
 //     for one token.
 #include <benchmark/benchmark.h>
@@ -43,11 +45,10 @@ void report_flop(benchmark::State& state, double gflop, double seconds) {
 }
 
 // A prompt of T tokens against an empty cache, or (decode) one token at depth T in each of
-// the model's 28 layers, whose caches together (470 MB at T = 4096) stream from memory as in
-// a real decode step; decode also reports the cache read rate in GB/s.
-void attention_bench(benchmark::State& state, bool decode) {
+// n_layers layers: the model's 28, whose caches together (470 MB at T = 4096) stream from
+// memory as in a real decode step, or one; decode also reports the cache read rate in GB/s.
+void attention_bench(benchmark::State& state, bool decode, int n_layers) {
     const int64_t T = state.range(0), n_new = decode ? 1 : T, pos0 = decode ? T : 0;
-    const int n_layers = decode ? 28 : 1;
     const auto kv = noise((T + 1) * kHkv * kD, 1.0f);
     std::vector<KvCache> caches;
     for (int l = 0; l < n_layers; ++l) {
@@ -96,8 +97,12 @@ void deltanet_bench(benchmark::State& state) {
                 seconds);
 }
 
-BENCHMARK_CAPTURE(attention_bench, prompt, false)->Arg(512)->Arg(2048)->Arg(4096)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(attention_bench, decode, true)->Arg(512)->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(attention_bench, prompt, false, 1)
+    ->Arg(512)->Arg(2048)->Arg(4096)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(attention_bench, decode, true, 28)
+    ->Arg(512)->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(attention_bench, decode_hot, true, 1)
+    ->Arg(512)->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(deltanet_bench)->Arg(1)->Arg(512)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace

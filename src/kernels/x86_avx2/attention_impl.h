@@ -18,12 +18,15 @@
 namespace hearth::kernels::x86 {
 namespace {
 
-// 8 floats (AVX2). A vector type gives these operations, and kMaxRows: the most query rows
-// whose score accumulators for two K panels (2 * 16 / W each) fit in its registers.
+// 8 floats (AVX2). A vector type gives these operations, kMaxRows: the most query rows whose
+// score accumulators for two K panels (2 * 16 / W each) fit in its registers, and kChains: the
+// accumulators the inner loops keep (each takes one multiply-add per step, so this many are in
+// flight; 8 of the 16 registers here).
 struct V8 {
     using F = __m256;
     static constexpr int64_t W = 8;
     static constexpr int kMaxRows = 2;
+    static constexpr int kChains = 8;
     static F zero() { return _mm256_setzero_ps(); }
     static F set1(float x) { return _mm256_set1_ps(x); }
     static F load(const float* p) { return _mm256_loadu_ps(p); }
@@ -52,8 +55,10 @@ struct V8 {
     }
 };
 
-// Cache row formats: V::W elements from element d on (d a multiple of W), and one element.
+// Cache row formats: V::W elements from element d on (d a multiple of W), one element, and the
+// bytes before element d (d a multiple of 32).
 struct RowF32 {
+    static size_t bytes_before(int64_t d) { return 4 * d; }
     template <class V>
     static typename V::F load(const uint8_t* row, int64_t d) {
         return V::load(reinterpret_cast<const float*>(row) + d);
@@ -63,6 +68,7 @@ struct RowF32 {
     }
 };
 struct RowF16 {
+    static size_t bytes_before(int64_t d) { return 2 * d; }
     template <class V>
     static typename V::F load(const uint8_t* row, int64_t d) {
         return V::from_f16(row + 2 * d);
@@ -73,6 +79,7 @@ struct RowF16 {
 };
 // W divides the block's 32, so the W elements sit in one block.
 struct RowQ8_0 {
+    static size_t bytes_before(int64_t d) { return d / kQK * sizeof(BlockQ8_0); }
     template <class V>
     static typename V::F load(const uint8_t* row, int64_t d) {
         const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + d / kQK;
@@ -133,11 +140,12 @@ struct Prefetch {
     }
 };
 
-// Elements of q per step of panel_scores with `acc` accumulators per element: enough that 8
-// products are in flight.
-constexpr int score_unroll(int acc) { return acc >= 8 ? 1 : 8 / acc; }
-// Accumulator vectors per row in accumulate_group's chunks of G rows.
-constexpr int accumulate_vectors(int G) { return 8 / G; }
+// Elements of q per step of panel_scores with `acc` accumulators per element: enough that
+// `chains` products are in flight.
+constexpr int score_unroll(int chains, int acc) { return acc >= chains ? 1 : chains / acc; }
+// Accumulator vectors per row in accumulate_group's chunks of G rows: `chains` in all, at most
+// 8 per row (a head of 128 floats in one pass with AVX-512).
+constexpr int accumulate_vectors(int chains, int G) { return std::min(chains / G, 8); }
 
 constexpr int kBlock = 32;  // positions per softmax rescale: two K panels
 
@@ -152,7 +160,7 @@ template <class V, class KP, int G, int NP>
                                     float (*out)[kBlock], Prefetch& fetch_state) {
     using F = typename V::F;
     Prefetch fetch = fetch_state;  // a local copy, in registers
-    constexpr int NW = kKPanel / V::W, NA = G * NP * NW, U = score_unroll(NA);
+    constexpr int NW = kKPanel / V::W, NA = G * NP * NW, U = score_unroll(V::kChains, NA);
     const uint8_t* panel[NP];
     for (int p = 0; p < NP; ++p) panel[p] = k + p * kKPanel * rb;
     F a[U * NA];
@@ -188,32 +196,56 @@ template <class V, class KP, int G, int NP>
 }
 
 // acc[g] (D) += sum_j p[g][j] * v row j for the G rows at once, over the n V rows at v,
-// v + rb, ...: each V element is widened once for all G rows; accumulate_vectors(G) vectors
-// per row stay in registers across the positions. fetch's lines are asked for at each
-// position of the chunks of whole vectors.
-template <class V, class Row, int G>
-void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v, size_t rb,
-                      int64_t n, int64_t D, Prefetch fetch) {
+// v + rb, ...: each V element is widened once for all G rows. The elements go in chunks of
+// NV vectors per row, NV accumulate_vectors(G) and then halves of it while a chunk stays a
+// multiple of 32 elements (so that it starts on a Q8_0 block and its loads are at fixed
+// offsets from one row pointer); the chunk's accumulators stay in registers across the
+// positions, and fetch's lines are asked for at each position of a chunk. Returns the
+// elements done.
+template <class V, class Row, int G, int NV = accumulate_vectors(V::kChains, G)>
+int64_t accumulate_chunks(float* const* acc, const float* const* p, const uint8_t* v, size_t rb,
+                          int64_t n, int64_t D, Prefetch& fetch_state, int64_t d = 0) {
     using F = typename V::F;
-    constexpr int NV = accumulate_vectors(G);
-    int64_t d = 0;
+    static_assert(V::W * NV % 32 == 0);
+    Prefetch fetch = fetch_state;  // a local copy, in registers
     for (; d + V::W * NV <= D; d += V::W * NV) {
         F a[G][NV];
         for (int g = 0; g < G; ++g)
             for (int c = 0; c < NV; ++c) a[g][c] = V::load(acc[g] + d + V::W * c);
-        for (int64_t j = 0; j < n; ++j) {
+        const uint8_t* row = v + Row::bytes_before(d);
+        for (int64_t j = 0; j < n; ++j, row += rb) {
             fetch.step();
-            const uint8_t* row = v + j * rb;
             F pj[G];
             for (int g = 0; g < G; ++g) pj[g] = V::set1(p[g][j]);
             for (int c = 0; c < NV; ++c) {
-                const F vv = Row::template load<V>(row, d + V::W * c);
+                const F vv = Row::template load<V>(row, V::W * c);
                 for (int g = 0; g < G; ++g) a[g][c] = V::fmadd(pj[g], vv, a[g][c]);
             }
         }
         for (int g = 0; g < G; ++g)
             for (int c = 0; c < NV; ++c) V::store(acc[g] + d + V::W * c, a[g][c]);
     }
+    fetch_state = fetch;
+    if constexpr (V::W * NV / 2 % 32 == 0)
+        return accumulate_chunks<V, Row, G, NV / 2>(acc, p, v, rb, n, D, fetch_state, d);
+    return d;
+}
+
+// The chunks accumulate_chunks takes for D elements: the steps of its fetch per position.
+template <class V, int G>
+int64_t accumulate_chunk_count(int64_t D) {
+    int64_t count = 0, d = 0;
+    for (int64_t w = V::W * accumulate_vectors(V::kChains, G); w % 32 == 0; w /= 2)
+        for (; d + w <= D; d += w) ++count;
+    return count;
+}
+
+// accumulate_chunks, then the elements past the last chunk a vector and then one at a time.
+template <class V, class Row, int G>
+void accumulate_group(float* const* acc, const float* const* p, const uint8_t* v, size_t rb,
+                      int64_t n, int64_t D, Prefetch fetch) {
+    using F = typename V::F;
+    int64_t d = accumulate_chunks<V, Row, G>(acc, p, v, rb, n, D, fetch);
     for (; d + V::W <= D; d += V::W) {
         F a[G];
         for (int g = 0; g < G; ++g) a[g] = V::load(acc[g] + d);
@@ -258,8 +290,8 @@ void block_group(const AttnRows& rows, int r0, const int64_t* nv, const uint8_t*
         if (k1 > k0)  // whole panels
             fetch.at[1] = kb + k0 * rb,
             fetch.end[1] = kb + (k1 + kKPanel - 1) / kKPanel * kKPanel * rb;
-        const int64_t score_steps = D / score_unroll(G * np * (kKPanel / V::W));
-        const int64_t accumulate_steps = D / (V::W * accumulate_vectors(G)) * n;
+        const int64_t score_steps = D / score_unroll(V::kChains, G * np * (kKPanel / V::W));
+        const int64_t accumulate_steps = accumulate_chunk_count<V, G>(D) * n;
         fetch.spread(std::max<int64_t>(1, score_steps + accumulate_steps));
     }
     const uint8_t* k = kb + jb * rb;  // the block's first panel (jb is a multiple of 16)
