@@ -1,5 +1,6 @@
 // A read-only memory map of a whole file. Weights point into it; nothing is copied.
-// Does not lock pages or read ahead: the page cache decides what stays resident. Files of
+// Does not lock pages or read ahead (the engine reads a model file ahead on a thread of its
+// own: base/read_ahead.h); the page cache decides what stays resident. Files of
 // 2 MiB and more are mapped on a 2 MiB boundary with huge pages asked for (see open()).
 #pragma once
 

@@ -8,9 +8,11 @@ namespace hearth::runtime {
 namespace {
 
 Result<Engine> load(Result<gguf::Reader> reader, int n_threads, bool need_tokenizer,
-                    std::chrono::steady_clock::time_point t0, const model::LoadProgress& progress) {
+                    std::chrono::steady_clock::time_point t0, const model::LoadProgress& progress,
+                    std::unique_ptr<ReadAhead> read_ahead) {
     if (!reader.ok()) return reader.status();
     Engine e;
+    e.read_ahead = std::move(read_ahead);
     e.reader = std::make_unique<gguf::Reader>(std::move(reader.value()));
     e.pool = std::make_unique<ThreadPool>(n_threads);
     auto m = model::load_model(*e.reader, *e.pool, progress);
@@ -36,13 +38,15 @@ Result<Engine> load(Result<gguf::Reader> reader, int n_threads, bool need_tokeni
 Result<Engine> load_engine(const std::string& path, int n_threads, bool need_tokenizer,
                            const model::LoadProgress& progress) {
     auto t0 = std::chrono::steady_clock::now();
-    return load(gguf::Reader::open(path), n_threads, need_tokenizer, t0, progress);
+    auto read_ahead = ReadAhead::of_file(path);
+    return load(gguf::Reader::open(path), n_threads, need_tokenizer, t0, progress,
+                std::move(read_ahead));
 }
 
 Result<Engine> load_engine_from_bytes(std::string bytes, const std::string& name, int n_threads) {
     auto t0 = std::chrono::steady_clock::now();
     return load(gguf::Reader::from_file(MappedFile::from_bytes(std::move(bytes), name)), n_threads,
-                true, t0, {});
+                true, t0, {}, nullptr);
 }
 
 }  // namespace hearth::runtime

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "base/read_ahead.h"
 #include "base/thread_pool.h"
 #include "gguf/reader.h"
 #include "model/model.h"
@@ -18,10 +19,14 @@ struct Engine {
     std::unique_ptr<model::Model> model;
     std::unique_ptr<text::Tokenizer> tokenizer;  // null when the file carries none
     double load_seconds = 0;
+    // The file read into the page cache in the background (base/read_ahead.h); null when it
+    // would not fit in the memory available.
+    std::unique_ptr<ReadAhead> read_ahead;
 };
 
 // Opens a GGUF file and loads the model (and tokenizer when present) with n_threads; progress,
-// when given, hears of the weights as they are bound (model::LoadProgress).
+// when given, hears of the weights as they are bound (model::LoadProgress). The file's read
+// into the page cache starts first, so the load and the first prompts find it there.
 Result<Engine> load_engine(const std::string& path, int n_threads, bool need_tokenizer,
                            const model::LoadProgress& progress = {});
 // The same from bytes in memory (the built-in synthetic model).
