@@ -20,6 +20,7 @@ ReadAhead::ReadAhead(uint64_t size, Advise advise, uint64_t chunk) {
 ReadAhead::~ReadAhead() {
     stop_.store(true, std::memory_order_relaxed);
     wait();
+    if (fd_ >= 0) ::close(fd_);
 }
 
 void ReadAhead::wait() {
@@ -34,15 +35,12 @@ std::unique_ptr<ReadAhead> ReadAhead::of_file(const std::string& path) {
         ::close(fd);
         return nullptr;
     }
-    // The fd is shared by the calls and closed by the last copy of the closure.
-    auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
-        ::close(*f);
-        delete f;
-    });
-    return std::make_unique<ReadAhead>(st.st_size, [file](uint64_t offset, uint64_t length) {
-        return posix_fadvise(*file, static_cast<off_t>(offset), static_cast<off_t>(length),
+    auto ahead = std::make_unique<ReadAhead>(st.st_size, [fd](uint64_t offset, uint64_t length) {
+        return posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
                              POSIX_FADV_WILLNEED) == 0;
     });
+    ahead->fd_ = fd;
+    return ahead;
 }
 
 bool read_ahead_fits(uint64_t file_bytes, uint64_t mem_available_bytes) {

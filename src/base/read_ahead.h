@@ -38,6 +38,7 @@ class ReadAhead {
    private:
     std::atomic<bool> stop_{false};
     std::thread thread_;
+    int fd_ = -1;  // the file of_file advises on, closed once the walk has joined
 };
 
 // Whether a file of file_bytes is worth reading ahead with mem_available_bytes free: it must

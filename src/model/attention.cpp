@@ -46,10 +46,6 @@ const kernels::AttentionKernels& attn_kernels(CacheType t) {
     return kernels::attention_kernels(tensor_type(t), kernels::current_isa());
 }
 
-void grow(AlignedVector<float>& v, int64_t n) {
-    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-}
-
 constexpr int64_t kMinSplit = 256;  // fewest positions worth a separate work item
 
 // The partial states of the fused path: per work item (KV head, row batch, split) kR maxima,

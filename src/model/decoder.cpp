@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/aligned.h"
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
 #include "model/attention.h"
@@ -47,10 +48,6 @@ struct DecoderState : State {
 
 void matmul(const Tensor& t, const float* x, float* y, int64_t n, ThreadPool& pool) {
     kernels::matmul(t.view(), x, y, n, pool);
-}
-
-void grow(AlignedVector<float>& v, int64_t n) {
-    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
 }
 
 }  // namespace

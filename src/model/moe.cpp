@@ -21,11 +21,6 @@ constexpr float kMinWeightSum = 6.103515625e-5f;
 // input and output rows, (rows, E) floats each, so a long prompt goes through in passes.
 constexpr int64_t kPassRows = 4096;
 
-template <typename Vector>
-void grow(Vector& v, int64_t n) {
-    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-}
-
 // The three matrices of one SwiGLU expert.
 struct ExpertViews {
     kernels::WeightView gate, up, down;  // [E, n_ff], [E, n_ff], [n_ff, E]

@@ -10,6 +10,7 @@
 #include <optional>
 #include <tuple>
 
+#include "base/aligned.h"
 #include "kernels/matmul.h"
 #include "model/arch/arch.h"
 #include "model/attention.h"
@@ -120,10 +121,6 @@ struct HybridState : State {
         return n;
     }
 };
-
-void grow(AlignedVector<float>& v, int64_t n) {
-    if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-}
 
 class Hybrid : public Model {
    public:
