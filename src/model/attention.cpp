@@ -19,12 +19,12 @@ namespace hearth::model {
 namespace avx2 {  // attention_avx2.cpp
 void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
                  const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
-                 kernels::ExpSumFn exp_sum, float* probs, float* out, int64_t out_stride);
+                 kernels::ExpSumFn exp_sum, float* scratch, float* out, int64_t out_stride);
 }  // namespace avx2
 namespace avx512 {  // attention_avx512.cpp
 void attend_tile(const float* q, int64_t q_stride, int64_t ny, int64_t group, const float* kT,
                  const float* v, int64_t v_panel, int64_t nk, int64_t n_first, int64_t D, float scale,
-                 kernels::ExpSumFn exp_sum, float* probs, float* out, int64_t out_stride);
+                 kernels::ExpSumFn exp_sum, float* scratch, float* out, int64_t out_stride);
 }  // namespace avx512
 #endif
 
@@ -215,16 +215,16 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     // same KV head at a time, sharing its keys and values in the last-level cache.
     std::atomic<int64_t> next_item{0};
     pool.run([&](int, int) {
-        thread_local AlignedVector<float> probs, rows, outs;
+        thread_local AlignedVector<float> scratch, rows, outs;
         for (int64_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < n_items;) {
             const int64_t hk = item / n_tiles, t0 = (n_tiles - 1 - item % n_tiles) * tile_tokens;
             const int64_t nt = std::min(tile_tokens, T - t0), ny = nt * group;
-            grow(rows, ny * D), grow(outs, ny * D), grow(probs, ny * (pos0 + t0 + nt));
+            grow(rows, ny * D), grow(outs, ny * D), grow(scratch, attend_scratch(ny));
             // A token's query heads of KV head hk are group * D consecutive floats.
             for (int64_t t = 0; t < nt; ++t)
                 std::copy_n(q + ((t0 + t) * H + hk * group) * D, group * D, rows.data() + t * group * D);
             tile_fn(rows.data(), D, ny, group, ktp + hk * fp.k_head(), vp + hk * fp.v_head(),
-                    fp.v_panel, pos0 + t0 + nt, pos0 + t0 + 1, D, scale, exp_sum, probs.data(),
+                    fp.v_panel, pos0 + t0 + nt, pos0 + t0 + 1, D, scale, exp_sum, scratch.data(),
                     outs.data(), D);
             for (int64_t t = 0; t < nt; ++t)
                 std::copy_n(outs.data() + t * group * D, group * D, out + ((t0 + t) * H + hk * group) * D);

@@ -125,6 +125,8 @@ const Case kCases[] = {
     {6, 3, 34, 8, 257}, {8, 2, 96, 9, 33}, {4, 4, 130, 2, 513},   {16, 2, 64, 17, 100},
     // Prompts of several tiles (of 64 / group tokens), the last one partial.
     {3, 1, 24, 70, 10}, {8, 1, 40, 20, 5}, {4, 2, 64, 100, 37},   {2, 2, 16, 130, 0},
+    // Keys in several of the tile's steps (kKeyStep), the last one partial.
+    {4, 2, 64, 40, 600}, {2, 1, 40, 300, 0},
 };
 
 TEST(Attention, MatchesDoubleReferenceOnEveryIsaAndCacheType) {
