@@ -507,12 +507,12 @@ const AttentionKernels& attention_kernels(TensorType t, Isa isa) {
          ref::attention_chunk_q8_0, ref::exp_sum},
     };
 #if HEARTH_X86_KERNELS
-    // K panels are stored one position at a time by the scalar kernels (a token's K is small);
-    // F16 panels are read with the AVX2 row conversion.
+    // K panels are stored one position at a time (a token's K is small), by the scalar
+    // kernels but for F16's conversion; F16 panels are read with the AVX2 row conversion.
     static const AttentionKernels avx2_k[3] = {
         {ref::store_kv_row_f32, ref::load_kv_row_f32, ref::store_k_f32, ref::load_k_f32,
          avx2::attention_chunk_f32, avx2::exp_sum},
-        {avx2::quantize_row_f16, avx2::load_kv_row_f16, ref::store_k_f16, avx2::load_k_f16,
+        {avx2::quantize_row_f16, avx2::load_kv_row_f16, avx2::store_k_f16, avx2::load_k_f16,
          avx2::attention_chunk_f16, avx2::exp_sum},
         {avx2::store_kv_row_q8_0, avx2::load_kv_row_q8_0, ref::store_k_q8_0, ref::load_k_q8_0,
          avx2::attention_chunk_q8_0, avx2::exp_sum},

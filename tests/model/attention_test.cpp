@@ -167,6 +167,46 @@ TEST(Attention, ExpSumMatchesStdExpOnEveryIsa) {
     }
 }
 
+// Every ISA's cache conversions against the scalar kernels: the same bytes stored for a V row
+// and for a position of a K panel, the same floats read back. Head sizes past and between the
+// vector widths and Q8_0's blocks; values from f16's subnormals to its largest.
+TEST(Attention, CacheConversionsMatchScalarOnEveryIsa) {
+    std::mt19937 rng(9);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    for (gguf::TensorType t : {gguf::TensorType::F32, gguf::TensorType::F16, gguf::TensorType::Q8_0}) {
+        const kernels::AttentionKernels& ref = kernels::attention_kernels(t, kernels::Isa::Ref);
+        for (kernels::Isa isa : kernels::available_isas()) {
+            const kernels::AttentionKernels& k = kernels::attention_kernels(t, isa);
+            for (int64_t D : {1, 7, 8, 17, 24, 40, 64, 96, 128, 130}) {
+                const size_t rb = kernels::kv_row_bytes(t, D);
+                std::vector<float> row(D);
+                for (float& e : row) e = g(rng) * std::exp2(static_cast<float>(rng() % 40) - 25.0f);
+                const std::string what = std::string(kernels::isa_name(isa)) + " type " +
+                                         std::to_string(static_cast<int>(t)) + " D " +
+                                         std::to_string(D);
+                std::vector<uint8_t> want(rb), got(rb);
+                ref.store(row.data(), want.data(), D);
+                k.store(row.data(), got.data(), D);
+                EXPECT_EQ(got, want) << what << " (row)";
+                std::vector<float> want_f(D), got_f(D);
+                ref.load(want.data(), want_f.data(), D);
+                k.load(want.data(), got_f.data(), D);
+                EXPECT_EQ(got_f, want_f) << what << " (row read)";
+
+                std::vector<uint8_t> want_p(kernels::kKPanel * rb), got_p(kernels::kKPanel * rb);
+                const int lane = static_cast<int>(D % kernels::kKPanel);
+                ref.store_k(row.data(), want_p.data(), lane, D);
+                k.store_k(row.data(), got_p.data(), lane, D);
+                EXPECT_EQ(got_p, want_p) << what << " (panel lane " << lane << ")";
+                std::vector<float> want_pf(D * kernels::kKPanel), got_pf(D * kernels::kKPanel);
+                ref.load_k(want_p.data(), want_pf.data(), D);
+                k.load_k(want_p.data(), got_pf.data(), D);
+                EXPECT_EQ(got_pf, want_pf) << what << " (panel read)";
+            }
+        }
+    }
+}
+
 // One KV head at depth: the positions must be split so that both threads work, and the
 // partial softmax states merged; same answer as one thread to float rounding.
 TEST(Attention, PositionSplitsMergeLikeOneThread) {

@@ -64,6 +64,20 @@ void store_kv_row_q8_0(const float* src, void* dst, int64_t n) {
     quantize_row_q8_0(tmp, static_cast<BlockQ8_0*>(dst) + full / kQK, kQK);
 }
 
+// Element d of position `lane` at d * 16 + lane: eight elements converted at once, then
+// spread over the panel.
+void store_k_f16(const float* src, void* panel, int lane, int64_t n) {
+    auto* p = static_cast<uint16_t*>(panel) + lane;
+    int64_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        alignas(16) uint16_t h[8];
+        _mm_store_si128(reinterpret_cast<__m128i*>(h),
+                        _mm256_cvtps_ph(_mm256_loadu_ps(src + d), _MM_FROUND_TO_NEAREST_INT));
+        for (int i = 0; i < 8; ++i) p[(d + i) * kKPanel] = h[i];
+    }
+    for (; d < n; ++d) p[d * kKPanel] = _cvtss_sh(src[d], _MM_FROUND_TO_NEAREST_INT);
+}
+
 void load_kv_row_f16(const void* src, float* dst, int64_t n) {
     const auto* s = static_cast<const uint8_t*>(src);
     int64_t d = 0;

@@ -43,6 +43,7 @@ HEARTH_DECLARE_ATTN_CHUNK(f32)
 HEARTH_DECLARE_ATTN_CHUNK(f16)
 HEARTH_DECLARE_ATTN_CHUNK(q8_0)
 void store_kv_row_q8_0(const float* src, void* dst, int64_t n);
+void store_k_f16(const float* src, void* panel, int lane, int64_t n);
 void load_kv_row_f16(const void* src, float* dst, int64_t n);
 void load_k_f16(const void* panel, float* dst, int64_t n);
 void load_kv_row_q8_0(const void* src, float* dst, int64_t n);
