@@ -538,6 +538,8 @@ const ActivationKernels& activation_kernels(Isa isa) {
     static const ActivationKernels ref_k{ref::swiglu, ref::silu, ref::sum_squares};
 #if HEARTH_X86_KERNELS
     static const ActivationKernels avx2_k{avx2::swiglu, avx2::silu, avx2::sum_squares};
+    static const ActivationKernels avx512_k{avx512::swiglu, avx512::silu, avx2::sum_squares};
+    if (isa == Isa::Avx512 && isa_available(isa)) return avx512_k;
     if (runs_avx2_kernels(isa)) return avx2_k;
 #endif
     return ref_k;

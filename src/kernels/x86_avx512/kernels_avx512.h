@@ -1,4 +1,4 @@
-// AVX-512 (F, BW, VL, VBMI, VNNI; BF16 in bf16.cpp alone) matmul and attention kernels
+// AVX-512 (F, BW, VL, VBMI, VNNI; BF16 in bf16.cpp alone) matmul, attention and activation kernels
 // (declarations; the tables are in dispatch.cpp). Types without an entry here use the AVX2
 // kernels on an AVX-512 machine.
 #pragma once
@@ -9,6 +9,10 @@
 #include "kernels/attention.h"
 
 namespace hearth::kernels::avx512 {
+
+// SwiGLU and SiLU (activation.h's signatures).
+void swiglu(float* gate, const float* up, int64_t n);
+void silu(float* x, int64_t n);
 
 #define HEARTH_DECLARE_MATMUL_512(w, act)                                                 \
     float vec_dot_##w##_##act(int64_t n, const void* w_row, const void* a_row);           \
