@@ -164,11 +164,16 @@ template <class V, class KP, int G, int NP>
     const uint8_t* panel[NP];
     for (int p = 0; p < NP; ++p) panel[p] = k + p * kKPanel * rb;
     F a[U * NA];
+    // Loops over a[] unrolled before GCC places it: left as loops, a[] got a stack home,
+    // zeroed with rep stos and stored and reloaded around the main loop in every call.
+#pragma GCC unroll 64
     for (F& x : a) x = V::zero();
     int64_t d = 0;
     for (; d + U <= D; d += U) {
         fetch.step();
+#pragma GCC unroll 64
         for (int u = 0; u < U; ++u)
+#pragma GCC unroll 64
             for (int p = 0; p < NP; ++p)
                 for (int w = 0; w < NW; ++w) {
                     const F kv = KP::template load<V>(panel[p], d + u, w);
@@ -188,7 +193,9 @@ template <class V, class KP, int G, int NP>
                 }
             }
     fetch_state = fetch;
+#pragma GCC unroll 64
     for (int i = 0; i < NA; ++i) {
+#pragma GCC unroll 64
         for (int u = 1; u < U; ++u) a[i] = V::add(a[i], a[u * NA + i]);
         const int g = i / (NP * NW), j = i % (NP * NW);
         V::store(out[g] + j * V::W, a[i]);
