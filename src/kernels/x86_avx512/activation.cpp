@@ -14,31 +14,24 @@ inline __m512 silu16(__m512 x) {
     return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
-// The lanes of the n - i < 16 elements left.
-inline __mmask16 tail_mask(int64_t left) { return static_cast<__mmask16>((1u << left) - 1); }
+// x[i] = f(x[i], y[i]) over n elements, 16 at a time and the tail in masked lanes.
+template <class F>
+void map16(float* x, const float* y, int64_t n, F f) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, f(_mm512_maskz_loadu_ps(m, x + i),
+                                          _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
 
 }  // namespace
 
 void swiglu(float* gate, const float* up, int64_t n) {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 s = silu16(_mm512_loadu_ps(gate + i));
-        _mm512_storeu_ps(gate + i, _mm512_mul_ps(s, _mm512_loadu_ps(up + i)));
-    }
-    if (i < n) {
-        const __mmask16 m = tail_mask(n - i);
-        const __m512 s = silu16(_mm512_maskz_loadu_ps(m, gate + i));
-        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
-    }
+    map16(gate, up, n, [](__m512 g, __m512 u) { return _mm512_mul_ps(silu16(g), u); });
 }
 
 void silu(float* x, int64_t n) {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, silu16(_mm512_loadu_ps(x + i)));
-    if (i < n) {
-        const __mmask16 m = tail_mask(n - i);
-        _mm512_mask_storeu_ps(x + i, m, silu16(_mm512_maskz_loadu_ps(m, x + i)));
-    }
+    map16(x, x, n, [](__m512 v, __m512) { return silu16(v); });
 }
 
 }  // namespace hearth::kernels::avx512
