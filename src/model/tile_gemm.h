@@ -30,6 +30,21 @@ struct VecOf {
     typedef float type __attribute__((vector_size(W * sizeof(float))));
 };
 
+// The largest lane of v, by halves: a chain of W scalar maxss would wait out each one's
+// latency (64 lanes of four chains cost as much as the 256 scores they came from).
+template <int64_t W>
+float lane_max(typename VecOf<W>::type v) {
+    if constexpr (W == 2) {
+        return std::max(v[0], v[1]);
+    } else {
+        using Half = typename VecOf<W / 2>::type;
+        Half lo, hi;
+        std::memcpy(&lo, &v, sizeof lo);
+        std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+        return lane_max<W / 2>(lo < hi ? hi : lo);
+    }
+}
+
 // The largest of x[0..n) (-inf for none), as std::max over them would give, W lanes at a time
 // in four chains (the prompt attention's softmax: a scalar chain waits out each maxss's
 // latency, and took 13% of a 4096-token prompt's time). W as in gemm_acc.
@@ -53,8 +68,8 @@ float max_of(const float* x, int64_t n) {
             std::memcpy(&e, x + j, sizeof e);
             v[0] = v[0] < e ? e : v[0];
         }
-        for (const Vec& c : v)
-            for (int64_t l = 0; l < W; ++l) m = std::max(m, c[l]);
+        const Vec a = v[0] < v[1] ? v[1] : v[0], b = v[2] < v[3] ? v[3] : v[2];
+        m = lane_max<W>(a < b ? b : a);
     }
     for (; j < n; ++j) m = std::max(m, x[j]);
     return m;
