@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "base/aligned.h"
@@ -18,34 +19,77 @@
 namespace hearth::model::deltanet {
 namespace {
 
-// One V head j over the batch, token by token. S (dk, dv).
+// Columns [c0, c0 + NV * kW) of one token's step of the delta rule on S (dk, dv), as
+// S' = e^g S + k dᵀ with d = β (v - e^g Sᵀk), o = S'ᵀq = e^g Sᵀq + (k·q) d: a read-only pass
+// over S takes Sᵀk and Sᵀq into registers, a second pass writes S'. (With the sums kept in
+// memory and S written twice, a step of a 128 x 128 head took ~9 µs in L2.)
+template <int NV>
+void recurrent_columns(float* S, int64_t dk, int64_t dv, int64_t c0, const float* q,
+                       const float* k, const float* v, float decay, float beta, float kq,
+                       float* o) {
+    using Vec = typename VecOf<kW>::type;
+    Vec sk[NV], sq[NV], d[NV];
+#pragma GCC unroll 8
+    for (int u = 0; u < NV; ++u) sk[u] = sq[u] = Vec{};
+    for (int64_t i = 0; i < dk; ++i) {
+        const float* row = S + i * dv + c0;
+#pragma GCC unroll 8
+        for (int u = 0; u < NV; ++u) {
+            Vec x;
+            std::memcpy(&x, row + u * kW, sizeof x);
+            sk[u] += x * k[i];
+            sq[u] += x * q[i];
+        }
+    }
+#pragma GCC unroll 8
+    for (int u = 0; u < NV; ++u) {
+        Vec vv;
+        std::memcpy(&vv, v + c0 + u * kW, sizeof vv);
+        d[u] = beta * (vv - decay * sk[u]);
+        const Vec ov = decay * sq[u] + kq * d[u];
+        std::memcpy(o + c0 + u * kW, &ov, sizeof ov);
+    }
+    for (int64_t i = 0; i < dk; ++i) {
+        float* row = S + i * dv + c0;
+#pragma GCC unroll 8
+        for (int u = 0; u < NV; ++u) {
+            Vec x;
+            std::memcpy(&x, row + u * kW, sizeof x);
+            x = x * decay + k[i] * d[u];
+            std::memcpy(row + u * kW, &x, sizeof x);
+        }
+    }
+}
+
+// One V head j over the batch, token by token. S (dk, dv). Columns go in blocks of eight
+// vectors with AVX-512 (16 sums in registers), four below it (sixteen registers in all), then
+// single vectors, then one column at a time.
 void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Shape& s, int64_t j) {
+    constexpr int kBlock = kW == 16 ? 8 : 4;
     const int64_t dk = s.d_k, dv = s.d_v, m = j % s.n_k_heads;
-    thread_local std::vector<float> sk;  // (dv); decode runs this per token: no allocation
-    sk.resize(dv);
     for (int64_t t = 0; t < T; ++t) {
         const float* q = in.q + t * in.row_stride + m * dk;
         const float* k = in.k + t * in.row_stride + m * dk;
         const float* v = in.v + t * in.row_stride + j * dv;
         const float decay = std::exp(in.g[t * s.n_v_heads + j]);
         const float beta = in.beta[t * s.n_v_heads + j];
-        std::fill(sk.begin(), sk.end(), 0.0f);
-        for (int64_t i = 0; i < dk; ++i) {
-            float* row = S + i * dv;
-            for (int64_t c = 0; c < dv; ++c) {
-                row[c] *= decay;
-                sk[c] += row[c] * k[i];
-            }
-        }
-        for (int64_t c = 0; c < dv; ++c) sk[c] = beta * (v[c] - sk[c]);  // sk now holds d
+        float kq = 0;
+        for (int64_t i = 0; i < dk; ++i) kq += k[i] * q[i];
         float* o = out + (t * s.n_v_heads + j) * dv;
-        std::fill(o, o + dv, 0.0f);
-        for (int64_t i = 0; i < dk; ++i) {
-            float* row = S + i * dv;
-            for (int64_t c = 0; c < dv; ++c) {
-                row[c] += k[i] * sk[c];
-                o[c] += row[c] * q[i];
+        int64_t c0 = 0;
+        for (; c0 + kBlock * kW <= dv; c0 += kBlock * kW)
+            recurrent_columns<kBlock>(S, dk, dv, c0, q, k, v, decay, beta, kq, o);
+        for (; c0 + kW <= dv; c0 += kW)
+            recurrent_columns<1>(S, dk, dv, c0, q, k, v, decay, beta, kq, o);
+        for (; c0 < dv; ++c0) {  // columns past the last whole vector
+            float sk = 0, sq = 0;
+            for (int64_t i = 0; i < dk; ++i) {
+                sk += S[i * dv + c0] * k[i];
+                sq += S[i * dv + c0] * q[i];
             }
+            const float d = beta * (v[c0] - decay * sk);
+            o[c0] = decay * sq + kq * d;
+            for (int64_t i = 0; i < dk; ++i) S[i * dv + c0] = S[i * dv + c0] * decay + k[i] * d;
         }
     }
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/dispatch.h"
 #include "model/deltanet.h"
 
 namespace hearth::model::deltanet {
@@ -81,6 +82,54 @@ TEST(DeltaNet, RecurrenceMatchesTheDeltaRuleByHand) {
     const float want_state = decayed + 2.0f * 0.25f * (3.0f - decayed * 2.0f);
     EXPECT_FLOAT_EQ(state, want_state);
     EXPECT_FLOAT_EQ(out, want_state * 0.5f);
+}
+
+// The recurrence on each ISA against the rule written out in double precision, token by
+// token, with a carried-in state: d_v = 152 takes every column path of each build (blocks of
+// several vectors, single vectors, and with AVX-512 8 columns past the last whole vector).
+TEST(DeltaNet, RecurrenceMatchesTheRuleInDoubleOnEveryIsa) {
+    const Shape s{.n_k_heads = 1, .n_v_heads = 2, .d_k = 40, .d_v = 152, .d_conv = 4};
+    const int64_t T = 3, dk = s.d_k, dv = s.d_v;
+    const Case c = make_case(s, T, 21);
+    const Inputs in = inputs(c);
+    const int64_t n_state = s.n_v_heads * dk * dv;
+    std::vector<float> state0(n_state);
+    std::mt19937 rng(4);
+    std::normal_distribution<float> n(0.0f, 0.2f);
+    for (float& x : state0) x = n(rng);
+    // S ← e^g S; d = β (v - Sᵀk); S ← S + k dᵀ; o = Sᵀq.
+    std::vector<double> S(state0.begin(), state0.end());
+    std::vector<float> want(T * s.value_dim()), want_state(n_state);
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < s.n_v_heads; ++j) {
+            const float* q = in.q + t * in.row_stride;
+            const float* k = in.k + t * in.row_stride;
+            const float* v = in.v + t * in.row_stride + j * dv;
+            double* Sj = S.data() + j * dk * dv;
+            const double decay = std::exp(double(in.g[t * s.n_v_heads + j]));
+            for (int64_t e = 0; e < dk * dv; ++e) Sj[e] *= decay;
+            for (int64_t col = 0; col < dv; ++col) {
+                double sk = 0;
+                for (int64_t i = 0; i < dk; ++i) sk += Sj[i * dv + col] * k[i];
+                const double d = in.beta[t * s.n_v_heads + j] * (v[col] - sk);
+                double o = 0;
+                for (int64_t i = 0; i < dk; ++i) {
+                    Sj[i * dv + col] += k[i] * d;
+                    o += Sj[i * dv + col] * q[i];
+                }
+                want[(t * s.n_v_heads + j) * dv + col] = static_cast<float>(o);
+            }
+        }
+    for (int64_t e = 0; e < n_state; ++e) want_state[e] = static_cast<float>(S[e]);
+    ThreadPool pool(2);
+    for (kernels::Isa isa : kernels::available_isas()) {
+        SCOPED_TRACE(kernels::isa_name(isa));
+        kernels::ScopedIsa forced(isa);
+        std::vector<float> state = state0, out(T * s.value_dim());
+        recurrent(in, state.data(), out.data(), T, s, pool);
+        EXPECT_LT(max_rel_diff(want, out), 1e-5) << "outputs";
+        EXPECT_LT(max_rel_diff(want_state, state), 1e-5) << "state";
+    }
 }
 
 TEST(DeltaNet, ConvStateCarriesAcrossBatches) {
