@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "kernels/activation.h"
+#include "kernels/attention.h"
 #include "kernels/dispatch.h"
 #include "model/deltanet_impl.h"
 
@@ -64,11 +65,13 @@ void l2_normalize(float* x, int64_t T, int64_t n_heads, int64_t dim, int64_t tok
 #if HEARTH_X86_KERNELS
 namespace avx2 {  // deltanet_avx2.cpp
 void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
-void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
+void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
+             kernels::ExpSumFn exp_sum, ThreadPool& pool);
 }  // namespace avx2
 namespace avx512 {  // deltanet_avx512.cpp
 void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
-void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s, ThreadPool& pool);
+void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
+             kernels::ExpSumFn exp_sum, ThreadPool& pool);
 }  // namespace avx512
 #endif
 
@@ -85,12 +88,14 @@ void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shap
 
 void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
              ThreadPool& pool) {
-#if HEARTH_X86_KERNELS
     const kernels::Isa isa = kernels::current_isa();
-    if (isa == kernels::Isa::Avx2) return avx2::chunked(in, state, out, T, s, pool);
-    if (isa == kernels::Isa::Avx512) return avx512::chunked(in, state, out, T, s, pool);
+    const kernels::ExpSumFn exp_sum =
+        kernels::attention_kernels(gguf::TensorType::F32, isa).exp_sum;
+#if HEARTH_X86_KERNELS
+    if (isa == kernels::Isa::Avx2) return avx2::chunked(in, state, out, T, s, exp_sum, pool);
+    if (isa == kernels::Isa::Avx512) return avx512::chunked(in, state, out, T, s, exp_sum, pool);
 #endif
-    run_chunked(in, state, out, T, s, pool);
+    run_chunked(in, state, out, T, s, exp_sum, pool);
 }
 
 }  // namespace hearth::model::deltanet

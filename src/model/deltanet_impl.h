@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/aligned.h"
+#include "kernels/attention.h"
 #include "model/deltanet.h"
 #include "model/tile_gemm.h"
 
@@ -95,48 +96,60 @@ void recurrent_head(const Inputs& in, float* S, float* out, int64_t T, const Sha
 }
 
 struct ChunkScratch {
-    AlignedVector<float> G, eG, A, kb, vb, w, u, vnew, P, kT;
+    AlignedVector<float> G, eG, decay, A, kb, vb, w, u, vnew, P, kT;
 };
 
 // One chunk of n tokens starting at t0 for V head j, advancing S (dk, dv). The work is small
-// matrix products (gemm_acc) around an n x n triangular solve.
+// matrix products (gemm_acc) around an n x n triangular solve. exp_sum is the kernels'
+// (kernels/attention.h): every exponential here is a run of them.
 void chunk_head(const Inputs& in, float* S, float* out, int64_t t0, int64_t n, const Shape& s,
-                int64_t j, ChunkScratch& z) {
+                int64_t j, kernels::ExpSumFn exp_sum, ChunkScratch& z) {
     const int64_t dk = s.d_k, dv = s.d_v, m = j % s.n_k_heads, Hv = s.n_v_heads, rs = in.row_stride;
     const float* q0 = in.q + t0 * rs + m * dk;  // row i at q0 + i * rs
     const float* k0 = in.k + t0 * rs + m * dk;
     const float* v0 = in.v + t0 * rs + j * dv;
     auto beta = [&](int64_t i) { return in.beta[(t0 + i) * Hv + j]; };
-    z.G.resize(n), z.eG.resize(n), z.A.assign(n * n, 0.0f), z.P.assign(n * n, 0.0f);
+    z.G.resize(n), z.eG.resize(n), z.decay.resize(n), z.A.assign(n * n, 0.0f);
+    z.P.assign(n * n, 0.0f);
     z.kb.resize(n * dk), z.vb.resize(n * dv), z.w.assign(n * dk, 0.0f), z.u.assign(n * dv, 0.0f);
     z.vnew.resize(n * dv), z.kT.resize(dk * n);
     float acc = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        z.G[i] = acc += in.g[(t0 + i) * Hv + j];  // log decay to i
-        z.eG[i] = std::exp(z.G[i]);
-    }
+    for (int64_t i = 0; i < n; ++i) z.G[i] = acc += in.g[(t0 + i) * Hv + j];  // log decay to i
+    std::copy_n(z.G.data(), n, z.eG.data());
+    exp_sum(z.eG.data(), n, 1.0f, 0.0f);
+    // decay[c] = e^{G_i - G_c} for c in 0..i: exp_sum's e^{x scale - max} of x = G_c.
+    float* decay = z.decay.data();
+    auto decays_to = [&](float g_i, int64_t count) {
+        std::copy_n(z.G.data(), count, decay);
+        exp_sum(decay, count, -1.0f, -g_i);
+    };
     // A = -strictly_lower(β_i k_i·k_c e^{G_i-G_c}), then (I - A)⁻¹-style forward substitution;
     // P = lower(q_i·k_c e^{G_i-G_c}), the in-chunk attention of the outputs. The dot products
     // come from two gemm_acc products with the keys as columns (kT, reused below); the upper
     // triangles they also fill are cleared.
     float* A = z.A.data();
     float* P = z.P.data();
-    for (int64_t i = 0; i < n; ++i)
-        for (int64_t d = 0; d < dk; ++d) z.kT[d * n + i] = k0[i * rs + d];
+    for (int64_t d = 0; d < dk; ++d)  // stores in order; the n key rows stay in L1
+        for (int64_t i = 0; i < n; ++i) z.kT[d * n + i] = k0[i * rs + d];
     gemm_acc(n, n, dk, k0, rs, z.kT.data(), n, A, n);
     gemm_acc(n, n, dk, q0, rs, z.kT.data(), n, P, n);
     for (int64_t i = 0; i < n; ++i) {
-        for (int64_t c = 0; c <= i; ++c) {
-            const float decay = std::exp(z.G[i] - z.G[c]);
-            A[i * n + c] = c < i ? -beta(i) * A[i * n + c] * decay : 0.0f;
-            P[i * n + c] *= decay;
-        }
-        std::fill(A + i * n + i + 1, A + (i + 1) * n, 0.0f);
-        std::fill(P + i * n + i + 1, P + (i + 1) * n, 0.0f);
-        for (int64_t c = 0; c < i; ++c) {
-            float sum = A[i * n + c];
-            for (int64_t p = c + 1; p < i; ++p) sum += A[i * n + p] * A[p * n + c];
-            A[i * n + c] = sum;
+        float* Ai = A + i * n;
+        float* Pi = P + i * n;
+        decays_to(z.G[i], i + 1);
+        const float b = -beta(i);
+        for (int64_t c = 0; c < i; ++c) Ai[c] = b * Ai[c] * decay[c];
+        for (int64_t c = 0; c <= i; ++c) Pi[c] *= decay[c];
+        std::fill(Ai + i, Ai + n, 0.0f);
+        std::fill(Pi + i + 1, Pi + n, 0.0f);
+        // Row i of the substitution, A_ic += Σ_{c<p<i} A_ip A_pc, as one row update per p:
+        // rows p < i are done, and row p's columns from p on are zero, so the update for p
+        // leaves A_ip' (p' >= p) as it was when its own turn comes.
+        for (int64_t p = 1; p < i; ++p) {
+            const float a = Ai[p];
+            const float* Ap = A + p * n;
+#pragma GCC ivdep
+            for (int64_t c = 0; c < p; ++c) Ai[c] += a * Ap[c];
         }
     }
     for (int64_t i = 0; i < n; ++i) A[i * n + i] = 1.0f;
@@ -158,12 +171,11 @@ void chunk_head(const Inputs& in, float* S, float* out, int64_t t0, int64_t n, c
     gemm_acc(n, dv, dk, q0, rs, S, dv, o, Hv * dv, z.eG.data());
     gemm_acc(n, dv, n, P, n, z.vnew.data(), dv, o, Hv * dv);
     // S ← e^{G_last} S + Σ_i (k_i e^{G_last-G_i}) v_new_iᵀ
-    const float g_last = z.G[n - 1], e_last = std::exp(g_last);
+    const float e_last = z.eG[n - 1];
     for (int64_t d = 0; d < dk * dv; ++d) S[d] *= e_last;
-    for (int64_t i = 0; i < n; ++i) {
-        const float f = std::exp(g_last - z.G[i]);
-        for (int64_t d = 0; d < dk; ++d) z.kT[d * n + i] = k0[i * rs + d] * f;
-    }
+    decays_to(z.G[n - 1], n);
+    for (int64_t d = 0; d < dk; ++d)
+        for (int64_t i = 0; i < n; ++i) z.kT[d * n + i] = k0[i * rs + d] * decay[i];
     gemm_acc(dk, dv, n, z.kT.data(), n, z.vnew.data(), dv, S, dv);
 }
 
@@ -178,14 +190,14 @@ void run_recurrent(const Inputs& in, float* state, float* out, int64_t T, const 
 }
 
 void run_chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
-                 ThreadPool& pool) {
+                 kernels::ExpSumFn exp_sum, ThreadPool& pool) {
     pool.run([&](int ith, int nth) {
         thread_local ChunkScratch scratch;
         Range heads = split_range(s.n_v_heads, ith, nth);
         for (int64_t j = heads.begin; j < heads.end; ++j) {
             for (int64_t t0 = 0; t0 < T; t0 += kChunk)
                 chunk_head(in, state + j * s.d_k * s.d_v, out, t0, std::min(kChunk, T - t0), s, j,
-                           scratch);
+                           exp_sum, scratch);
         }
     });
 }
