@@ -18,34 +18,39 @@ void conv1d_silu(float* x, const float* w, float* conv_state, int64_t T, const S
                  ThreadPool& pool) {
     const int64_t C = s.conv_dim(), K = s.d_conv;
     const auto silu = kernels::activation_kernels(kernels::current_isa()).silu;
-    // Channels are independent: each thread takes whole 16-channel lines of them.
+    // Channels are independent: each thread takes whole 16-channel lines of them. Tokens go
+    // last to first, so that x can take the outputs in place: token t's inputs are tokens
+    // t-K+1..t, which are still inputs then. Row w of the window the convolution slides over
+    // is conv_state row w for w < K-1, else x row w-K+1.
     constexpr int64_t kLine = 16;
     pool.for_range((C + kLine - 1) / kLine, kLine * T * (K + 2), [&](int64_t l0, int64_t l1) {
         const int64_t c0 = l0 * kLine, c1 = std::min(C, l1 * kLine), n = c1 - c0;
-        // window (K-1+T, n): the carried inputs followed by this batch's.
-        thread_local std::vector<float> window;
-        window.resize((K - 1 + T) * n);
-        for (int64_t r = 0; r < K - 1; ++r)
-            std::copy_n(conv_state + r * C + c0, n, window.begin() + r * n);
-        for (int64_t t = 0; t < T; ++t)
-            std::copy_n(x + t * C + c0, n, window.begin() + (K - 1 + t) * n);
-        // Taps by position (K, n), so that the loops below run along channels and vectorise.
-        thread_local std::vector<float> taps;
-        taps.resize(K * n);
+        auto window = [&](int64_t w) {
+            return w < K - 1 ? conv_state + w * C + c0 : x + (w - (K - 1)) * C + c0;
+        };
+        // Taps by position (K, n), so that the loops below run along channels and vectorise;
+        // then the next state (window rows T..T+K-2), kept before x is overwritten; then a
+        // row of sums.
+        thread_local std::vector<float> buf;
+        buf.resize((2 * K) * n);
+        float* taps = buf.data();
+        float* next = taps + K * n;
+        float* sum = next + (K - 1) * n;
         for (int64_t c = 0; c < n; ++c)
             for (int64_t j = 0; j < K; ++j) taps[j * n + c] = w[(c0 + c) * K + j];
-        for (int64_t t = 0; t < T; ++t) {
-            float* y = x + t * C + c0;
-            std::fill(y, y + n, 0.0f);
+        for (int64_t r = 0; r < K - 1; ++r) std::copy_n(window(T + r), n, next + r * n);
+        for (int64_t t = T - 1; t >= 0; --t) {
+            std::fill_n(sum, n, 0.0f);
             for (int64_t j = 0; j < K; ++j) {
-                const float* tap = taps.data() + j * n;
-                const float* in = window.data() + (t + j) * n;
-                for (int64_t c = 0; c < n; ++c) y[c] += tap[c] * in[c];
+                const float* tap = taps + j * n;
+                const float* in = window(t + j);
+                for (int64_t c = 0; c < n; ++c) sum[c] += tap[c] * in[c];
             }
+            float* y = x + t * C + c0;
+            std::copy_n(sum, n, y);
             silu(y, n);
         }
-        for (int64_t r = 0; r < K - 1; ++r)
-            std::copy_n(window.begin() + (T + r) * n, n, conv_state + r * C + c0);
+        for (int64_t r = 0; r < K - 1; ++r) std::copy_n(next + r * n, n, conv_state + r * C + c0);
     });
 }
 
