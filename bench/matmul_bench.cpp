@@ -1,11 +1,14 @@
 // matmul() throughput per weight type and ISA on Qwen3-0.6B shapes, with 2 threads: decode-like
 // (T = 1, reported as weight GB/s and as % of the read bandwidth) and prefill-like (T = 64,
-// reported as GFLOP/s and, for the SIMD ISAs, as % of their int8 multiply-add peak). Weights are
-// random blocks with sane scales; only the timing matters here, not the values.
+// reported as GFLOP/s and, for the SIMD ISAs, as % of their int8 multiply-add peak, or of their
+// float one for F16 and BF16 weights). Every weight type with SIMD kernels runs on the layer
+// shapes; the types of the benchmarked GGUF files (Q8_0, Q4_K, Q6_K) also on the output head's.
+// Weights are random blocks with sane scales; only the timing matters here, not the values.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -19,6 +22,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/interleave.h"
 #include "kernels/matmul.h"
+#include "kernels/ref/blocks.h"
 #include "peaks.h"
 
 namespace hearth::kernels {
@@ -35,19 +39,45 @@ ThreadPool& pool() {
     return p;
 }
 
-// Random bytes with the block scale(s) (first two bytes; Q6_K's last two) set to small halves.
+// The byte offsets of a block's F16 scales (d, and dmin where the type has one).
+std::vector<size_t> scale_fields(TensorType t) {
+    switch (t) {
+        case TensorType::Q4_0: return {offsetof(BlockQ4_0, d)};
+        case TensorType::Q5_0: return {offsetof(BlockQ5_0, d)};
+        case TensorType::Q8_0: return {offsetof(BlockQ8_0, d)};
+        case TensorType::IQ4_NL: return {offsetof(BlockIQ4_NL, d)};
+        case TensorType::IQ4_XS: return {offsetof(BlockIQ4_XS, d)};
+        case TensorType::Q2_K: return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
+        case TensorType::Q3_K: return {offsetof(BlockQ3_K, d)};
+        case TensorType::Q4_K: return {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)};
+        case TensorType::Q5_K: return {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)};
+        case TensorType::Q6_K: return {offsetof(BlockQ6_K, d)};
+        default: return {};
+    }
+}
+
+// Random levels with every block scale set to a small half; F16 and BF16 weights small random
+// values.
 std::vector<uint8_t> random_weights(TensorType t, const Shape& s) {
     const auto tr = gguf::traits(t);
     const size_t bytes = static_cast<size_t>(s.n_out * (s.n_in / tr.block_size) * tr.block_bytes);
     std::vector<uint8_t> w(bytes);
     std::mt19937 rng(42);
+    if (t == TensorType::F16 || t == TensorType::BF16) {
+        std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+        for (size_t i = 0; i + 2 <= bytes; i += 2) {
+            const uint16_t h = t == TensorType::F16 ? f32_to_f16(u(rng)) : f32_to_bf16(u(rng));
+            std::memcpy(&w[i], &h, 2);
+        }
+        return w;
+    }
     for (size_t i = 0; i + 4 <= bytes; i += 4) {
         const uint32_t v = rng();
         std::memcpy(&w[i], &v, 4);
     }
     const uint16_t d = f32_to_f16(0.01f);
-    const size_t at = t == TensorType::Q6_K ? tr.block_bytes - 2 : 0;
-    for (size_t off = 0; off < bytes; off += tr.block_bytes) std::memcpy(&w[off + at], &d, 2);
+    for (size_t off = 0; off < bytes; off += tr.block_bytes)
+        for (size_t at : scale_fields(t)) std::memcpy(&w[off + at], &d, 2);
     return w;
 }
 
@@ -101,14 +131,23 @@ void run(benchmark::State& state, TensorType t, Shape s, int64_t n_tokens, Isa i
     } else {
         const double gflop = iters * 2.0 * static_cast<double>(s.n_in * s.n_out * n_tokens) / 1e9;
         state.counters["GFLOP/s"] = benchmark::Counter(gflop, benchmark::Counter::kIsRate);
-        const double int8 = peak.int8_gops[static_cast<int>(isa)];
-        if (int8 > 0) state.counters["%peak"] = bench::percent_of(gflop, seconds, int8);
+        // Float weights are multiplied in float: their ceiling is the FMA peak.
+        const bool float_weights = t == TensorType::F16 || t == TensorType::BF16;
+        const double top = float_weights ? peak.f32_gflops[static_cast<int>(isa)]
+                                         : peak.int8_gops[static_cast<int>(isa)];
+        if (top > 0) state.counters["%peak"] = bench::percent_of(gflop, seconds, top);
     }
 }
 
 void register_all() {
-    const Shape shapes[] = {{1024, 3072}, {3072, 1024}, {1024, 151936}};
-    for (TensorType t : {TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
+    const Shape layers[] = {{1024, 3072}, {3072, 1024}}, head = {1024, 151936};
+    for (TensorType t : {TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K,
+                         TensorType::Q4_0, TensorType::Q5_0, TensorType::Q2_K, TensorType::Q3_K,
+                         TensorType::IQ4_XS, TensorType::IQ4_NL, TensorType::F16,
+                         TensorType::BF16}) {
+        std::vector<Shape> shapes(std::begin(layers), std::end(layers));
+        if (t == TensorType::Q8_0 || t == TensorType::Q4_K || t == TensorType::Q6_K)
+            shapes.push_back(head);
         for (const Shape& s : shapes) {
             for (int64_t n_tokens : {1, 64}) {
                 for (Isa isa : available_isas()) {

@@ -1,4 +1,4 @@
-// The AVX-512 Q8_0, Q4_0 and IQ4_NL kernels, emulated through SIMDe (see avx512_emulation.h),
+// The AVX-512 Q8_0, Q4_0 and IQ4_NL kernels (and the Q5_0 packing), emulated through SIMDe (see avx512_emulation.h),
 // against ref.
 #include "avx512_emulation.h"
 
@@ -46,6 +46,28 @@ TEST(Avx512Emulated, PackedQ80MatchesRef) {
         avx512_emulated::gemm_packed_q8_0_q8_0, avx512_emulated::quantize_row_q8_0_biased);
     expect_packed_matches_ref(gguf::TensorType::Q8_0, k, {32, 1024, 3072});
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q8_0, k);
+}
+
+// Q4_0, Q5_0 and IQ4_NL through the packed Q8_0 gemm, their levels widened as they pack (the
+// per-row kernels are ref's: only the packed path is new here).
+TEST(Avx512Emulated, PackedAsQ80MatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const std::pair<gguf::TensorType, PackFn> cases[] = {
+        {gguf::TensorType::Q4_0, avx512_emulated::pack_q4_0},
+        {gguf::TensorType::Q5_0, avx512_emulated::pack_q5_0},
+        {gguf::TensorType::IQ4_NL, avx512_emulated::pack_iq4_nl}};
+    for (const auto& [t, pack] : cases) {
+        SCOPED_TRACE(gguf::type_name(t));
+        const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
+        ASSERT_NE(ref, nullptr);
+        MatmulKernels k = kernels_with(t, ref->vec_dot, ref->gemm, avx512_emulated::packed_bytes_q8_0,
+                                       pack, avx512_emulated::gemm_packed_q8_0_q8_0,
+                                       avx512_emulated::quantize_row_q8_0_biased);
+        k.gemm_tokens = ref->gemm_tokens;
+        k.pack_min_tokens = 8;
+        expect_packed_matches_ref(t, k, {32, 1024, 3072});
+        expect_matmul_with_packed_matches_ref(t, k);
+    }
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
 // Q4_K, Q5_K, Q6_K and Q8_0 batches, rows in lanes (dispatch.h's packed path). Q5_K shares
 // Q4_K's layout (packed_bytes_q4_K, gemm_packed_q4_K_q8_K), which takes Q8_K activations with
 // bsums[k] the sum of 32-element sub-block k (quantize_row_q8_K_paired; bsums 8..15 zero).
-// The Q8_0 one takes activations with their levels plus 128 (quantize_row_q8_0_biased).
+// The Q8_0 one takes activations with their levels plus 128 (quantize_row_q8_0_biased);
+// Q4_0, Q5_0 and IQ4_NL share its layout and gemm, their levels widened to bytes as they pack.
 size_t packed_bytes_q4_K(int64_t n);
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
@@ -61,6 +62,9 @@ void gemm_q6_K_interleaved_q8_K(int64_t n, const void* w, size_t bw, int64_t nr,
 void pack_q6_K_interleaved(int64_t n, const void* w, size_t bw, void* dst);
 size_t packed_bytes_q8_0(int64_t n);
 void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst);
+void pack_q4_0(int64_t n, const void* w, size_t bw, void* dst);
+void pack_q5_0(int64_t n, const void* w, size_t bw, void* dst);
+void pack_iq4_nl(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by);
 void quantize_row_q8_0_biased(const float* x, void* dst, int64_t n);

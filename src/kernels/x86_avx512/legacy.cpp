@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/dispatch.h"
 #include "kernels/interleave.h"
@@ -263,19 +264,26 @@ struct PackedQ8_0 {
         _mm512_storeu_ps(b + kLevelBytes + kRows * 4, d);
     }
 
+    // 16 rows of any 32-element format without a min (x86::Q8_0, Q4_0, Q5_0, IQ4_NL: its
+    // levels as signed bytes from D::load, times the F16 scale d): its products with Q8_0
+    // activations are the same integer sums as Q8_0's.
+    template <typename D>
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        using Block = typename D::Block;
+        static_assert(!D::kHasMin && std::is_same_v<typename D::ABlock, BlockQ8_0>);
         const int64_t nb = n / kQK;
         auto* out = static_cast<uint8_t*>(dst);
         for (int64_t i = 0; i < nb; ++i) {
-            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ8_0);  // row 0's
+            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(Block);  // row 0's
             __m256i rows[kRows];
-            load_rows16(blocks + offsetof(BlockQ8_0, qs), bw, rows);
-            __m512i cols[8];
-            transpose16x8_epi32(rows, cols);
             alignas(64) float d[kRows];
             for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
-                d[r] = f16(reinterpret_cast<const BlockQ8_0*>(b)->d);
+                const Block& block = *reinterpret_cast<const Block*>(b);
+                rows[r] = D::load(block);
+                d[r] = f16(block.d);
             });
+            __m512i cols[8];
+            transpose16x8_epi32(rows, cols);
             store_block(out + i * kBlockBytes, cols, _mm512_load_ps(d));
         }
     }
@@ -404,7 +412,18 @@ HEARTH_DEFINE_LEGACY_512(q4_0, x86::Q4_0)
 HEARTH_DEFINE_LEGACY_512(iq4_nl, x86::IQ4_NL)
 
 size_t packed_bytes_q8_0(int64_t n) { return PackedQ8_0::bytes(n); }
-void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) { PackedQ8_0::pack(n, w, bw, dst); }
+void pack_q8_0(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::Q8_0>(n, w, bw, dst);
+}
+void pack_q4_0(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::Q4_0>(n, w, bw, dst);
+}
+void pack_q5_0(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::Q5_0>(n, w, bw, dst);
+}
+void pack_iq4_nl(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::IQ4_NL>(n, w, bw, dst);
+}
 void gemm_packed_q8_0_q8_0(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
     packed_gemm<PackedQ8_0, BlockQ8_0>(n / kQK, packed, ng, a, ba, ny, y, by);
