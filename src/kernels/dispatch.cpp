@@ -164,6 +164,12 @@ Table make_avx512(const Table& base, bool bf16) {
     q6k.gemm_packed = avx512::gemm_packed_q6_K_q8_K;
     q6k.pack_min_tokens = 12;  // 8 tokens: 149 us packed, 119 unpacked; 12: 178, 193
     put(TensorType::IQ4_XS, avx512::vec_dot_iq4_xs_q8_K, avx512::gemm_iq4_xs_q8_K);
+    MatmulKernels& iq4xs = t[static_cast<size_t>(TensorType::IQ4_XS)];
+    iq4xs.packed_bytes = avx512::packed_bytes_q4_K;
+    iq4xs.pack = avx512::pack_iq4_xs;
+    iq4xs.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
+    iq4xs.packed_quantize = avx512::quantize_row_q8_K_paired;
+    iq4xs.pack_min_tokens = 9;
     for (MatmulKernels& k : t)
         if (k.quantize == avx2::quantize_row_q8_K) k.quantize = avx512::quantize_row_q8_K;
     return t;

@@ -113,6 +113,19 @@ TEST(Avx512Emulated, PackedQ5KMatchesRef) {
     expect_matmul_with_packed_matches_ref(gguf::TensorType::Q5_K, k);
 }
 
+// IQ4_XS in Q4_K's packed layout: rows with negative sub-block scales (most of them have some)
+// check the signed scale pairs.
+TEST(Avx512Emulated, PackedIQ4XSMatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const MatmulKernels k = kernels_with(
+        gguf::TensorType::IQ4_XS, avx512_emulated::vec_dot_iq4_xs_q8_K,
+        avx512_emulated::gemm_iq4_xs_q8_K, avx512_emulated::packed_bytes_q4_K,
+        avx512_emulated::pack_iq4_xs, avx512_emulated::gemm_packed_q4_K_q8_K,
+        avx512_emulated::quantize_row_q8_K_paired);
+    expect_packed_matches_ref(gguf::TensorType::IQ4_XS, k, {256, 1024, 3072});
+    expect_matmul_with_packed_matches_ref(gguf::TensorType::IQ4_XS, k);
+}
+
 TEST(Avx512Emulated, PackedQ6KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     const MatmulKernels k = kernels_with(

@@ -704,6 +704,60 @@ struct PackedQ45K {
 using PackedQ4K = PackedQ45K<BlockQ4_K, false>;
 using PackedQ5K = PackedQ45K<BlockQ5_K, true>;
 
+// IQ4_XS batches in PackedQ4K's layout, so that they take its gemm: each level stored as its
+// table value plus 128 (1..241, vpdpbusd's unsigned side), the sub-block scales ls - 32 both
+// as the scales and as the "mins", and dmin = 128 d, which takes back off the 128 * scale *
+// sub-block sum of the activations that the bias adds.
+struct PackedIQ4XS {
+    using P = PackedQ4K;
+    static constexpr int64_t kRows = P::kRows;
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK_K;
+        const __m256i table = _mm256_broadcastsi128_si256(_mm_setr_epi8(
+            -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113));
+        const __m256i m4 = _mm256_set1_epi8(0xF), bias = _mm256_set1_epi8(static_cast<char>(0x80));
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockIQ4_XS);
+            uint8_t* sb = out + i * P::kBlockBytes;
+            for (int s = 0; s < 8; ++s) {
+                __m256i rows[kRows];
+                for_rows16(blocks + offsetof(BlockIQ4_XS, qs) + 16 * s, bw,
+                           [&](int r, const uint8_t* q) {
+                    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+                    const __m256i nib =
+                        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), m4);
+                    rows[r] = _mm256_xor_si256(_mm256_shuffle_epi8(table, nib), bias);
+                });
+                __m512i cols[8];
+                transpose16x8_epi32(rows, cols);
+                for (int c = 0; c < 8; ++c)
+                    _mm512_storeu_si512(sb + (s * 8 + c) * kRows * 4, cols[c]);
+            }
+            __m256i sc[kRows];
+            alignas(64) float d[2 * kRows];
+            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                const BlockIQ4_XS& x = *reinterpret_cast<const BlockIQ4_XS*>(b);
+                sc[r] = _mm256_cvtepi16_epi32(_mm512_castsi512_si128(GemmIQ4XS::scales(x)));
+                d[r] = f16(x.d);
+                d[kRows + r] = 128.0f * d[r];
+            });
+            __m512i v[8];
+            transpose16x8_epi32(sc, v);
+            uint8_t* scales = sb + P::kLevelBytes;
+            for (int k = 0; k < 8; ++k) _mm512_storeu_si512(scales + k * kRows * 4, v[k]);
+            // Signed pairs: the low half masked, or its sign bits would cover the high one.
+            const __m512i low = _mm512_set1_epi32(0xFFFF);
+            for (int k = 0; k < 4; ++k)
+                _mm512_storeu_si512(scales + P::kScaleBytes + k * kRows * 4,
+                                    _mm512_or_si512(_mm512_and_si512(v[2 * k], low),
+                                                    _mm512_slli_epi32(v[2 * k + 1], 16)));
+            std::memcpy(scales + P::kScaleBytes + P::kMinBytes, d, sizeof(d));
+        }
+    }
+};
+
 // Q6_K batches with the rows in lanes, as PackedQ4K. Per super-block of the 16 rows:
 //   q[s][c][r][4]  levels 4c..4c+3 of 16-element sub-block s of row r (unsigned 0..63), 4096
 //                  bytes;
@@ -1242,6 +1296,9 @@ void gemm_q6_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void*
     x86::gemm_dispatch<GemmQ6K, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
 
+void pack_iq4_xs(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedIQ4XS::pack(n, w, bw, dst);
+}
 float vec_dot_iq4_xs_q8_K(int64_t n, const void* w, const void* a) {
     return x86::vec_dot_via<GemmIQ4XS>(n, w, a);
 }

@@ -29,14 +29,17 @@ HEARTH_DECLARE_MATMUL_512(q2_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q3_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q4_K, q8_K)
 HEARTH_DECLARE_MATMUL_512(q5_K, q8_K)
-// Q4_K, Q5_K, Q6_K and Q8_0 batches, rows in lanes (dispatch.h's packed path). Q5_K shares
-// Q4_K's layout (packed_bytes_q4_K, gemm_packed_q4_K_q8_K), which takes Q8_K activations with
-// bsums[k] the sum of 32-element sub-block k (quantize_row_q8_K_paired; bsums 8..15 zero).
+// Q4_K, Q5_K, Q6_K and Q8_0 batches, rows in lanes (dispatch.h's packed path). Q5_K and
+// IQ4_XS share Q4_K's layout (packed_bytes_q4_K, gemm_packed_q4_K_q8_K), which takes Q8_K
+// activations with bsums[k] the sum of 32-element sub-block k (quantize_row_q8_K_paired;
+// bsums 8..15 zero).
 // The Q8_0 one takes activations with their levels plus 128 (quantize_row_q8_0_biased);
 // Q4_0, Q5_0 and IQ4_NL share its layout and gemm, their levels widened to bytes as they pack.
 size_t packed_bytes_q4_K(int64_t n);
 void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
 void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
+// IQ4_XS in the same layout (levels biased by 128, the bias taken off through the mins).
+void pack_iq4_xs(int64_t n, const void* w, size_t bw, void* dst);
 // Q4_K in the interleaved layout (kernels/interleave.h): nr a multiple of 16, w a group's
 // start, activations from quantize_row_q8_K_paired; pack turns one group into pack_q4_K's
 // layout.
