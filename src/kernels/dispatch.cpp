@@ -141,6 +141,11 @@ Table make_avx512(const Table& base, bool bf16) {
     packed_as_q8_0(TensorType::IQ4_NL, avx512::pack_iq4_nl);
     put(TensorType::Q2_K, avx512::vec_dot_q2_K_q8_K, avx512::gemm_q2_K_q8_K);
     put(TensorType::Q3_K, avx512::vec_dot_q3_K_q8_K, avx512::gemm_q3_K_q8_K);
+    MatmulKernels& q3k = t[static_cast<size_t>(TensorType::Q3_K)];
+    q3k.packed_bytes = avx512::packed_bytes_q6_K;
+    q3k.pack = avx512::pack_q3_K;
+    q3k.gemm_packed = avx512::gemm_packed_q6_K_q8_K;
+    q3k.pack_min_tokens = 12;
     put(TensorType::Q4_K, avx512::vec_dot_q4_K_q8_K, avx512::gemm_q4_K_q8_K);
     MatmulKernels& q4k = t[static_cast<size_t>(TensorType::Q4_K)];
     q4k.packed_bytes = avx512::packed_bytes_q4_K;

@@ -126,6 +126,17 @@ TEST(Avx512Emulated, PackedIQ4XSMatchesRef) {
     expect_matmul_with_packed_matches_ref(gguf::TensorType::IQ4_XS, k);
 }
 
+// Q3_K in Q6_K's packed layout, with the plain Q8_K activations of its per-row kernels.
+TEST(Avx512Emulated, PackedQ3KMatchesRef) {
+    if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
+    const MatmulKernels k = kernels_with(
+        gguf::TensorType::Q3_K, avx512_emulated::vec_dot_q3_K_q8_K, avx512_emulated::gemm_q3_K_q8_K,
+        avx512_emulated::packed_bytes_q6_K, avx512_emulated::pack_q3_K,
+        avx512_emulated::gemm_packed_q6_K_q8_K);
+    expect_packed_matches_ref(gguf::TensorType::Q3_K, k, {256, 1024, 3072});
+    expect_matmul_with_packed_matches_ref(gguf::TensorType::Q3_K, k);
+}
+
 TEST(Avx512Emulated, PackedQ6KMatchesRef) {
     if (!host_has_avx2()) GTEST_SKIP() << "the emulation runs on AVX2";
     const MatmulKernels k = kernels_with(

@@ -862,6 +862,59 @@ struct PackedQ6K {
     }
 };
 
+// Q3_K batches in PackedQ6K's layout, so that they take its gemm: each level (-4..3) stored
+// plus 32, as Q6_K's are (28..35 of its 0..63), and the 6-bit scales less 32 as its signed
+// scales. Half h, run k: elements 128h + 32k .. + 31, bits 2k, 2k + 1 of qs bytes 32h .. 32h
+// + 31 and bit 4h + k of the hmask bytes (set for the upper four levels).
+struct PackedQ3K {
+    using P = PackedQ6K;
+    static constexpr int64_t kRows = P::kRows;
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+        const __m256i bias = _mm256_set1_epi8(28);  // -4 + 32
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ3_K);  // row 0's
+            uint8_t* sb = out + i * P::kBlockBytes;
+            for (int h = 0; h < 2; ++h) {
+                for (int k = 0; k < 4; ++k) {
+                    const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * h + k)));
+                    __m256i rows[kRows];
+                    for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                        const BlockQ3_K& x = *reinterpret_cast<const BlockQ3_K*>(b);
+                        const __m256i q = _mm256_and_si256(
+                            _mm256_srli_epi16(load256(x.qs + 32 * h), 2 * k), m3);
+                        const __m256i hm = _mm256_and_si256(load256(x.hmask), bit);
+                        const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(hm, bit), four);
+                        rows[r] = _mm256_add_epi8(_mm256_add_epi8(q, high), bias);
+                    });
+                    __m512i cols[8];
+                    transpose16x8_epi32(rows, cols);
+                    // Dword c of the run: sub-block 8h + 2k + c / 4, dword c % 4 of it.
+                    for (int c = 0; c < 8; ++c)
+                        _mm512_storeu_si512(sb + ((8 * h + 2 * k + c / 4) * 4 + c % 4) * kRows * 4,
+                                            cols[c]);
+                }
+            }
+            __m256i lo[kRows], hi[kRows];
+            alignas(64) float d[kRows];
+            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+                const BlockQ3_K& x = *reinterpret_cast<const BlockQ3_K*>(b);
+                const __m256i sc = GemmQ3K::scales(x);
+                lo[r] = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(sc));
+                hi[r] = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(sc, 1));
+                d[r] = f16(x.d);
+            });
+            __m512i v[16];
+            transpose16x8_epi32(lo, v);
+            transpose16x8_epi32(hi, v + 8);
+            P::store_scales(sb, v, _mm512_load_ps(d));
+        }
+    }
+};
+
 // The 6-bit Q4_K/Q5_K scales and mins of a group's 16 rows (interleaved, 12 bytes [k][r]),
 // unpacked as bytes [s % 4][r] for sub-blocks s in 0..3 (lo) and 4..7 (hi), as scales_mins_k4
 // does for one row.
@@ -1296,6 +1349,7 @@ void gemm_q6_K_q8_K(int64_t n, const void* w, size_t bw, int64_t nr, const void*
     x86::gemm_dispatch<GemmQ6K, 8>(n, w, bw, nr, a, ba, ny, y, by);
 }
 
+void pack_q3_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ3K::pack(n, w, bw, dst); }
 void pack_iq4_xs(int64_t n, const void* w, size_t bw, void* dst) {
     PackedIQ4XS::pack(n, w, bw, dst);
 }

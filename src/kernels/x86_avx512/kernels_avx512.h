@@ -53,6 +53,8 @@ void quantize_row_q8_K_paired(const float* x, void* dst, int64_t n);
 void quantize_row_q8_K(const float* x, void* dst, int64_t n);
 size_t packed_bytes_q6_K(int64_t n);
 void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst);
+// Q3_K in Q6_K's layout (levels plus 32, scales less 32), for gemm_packed_q6_K_q8_K.
+void pack_q3_K(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by);
 // Q5_K and Q6_K in the interleaved layout, as the Q4_K ones above; Q6_K's activations are
