@@ -59,6 +59,9 @@ struct MatmulKernels {
     // The activations gemm_packed takes, when not quantize's (rows of vec_dot_type blocks);
     // else nullptr.
     ActQuantizeFn packed_quantize = nullptr;
+    // The row bytes of packed_quantize's layout where it is not a row of vec_dot_type blocks
+    // (the packed F16 and BF16 paths take floats); else nullptr.
+    ActBytesFn packed_act_bytes = nullptr;
     // From this many tokens on, matmul takes the packed path: packing kPackRows rows costs
     // about as much as one to two 8-token passes over them.
     int64_t pack_min_tokens = 16;

@@ -263,7 +263,9 @@ void matmul_tasks_with(std::span<const MatmulTask> tasks, const MatmulKernels* c
         const size_t block_row_bytes =
             static_cast<size_t>(t.w.n_in / at.block_size * at.block_bytes);
         p.act_row_bytes = k->act_bytes != nullptr ? k->act_bytes(t.w.n_in) : block_row_bytes;
-        p.packed_act_row_bytes = k->packed_quantize != nullptr ? block_row_bytes : p.act_row_bytes;
+        p.packed_act_row_bytes = k->packed_quantize == nullptr ? p.act_row_bytes
+                                 : k->packed_act_bytes != nullptr ? k->packed_act_bytes(t.w.n_in)
+                                                                  : block_row_bytes;
         p.packed = k->gemm_packed != nullptr && t.n_tokens >= k->pack_min_tokens;
         // quantize's copy, unless the packed path takes every row (row tiles are whole groups
         // of kPackRows) from activations of its own.

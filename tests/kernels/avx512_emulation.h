@@ -43,8 +43,8 @@ inline simde__m512i emulated_zextsi256_si512(simde__m256i a) {
     return simde_mm512_inserti64x4(simde_mm512_setzero_si512(), a, 0);
 }
 #define _mm512_zextsi256_si512 emulated_zextsi256_si512
-// The 16 int32 lanes of a, each converted to T (int8: truncated, as vpmovdb), as a vector R of
-// exactly their size.
+// The 16 int32 lanes of a, each converted to T (int8, int16: truncated, as vpmovdb and vpmovdw),
+// as a vector R of exactly their size.
 template <typename T, typename R>
 R emulated_convert_epi32(simde__m512i a) {
     static_assert(sizeof(R) == 16 * sizeof(T));
@@ -58,6 +58,7 @@ R emulated_convert_epi32(simde__m512i a) {
 }
 #define _mm512_cvtepi32_ps emulated_convert_epi32<float, simde__m512>
 #define _mm512_cvtepi32_epi8 emulated_convert_epi32<int8_t, simde__m128i>
+#define _mm512_cvtepi32_epi16 emulated_convert_epi32<int16_t, simde__m256i>
 inline simde__m512i emulated_srai_epi32(simde__m512i a, unsigned imm) {
     int32_t x[16];
     simde_mm512_storeu_si512(x, a);
@@ -77,6 +78,19 @@ simde__m512i emulated_widen_epi32(V a) {
 }
 #define _mm512_cvtepu8_epi32 emulated_widen_epi32<uint8_t>
 #define _mm512_cvtepi16_epi32 emulated_widen_epi32<int16_t>
+#define _mm512_cvtepu16_epi32 emulated_widen_epi32<uint16_t>
+// vcvtps2ph with round to nearest even (the only rounding the kernels ask for), via F16C.
+inline simde__m256i emulated_cvtps_ph(simde__m512 a, int) {
+    alignas(32) float f[16];
+    simde_mm512_store_ps(f, a);
+    const __m128i lo = _mm256_cvtps_ph(_mm256_load_ps(f), _MM_FROUND_TO_NEAREST_INT);
+    const __m128i hi = _mm256_cvtps_ph(_mm256_load_ps(f + 8), _MM_FROUND_TO_NEAREST_INT);
+    simde__m256i r;
+    std::memcpy(&r, &lo, 16);
+    std::memcpy(reinterpret_cast<char*>(&r) + 16, &hi, 16);
+    return r;
+}
+#define _mm512_cvtps_ph emulated_cvtps_ph
 inline simde__m512 emulated_maskz_loadu_ps(uint16_t k, const void* p) {
     float r[16];
     for (int i = 0; i < 16; ++i) r[i] = (k >> i) & 1 ? static_cast<const float*>(p)[i] : 0.0f;
@@ -195,11 +209,12 @@ inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k
         const std::vector<uint8_t> w = testing::make_weights(t, kRows, n, rng);
         const std::vector<float> x = testing::gaussian(static_cast<size_t>(kTokens * n), rng);
         const size_t bw = testing::row_bytes(t, n), ba = testing::row_bytes(ref->vec_dot_type, n);
-        std::vector<uint8_t> a(kTokens * ba), pa(kTokens * ba);
+        const size_t pba = k.packed_act_bytes != nullptr ? k.packed_act_bytes(n) : ba;
+        std::vector<uint8_t> a(kTokens * ba), pa(kTokens * pba);
         for (int64_t i = 0; i < kTokens; ++i) {
             ref->quantize(x.data() + i * n, a.data() + i * ba, n);
             (k.packed_quantize ? k.packed_quantize : ref->quantize)(x.data() + i * n,
-                                                                   pa.data() + i * ba, n);
+                                                                   pa.data() + i * pba, n);
         }
         std::vector<uint8_t> packed(k.packed_bytes(n) * kGroups);
         pack_groups(k, n, w.data(), bw, kGroups, packed.data());
@@ -209,7 +224,7 @@ inline void expect_packed_matches_ref(gguf::TensorType t, const MatmulKernels& k
                 ref->gemm(n, w.data(), bw, kRows, a.data() + t0 * ba, ba,
                           static_cast<int>(std::min<int64_t>(8, ny - t0)), want.data() + t0 * kRows,
                           kRows);
-            k.gemm_packed(n, packed.data(), kGroups, pa.data(), ba, ny, got.data(), kRows);
+            k.gemm_packed(n, packed.data(), kGroups, pa.data(), pba, ny, got.data(), kRows);
             for (size_t i = 0; i < want.size(); ++i)
                 ASSERT_NEAR(got[i], want[i], 8e-4f * (1.0f + std::fabs(want[i])))
                     << gguf::type_name(t) << " n " << n << " ny " << ny << " row " << i % kRows

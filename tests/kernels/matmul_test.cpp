@@ -116,6 +116,29 @@ TEST(MatmulKernels, VecDotAndGemmMatchRef) { vec_dot_and_gemm_match_ref(512, {1,
 
 TEST(MatmulKernels, VecDotAndGemmMatchRefLongRows) { vec_dot_and_gemm_match_ref(33024, {6, 8}); }
 
+// Packed paths that take float activations (F16 and BF16 with AVX-512) get ref's roundings to
+// the format, widened back, bit for bit.
+TEST(MatmulKernels, FloatPackedActivationsAreRefRoundings) {
+    const std::vector<float> x = testing::rounding_cases();
+    const int64_t n = static_cast<int64_t>(x.size());
+    int checked = 0;
+    for (Isa isa : fast_isas()) {
+        for (TensorType t : {TensorType::F16, TensorType::BF16}) {
+            const MatmulKernels* k = matmul_kernels(t, isa);
+            if (k == nullptr || k->packed_quantize == nullptr || k->packed_act_bytes == nullptr)
+                continue;
+            SCOPED_TRACE(std::string(isa_name(isa)) + " " + std::string(gguf::type_name(t)));
+            ASSERT_GE(k->packed_act_bytes(n), n * sizeof(float));
+            std::vector<float> got(n);
+            k->packed_quantize(x.data(), got.data(), n);
+            const int64_t bad = testing::first_unlike_widened_rounding(t, x, got.data());
+            EXPECT_EQ(bad, -1) << "x " << x[std::max<int64_t>(bad, 0)];
+            ++checked;
+        }
+    }
+    if (checked == 0) GTEST_SKIP() << "no ISA here has a float-activation packed path";
+}
+
 // matmul() on quantized activations stays within the activation rounding of the exact path.
 TEST(MatmulKernels, MatmulMatchesExactPath) {
     constexpr int64_t kN = 768, kOut = 37;
@@ -135,7 +158,7 @@ TEST(MatmulKernels, MatmulMatchesExactPath) {
                                : act == TensorType::F16  ? 1e-5
                                : act == TensorType::BF16 ? 1e-4
                                                          : 5e-4;
-            for (int64_t n_tokens : {1, 5, 17}) {
+            for (int64_t n_tokens : {1, 5, 17, 29}) {  // 29: past every packing threshold
                 const std::vector<float> x = gaussian(static_cast<size_t>(n_tokens * kN), rng);
                 std::vector<float> exact(n_tokens * kOut), fast(n_tokens * kOut);
                 matmul(view, x.data(), exact.data(), n_tokens, pool, Isa::Exact);

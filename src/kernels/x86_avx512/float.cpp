@@ -1,8 +1,13 @@
-// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two rows at a time).
+// AVX-512 dot products for F32 and F16 weights (widened to 16 floats, two rows at a time), and
+// the packed batch path of F16 and BF16 weights (rows in lanes, widened once per matmul).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
+#include "base/fp16.h"
+#include "kernels/dispatch.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx512/common.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
@@ -91,6 +96,108 @@ struct GemmWiden {
     }
 };
 
+// The 16-bit float formats as PackedHalf widens them: the low or high halves of 16 dwords, one
+// value.
+struct WidenF16 {
+    static __m512 low(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
+    static __m512 high(__m512i v) {
+        return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+    }
+    static float one(uint16_t h) { return f16_to_f32(h); }
+};
+struct WidenBF16 {  // a bfloat16 is the top half of its float
+    static __m512 low(__m512i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); }
+    static __m512 high(__m512i v) {
+        return _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+    }
+    static float one(uint16_t h) { return bf16_to_f32(h); }
+};
+
+// F16 and BF16 batches with the rows in lanes (dispatch.h's packed path): kPackRows rows
+// widened to floats once per matmul as [k][r], one 64-byte vector per element k, so that one
+// FMA of a broadcast activation advances 16 rows and each token's 16 results need no
+// reduction. The activations come as floats, rounded to the format and widened once per matmul
+// (packed_quantize). Both widenings are exact: the products and their float sums are those of
+// the per-row kernels, in another order.
+template <typename Widen>
+struct PackedHalf {
+    static constexpr int64_t kRows = kPackRows;
+
+    // A group and a line more: groups, like the activation rows (row_bytes_f32), then do not
+    // all start at the same offset in a 4 KiB page, where their lines would compete for the
+    // same L1 set.
+    static size_t bytes(int64_t n) { return (static_cast<size_t>(n) * kRows + 16) * sizeof(float); }
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        auto* out = static_cast<float*>(dst);
+        int64_t k = 0;
+        for (; k + 16 <= n; k += 16) {
+            __m256i rows[kRows];
+            load_rows16(static_cast<const uint8_t*>(w) + 2 * k, bw, rows);
+            __m512i cols[8];  // lane r of cols[c]: elements k + 2c, k + 2c + 1 of row r
+            transpose16x8_epi32(rows, cols);
+            for (int c = 0; c < 8; ++c) {
+                _mm512_storeu_ps(out + (k + 2 * c) * kRows, Widen::low(cols[c]));
+                _mm512_storeu_ps(out + (k + 2 * c + 1) * kRows, Widen::high(cols[c]));
+            }
+        }
+        for (; k < n; ++k)
+            for (int r = 0; r < kRows; ++r)
+                out[k * kRows + r] = Widen::one(x86::row<uint16_t>(w, bw, r)[k]);
+    }
+
+    // NG groups (gstride floats apart) and NY tokens of widened activations at[t].
+    template <int NG, int NY>
+    static void run(int64_t n, const float* w, size_t gstride, const float* const* at, float* y,
+                    size_t by) {
+        __m512 acc[NG][NY];
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) acc[g][t] = _mm512_setzero_ps();
+        for (int64_t k = 0; k < n; ++k) {
+            __m512 wv[NG];
+            for (int g = 0; g < NG; ++g) wv[g] = _mm512_loadu_ps(w + g * gstride + k * kRows);
+            for (int t = 0; t < NY; ++t) {
+                const __m512 av = _mm512_set1_ps(at[t][k]);
+                for (int g = 0; g < NG; ++g) acc[g][t] = _mm512_fmadd_ps(wv[g], av, acc[g][t]);
+            }
+        }
+        for (int g = 0; g < NG; ++g)
+            for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g * kRows, acc[g][t]);
+    }
+
+    template <int NG>
+    static void run_tokens(int nt, int64_t n, const float* w, size_t gstride,
+                           const float* const* at, float* y, size_t by) {
+        switch (nt) {
+            case 1: run<NG, 1>(n, w, gstride, at, y, by); break;
+            case 2: run<NG, 2>(n, w, gstride, at, y, by); break;
+            case 3: run<NG, 3>(n, w, gstride, at, y, by); break;
+            case 4: run<NG, 4>(n, w, gstride, at, y, by); break;
+            case 5: run<NG, 5>(n, w, gstride, at, y, by); break;
+            case 6: run<NG, 6>(n, w, gstride, at, y, by); break;
+            case 7: run<NG, 7>(n, w, gstride, at, y, by); break;
+            default: run<NG, 8>(n, w, gstride, at, y, by); break;
+        }
+    }
+
+    // Tokens in runs of 8, against the groups in pairs; a the activations as floats (rows
+    // from quantize_row_f16_widened or quantize_row_bf16_widened).
+    static void gemm(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                     int64_t ny, float* y, size_t by) {
+        const auto* w = static_cast<const float*>(packed);
+        const size_t gstride = bytes(n) / sizeof(float);
+        for (int64_t t0 = 0; t0 < ny; t0 += 8) {
+            const int nt = static_cast<int>(std::min<int64_t>(8, ny - t0));
+            const float* at[8];
+            for (int t = 0; t < nt; ++t) at[t] = x86::row<float>(a, ba, t0 + t);
+            int64_t g = 0;
+            for (; g + 2 <= ng; g += 2)
+                run_tokens<2>(nt, n, w + g * gstride, gstride, at, y + t0 * by + g * kRows, by);
+            if (g < ng) run_tokens<1>(nt, n, w + g * gstride, gstride, at, y + t0 * by + g * kRows, by);
+        }
+    }
+};
+
 }  // namespace
 
 float vec_dot_f32_f32(int64_t n, const void* w, const void* a) {
@@ -106,5 +213,47 @@ float vec_dot_f16_f16(int64_t n, const void* w, const void* a) {
 void gemm_f16_f16(int64_t n, const void* w, size_t bw, int64_t nr, const void* a, size_t ba, int ny,
                   float* y, size_t by) {
     x86::gemm_dispatch<GemmWiden<F16>, 8>(n, w, bw, nr, a, ba, ny, y, by);
+}
+size_t packed_bytes_f16(int64_t n) { return PackedHalf<WidenF16>::bytes(n); }
+size_t row_bytes_f32(int64_t n) { return (static_cast<size_t>(n) + 16) * sizeof(float); }
+void quantize_row_f16_widened(const float* x, void* dst, int64_t n) {
+    auto* out = static_cast<float*>(dst);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(x + i),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm512_storeu_ps(out + i, _mm512_cvtph_ps(h));
+    }
+    for (; i < n; ++i) out[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+void quantize_row_bf16_widened(const float* x, void* dst, int64_t n) {
+    auto* out = static_cast<float*>(dst);
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i top = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        // As f32_to_bf16: round to nearest even, NaN made quiet.
+        const __m512i u = _mm512_loadu_si512(x + i);
+        const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+        __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd));
+        const __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs), inf);
+        r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000));
+        _mm512_storeu_si512(out + i, _mm512_and_si512(r, top));
+    }
+    for (; i < n; ++i) out[i] = bf16_to_f32(f32_to_bf16(x[i]));
+}
+void pack_f16(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedHalf<WidenF16>::pack(n, w, bw, dst);
+}
+void gemm_packed_f16_f16(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                         int64_t ny, float* y, size_t by) {
+    PackedHalf<WidenF16>::gemm(n, packed, ng, a, ba, ny, y, by);
+}
+void pack_bf16(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedHalf<WidenBF16>::pack(n, w, bw, dst);
+}
+void gemm_packed_bf16_bf16(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    PackedHalf<WidenBF16>::gemm(n, packed, ng, a, ba, ny, y, by);
 }
 }  // namespace hearth::kernels::avx512

@@ -22,6 +22,19 @@ void silu(float* x, int64_t n);
 HEARTH_DECLARE_MATMUL_512(f32, f32)
 HEARTH_DECLARE_MATMUL_512(f16, f16)
 HEARTH_DECLARE_MATMUL_512(bf16, bf16)
+// F16 and BF16 batches, rows in lanes (dispatch.h's packed path): 16 rows widened to floats,
+// packed_bytes_f16(n) bytes for either; the activations rounded to the format and widened
+// back, row_bytes_f32(n) bytes per row.
+size_t packed_bytes_f16(int64_t n);
+size_t row_bytes_f32(int64_t n);
+void quantize_row_f16_widened(const float* x, void* dst, int64_t n);
+void quantize_row_bf16_widened(const float* x, void* dst, int64_t n);
+void pack_f16(int64_t n, const void* w, size_t bw, void* dst);
+void gemm_packed_f16_f16(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                         int64_t ny, float* y, size_t by);
+void pack_bf16(int64_t n, const void* w, size_t bw, void* dst);
+void gemm_packed_bf16_bf16(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by);
 HEARTH_DECLARE_MATMUL_512(q8_0, q8_0)
 HEARTH_DECLARE_MATMUL_512(q4_0, q8_0)
 HEARTH_DECLARE_MATMUL_512(iq4_nl, q8_0)
