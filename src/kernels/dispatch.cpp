@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -118,6 +119,17 @@ Table make_avx512(const Table& base, bool bf16) {
         k.gemm = g;
         k.gemm_tokens = 8;
     };
+    // The packed batch path of type w (dispatch.h), from min_tokens tokens on.
+    auto packed = [&t](TensorType w, PackedBytesFn bytes, PackFn pack, PackedGemmFn gemm,
+                       ActQuantizeFn act, int64_t min_tokens, ActBytesFn act_bytes = nullptr) {
+        MatmulKernels& k = t[static_cast<size_t>(w)];
+        k.packed_bytes = bytes;
+        k.pack = pack;
+        k.gemm_packed = gemm;
+        k.packed_quantize = act;
+        k.packed_act_bytes = act_bytes;
+        k.pack_min_tokens = min_tokens;
+    };
     put(TensorType::F32, avx512::vec_dot_f32_f32, avx512::gemm_f32_f32);
     put(TensorType::F16, avx512::vec_dot_f16_f16, avx512::gemm_f16_f16);
     if (bf16) put(TensorType::BF16, avx512::vec_dot_bf16_bf16, avx512::gemm_bf16_bf16);
@@ -125,75 +137,47 @@ Table make_avx512(const Table& base, bool bf16) {
     // rows in lanes (BF16's own kernels multiply two pairs per lane per instruction). On a
     // 2-vCPU Ice Lake, 1024x3072: F16 level with its per-row kernel at 16 tokens, 1.5x faster
     // at 64; BF16 (AVX2's kernel otherwise) 1.4x at 8 tokens, 2.5x at 64.
-    auto packed_half = [&t](TensorType w, PackFn pack, PackedGemmFn gemm, ActQuantizeFn act,
-                            int64_t min_tokens) {
-        MatmulKernels& k = t[static_cast<size_t>(w)];
-        k.packed_bytes = avx512::packed_bytes_f16;
-        k.pack = pack;
-        k.gemm_packed = gemm;
-        k.packed_quantize = act;
-        k.packed_act_bytes = avx512::row_bytes_f32;
-        k.pack_min_tokens = min_tokens;
-    };
-    packed_half(TensorType::F16, avx512::pack_f16, avx512::gemm_packed_f16_f16,
-                avx512::quantize_row_f16_widened, 24);
+    packed(TensorType::F16, avx512::packed_bytes_f16, avx512::pack_f16,
+           avx512::gemm_packed_f16_f16, avx512::quantize_row_f16_widened, 24,
+           avx512::row_bytes_f32);
     if (!bf16)
-        packed_half(TensorType::BF16, avx512::pack_bf16, avx512::gemm_packed_bf16_bf16,
-                    avx512::quantize_row_bf16_widened, 8);
+        packed(TensorType::BF16, avx512::packed_bytes_f16, avx512::pack_bf16,
+               avx512::gemm_packed_bf16_bf16, avx512::quantize_row_bf16_widened, 8,
+               avx512::row_bytes_f32);
     put(TensorType::Q8_0, avx512::vec_dot_q8_0_q8_0, avx512::gemm_q8_0_q8_0);
     put(TensorType::Q4_0, avx512::vec_dot_q4_0_q8_0, avx512::gemm_q4_0_q8_0);
     put(TensorType::IQ4_NL, avx512::vec_dot_iq4_nl_q8_0, avx512::gemm_iq4_nl_q8_0);
     // The 32-element formats without a min share Q8_0's packed path (Q5_0 keeps its AVX2
     // kernels for fewer tokens). At 8 tokens, 1024x3072, 2 threads: Q8_0 144 us packed, 204
     // unpacked; Q4_0 225 and 275, IQ4_NL 243 and 322 (at 64 tokens 3.4x and 3.3x faster).
-    auto packed_as_q8_0 = [&t](TensorType w, PackFn pack) {
-        MatmulKernels& k = t[static_cast<size_t>(w)];
-        k.packed_bytes = avx512::packed_bytes_q8_0;
-        k.pack = pack;
-        k.gemm_packed = avx512::gemm_packed_q8_0_q8_0;
-        k.packed_quantize = avx512::quantize_row_q8_0_biased;
-        k.pack_min_tokens = 8;
-    };
-    packed_as_q8_0(TensorType::Q8_0, avx512::pack_q8_0);
-    packed_as_q8_0(TensorType::Q4_0, avx512::pack_q4_0);
-    packed_as_q8_0(TensorType::Q5_0, avx512::pack_q5_0);
-    packed_as_q8_0(TensorType::IQ4_NL, avx512::pack_iq4_nl);
+    using TypePack = std::pair<TensorType, PackFn>;
+    for (auto [w, pack] : {TypePack{TensorType::Q8_0, avx512::pack_q8_0},
+                           TypePack{TensorType::Q4_0, avx512::pack_q4_0},
+                           TypePack{TensorType::Q5_0, avx512::pack_q5_0},
+                           TypePack{TensorType::IQ4_NL, avx512::pack_iq4_nl}})
+        packed(w, avx512::packed_bytes_q8_0, pack, avx512::gemm_packed_q8_0_q8_0,
+               avx512::quantize_row_q8_0_biased, 8);
     put(TensorType::Q2_K, avx512::vec_dot_q2_K_q8_K, avx512::gemm_q2_K_q8_K);
     put(TensorType::Q3_K, avx512::vec_dot_q3_K_q8_K, avx512::gemm_q3_K_q8_K);
-    MatmulKernels& q3k = t[static_cast<size_t>(TensorType::Q3_K)];
-    q3k.packed_bytes = avx512::packed_bytes_q6_K;
-    q3k.pack = avx512::pack_q3_K;
-    q3k.gemm_packed = avx512::gemm_packed_q6_K_q8_K;
-    q3k.pack_min_tokens = 12;
+    // Q3_K in Q6_K's packed layout: at 12 tokens 349 us packed, 384 unpacked; 64: 2x.
+    packed(TensorType::Q3_K, avx512::packed_bytes_q6_K, avx512::pack_q3_K,
+           avx512::gemm_packed_q6_K_q8_K, nullptr, 12);
     put(TensorType::Q4_K, avx512::vec_dot_q4_K_q8_K, avx512::gemm_q4_K_q8_K);
-    MatmulKernels& q4k = t[static_cast<size_t>(TensorType::Q4_K)];
-    q4k.packed_bytes = avx512::packed_bytes_q4_K;
-    q4k.pack = avx512::pack_q4_K;
-    q4k.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
-    q4k.packed_quantize = avx512::quantize_row_q8_K_paired;
     // Packing costs about half of one 8-token pass: even at 8 tokens (115 us packed, 120
-    // unpacked, 1024x3072), a clear gain from 12 (145, 199).
-    q4k.pack_min_tokens = 9;
+    // unpacked, 1024x3072), a clear gain from 12 (145, 199). Q5_K and IQ4_XS (at 9 tokens 254
+    // us packed, 400 unpacked) share the layout.
+    packed(TensorType::Q4_K, avx512::packed_bytes_q4_K, avx512::pack_q4_K,
+           avx512::gemm_packed_q4_K_q8_K, avx512::quantize_row_q8_K_paired, 9);
     put(TensorType::Q5_K, avx512::vec_dot_q5_K_q8_K, avx512::gemm_q5_K_q8_K);
-    MatmulKernels& q5k = t[static_cast<size_t>(TensorType::Q5_K)];
-    q5k.packed_bytes = avx512::packed_bytes_q4_K;
-    q5k.pack = avx512::pack_q5_K;
-    q5k.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
-    q5k.packed_quantize = avx512::quantize_row_q8_K_paired;
-    q5k.pack_min_tokens = 9;
+    packed(TensorType::Q5_K, avx512::packed_bytes_q4_K, avx512::pack_q5_K,
+           avx512::gemm_packed_q4_K_q8_K, avx512::quantize_row_q8_K_paired, 9);
     put(TensorType::Q6_K, avx512::vec_dot_q6_K_q8_K, avx512::gemm_q6_K_q8_K);
-    MatmulKernels& q6k = t[static_cast<size_t>(TensorType::Q6_K)];
-    q6k.packed_bytes = avx512::packed_bytes_q6_K;
-    q6k.pack = avx512::pack_q6_K;
-    q6k.gemm_packed = avx512::gemm_packed_q6_K_q8_K;
-    q6k.pack_min_tokens = 12;  // 8 tokens: 149 us packed, 119 unpacked; 12: 178, 193
+    // 8 tokens: 149 us packed, 119 unpacked; 12: 178, 193
+    packed(TensorType::Q6_K, avx512::packed_bytes_q6_K, avx512::pack_q6_K,
+           avx512::gemm_packed_q6_K_q8_K, nullptr, 12);
     put(TensorType::IQ4_XS, avx512::vec_dot_iq4_xs_q8_K, avx512::gemm_iq4_xs_q8_K);
-    MatmulKernels& iq4xs = t[static_cast<size_t>(TensorType::IQ4_XS)];
-    iq4xs.packed_bytes = avx512::packed_bytes_q4_K;
-    iq4xs.pack = avx512::pack_iq4_xs;
-    iq4xs.gemm_packed = avx512::gemm_packed_q4_K_q8_K;
-    iq4xs.packed_quantize = avx512::quantize_row_q8_K_paired;
-    iq4xs.pack_min_tokens = 9;
+    packed(TensorType::IQ4_XS, avx512::packed_bytes_q4_K, avx512::pack_iq4_xs,
+           avx512::gemm_packed_q4_K_q8_K, avx512::quantize_row_q8_K_paired, 9);
     for (MatmulKernels& k : t)
         if (k.quantize == avx2::quantize_row_q8_K) k.quantize = avx512::quantize_row_q8_K;
     return t;

@@ -777,6 +777,38 @@ struct PackedQ6K {
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
+    // Super-block sb's levels from the 16 rows' blocks at blocks, bw bytes apart: level(h, k,
+    // b) gives the block at b's 32 levels of half h, run k (elements 128h + 32k .. + 31) as
+    // bytes 0..63.
+    template <typename Level>
+    static void store_levels(const uint8_t* blocks, size_t bw, uint8_t* sb, Level level) {
+        for (int h = 0; h < 2; ++h) {
+            for (int k = 0; k < 4; ++k) {
+                __m256i rows[kRows];
+                for_rows16(blocks, bw, [&](int r, const uint8_t* b) { rows[r] = level(h, k, b); });
+                __m512i cols[8];
+                transpose16x8_epi32(rows, cols);
+                // Dword c of the run: sub-block 8h + 2k + c / 4, dword c % 4 of it.
+                for (int c = 0; c < 8; ++c)
+                    _mm512_storeu_si512(sb + ((8 * h + 2 * k + c / 4) * 4 + c % 4) * kRows * 4,
+                                        cols[c]);
+            }
+        }
+    }
+
+    // The rest of super-block sb: scales(b, lo, hi) gives the block at b's sub-block scales
+    // 0..7 and 8..15 as int32 and returns its d.
+    template <typename Scales>
+    static void store_scales_of(const uint8_t* blocks, size_t bw, uint8_t* sb, Scales scales) {
+        __m256i lo[kRows], hi[kRows];
+        alignas(64) float d[kRows];
+        for_rows16(blocks, bw, [&](int r, const uint8_t* b) { d[r] = scales(b, lo[r], hi[r]); });
+        __m512i v[16];
+        transpose16x8_epi32(lo, v);
+        transpose16x8_epi32(hi, v + 8);
+        store_scales(sb, v, _mm512_load_ps(d));
+    }
+
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
         const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
@@ -784,41 +816,23 @@ struct PackedQ6K {
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ6_K);  // row 0's
             uint8_t* sb = out + i * kBlockBytes;
-            // Half h, run k: elements 128h + 32k .. + 31 (sub-blocks 8h + 2k, 8h + 2k + 1),
-            // low 4 bits from ql (bytes 0..31 for runs 0 and 2, 32..63 for 1 and 3; high
+            // Low 4 bits from ql (bytes 0..31 for runs 0 and 2, 32..63 for 1 and 3; high
             // nibbles for runs 2 and 3), top 2 bits from qh bits 2k, 2k + 1.
-            for (int h = 0; h < 2; ++h) {
-                for (int k = 0; k < 4; ++k) {
-                    __m256i rows[kRows];
-                    for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
-                        const BlockQ6_K& x = *reinterpret_cast<const BlockQ6_K*>(b);
-                        const __m256i ql = load256(x.ql + 64 * h + 32 * (k & 1));
-                        const __m256i qh = load256(x.qh + 32 * h);
-                        const __m256i lo = _mm256_and_si256(k < 2 ? ql : _mm256_srli_epi16(ql, 4), m4);
-                        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
-                        rows[r] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-                    });
-                    __m512i cols[8];
-                    transpose16x8_epi32(rows, cols);
-                    // Dword c of the run: sub-block 8h + 2k + c / 4, dword c % 4 of it.
-                    for (int c = 0; c < 8; ++c)
-                        _mm512_storeu_si512(sb + ((8 * h + 2 * k + c / 4) * 4 + c % 4) * kRows * 4,
-                                            cols[c]);
-                }
-            }
-            __m256i lo[kRows], hi[kRows];
-            alignas(64) float d[kRows];
-            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+            store_levels(blocks, bw, sb, [&](int h, int k, const uint8_t* b) {
+                const BlockQ6_K& x = *reinterpret_cast<const BlockQ6_K*>(b);
+                const __m256i ql = load256(x.ql + 64 * h + 32 * (k & 1));
+                const __m256i qh = load256(x.qh + 32 * h);
+                const __m256i lo = _mm256_and_si256(k < 2 ? ql : _mm256_srli_epi16(ql, 4), m4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
+                return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+            });
+            store_scales_of(blocks, bw, sb, [](const uint8_t* b, __m256i& lo, __m256i& hi) {
                 const BlockQ6_K& x = *reinterpret_cast<const BlockQ6_K*>(b);
                 const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
-                lo[r] = _mm256_cvtepi8_epi32(sc);
-                hi[r] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
-                d[r] = f16(x.d);
+                lo = _mm256_cvtepi8_epi32(sc);
+                hi = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
+                return f16(x.d);
             });
-            __m512i v[16];
-            transpose16x8_epi32(lo, v);
-            transpose16x8_epi32(hi, v + 8);
-            store_scales(sb, v, _mm512_load_ps(d));
         }
     }
 
@@ -868,7 +882,6 @@ struct PackedQ6K {
 // + 31 and bit 4h + k of the hmask bytes (set for the upper four levels).
 struct PackedQ3K {
     using P = PackedQ6K;
-    static constexpr int64_t kRows = P::kRows;
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
@@ -878,39 +891,22 @@ struct PackedQ3K {
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ3_K);  // row 0's
             uint8_t* sb = out + i * P::kBlockBytes;
-            for (int h = 0; h < 2; ++h) {
-                for (int k = 0; k < 4; ++k) {
-                    const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * h + k)));
-                    __m256i rows[kRows];
-                    for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
-                        const BlockQ3_K& x = *reinterpret_cast<const BlockQ3_K*>(b);
-                        const __m256i q = _mm256_and_si256(
-                            _mm256_srli_epi16(load256(x.qs + 32 * h), 2 * k), m3);
-                        const __m256i hm = _mm256_and_si256(load256(x.hmask), bit);
-                        const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(hm, bit), four);
-                        rows[r] = _mm256_add_epi8(_mm256_add_epi8(q, high), bias);
-                    });
-                    __m512i cols[8];
-                    transpose16x8_epi32(rows, cols);
-                    // Dword c of the run: sub-block 8h + 2k + c / 4, dword c % 4 of it.
-                    for (int c = 0; c < 8; ++c)
-                        _mm512_storeu_si512(sb + ((8 * h + 2 * k + c / 4) * 4 + c % 4) * kRows * 4,
-                                            cols[c]);
-                }
-            }
-            __m256i lo[kRows], hi[kRows];
-            alignas(64) float d[kRows];
-            for_rows16(blocks, bw, [&](int r, const uint8_t* b) {
+            P::store_levels(blocks, bw, sb, [&](int h, int k, const uint8_t* b) {
+                const BlockQ3_K& x = *reinterpret_cast<const BlockQ3_K*>(b);
+                const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * h + k)));
+                const __m256i q =
+                    _mm256_and_si256(_mm256_srli_epi16(load256(x.qs + 32 * h), 2 * k), m3);
+                const __m256i hm = _mm256_and_si256(load256(x.hmask), bit);
+                const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(hm, bit), four);
+                return _mm256_add_epi8(_mm256_add_epi8(q, high), bias);
+            });
+            P::store_scales_of(blocks, bw, sb, [](const uint8_t* b, __m256i& lo, __m256i& hi) {
                 const BlockQ3_K& x = *reinterpret_cast<const BlockQ3_K*>(b);
                 const __m256i sc = GemmQ3K::scales(x);
-                lo[r] = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(sc));
-                hi[r] = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(sc, 1));
-                d[r] = f16(x.d);
+                lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(sc));
+                hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(sc, 1));
+                return f16(x.d);
             });
-            __m512i v[16];
-            transpose16x8_epi32(lo, v);
-            transpose16x8_epi32(hi, v + 8);
-            P::store_scales(sb, v, _mm512_load_ps(d));
         }
     }
 };
