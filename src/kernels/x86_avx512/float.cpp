@@ -2,9 +2,7 @@
 // the packed batch path of F16 and BF16 weights (rows in lanes, widened once per matmul).
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "base/fp16.h"
 #include "kernels/dispatch.h"
@@ -123,10 +121,10 @@ template <typename Widen>
 struct PackedHalf {
     static constexpr int64_t kRows = kPackRows;
 
-    // A group and a line more: groups, like the activation rows (row_bytes_f32), then do not
-    // all start at the same offset in a 4 KiB page, where their lines would compete for the
-    // same L1 set.
-    static size_t bytes(int64_t n) { return (static_cast<size_t>(n) * kRows + 16) * sizeof(float); }
+    static constexpr int kGroups = 2;  // groups per pass (packed_gemm)
+    static constexpr size_t kBlockBytes = kRows * sizeof(float);  // one element k of 16 rows
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n) * kBlockBytes; }
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         auto* out = static_cast<float*>(dst);
@@ -146,16 +144,16 @@ struct PackedHalf {
                 out[k * kRows + r] = Widen::one(x86::row<uint16_t>(w, bw, r)[k]);
     }
 
-    // NG groups (gstride floats apart) and NY tokens of widened activations at[t].
+    // packed_gemm's pass: NG groups of n elements and NY tokens of widened activations at[t].
     template <int NG, int NY>
-    static void run(int64_t n, const float* w, size_t gstride, const float* const* at, float* y,
-                    size_t by) {
+    static void run(int64_t n, const uint8_t* packed, const float* const* at, float* y, size_t by) {
+        const auto* w = reinterpret_cast<const float*>(packed);
         __m512 acc[NG][NY];
         for (int g = 0; g < NG; ++g)
             for (int t = 0; t < NY; ++t) acc[g][t] = _mm512_setzero_ps();
         for (int64_t k = 0; k < n; ++k) {
             __m512 wv[NG];
-            for (int g = 0; g < NG; ++g) wv[g] = _mm512_loadu_ps(w + g * gstride + k * kRows);
+            for (int g = 0; g < NG; ++g) wv[g] = _mm512_loadu_ps(w + (g * n + k) * kRows);
             for (int t = 0; t < NY; ++t) {
                 const __m512 av = _mm512_set1_ps(at[t][k]);
                 for (int g = 0; g < NG; ++g) acc[g][t] = _mm512_fmadd_ps(wv[g], av, acc[g][t]);
@@ -163,38 +161,6 @@ struct PackedHalf {
         }
         for (int g = 0; g < NG; ++g)
             for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g * kRows, acc[g][t]);
-    }
-
-    template <int NG>
-    static void run_tokens(int nt, int64_t n, const float* w, size_t gstride,
-                           const float* const* at, float* y, size_t by) {
-        switch (nt) {
-            case 1: run<NG, 1>(n, w, gstride, at, y, by); break;
-            case 2: run<NG, 2>(n, w, gstride, at, y, by); break;
-            case 3: run<NG, 3>(n, w, gstride, at, y, by); break;
-            case 4: run<NG, 4>(n, w, gstride, at, y, by); break;
-            case 5: run<NG, 5>(n, w, gstride, at, y, by); break;
-            case 6: run<NG, 6>(n, w, gstride, at, y, by); break;
-            case 7: run<NG, 7>(n, w, gstride, at, y, by); break;
-            default: run<NG, 8>(n, w, gstride, at, y, by); break;
-        }
-    }
-
-    // Tokens in runs of 8, against the groups in pairs; a the activations as floats (rows
-    // from quantize_row_f16_widened or quantize_row_bf16_widened).
-    static void gemm(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
-                     int64_t ny, float* y, size_t by) {
-        const auto* w = static_cast<const float*>(packed);
-        const size_t gstride = bytes(n) / sizeof(float);
-        for (int64_t t0 = 0; t0 < ny; t0 += 8) {
-            const int nt = static_cast<int>(std::min<int64_t>(8, ny - t0));
-            const float* at[8];
-            for (int t = 0; t < nt; ++t) at[t] = x86::row<float>(a, ba, t0 + t);
-            int64_t g = 0;
-            for (; g + 2 <= ng; g += 2)
-                run_tokens<2>(nt, n, w + g * gstride, gstride, at, y + t0 * by + g * kRows, by);
-            if (g < ng) run_tokens<1>(nt, n, w + g * gstride, gstride, at, y + t0 * by + g * kRows, by);
-        }
     }
 };
 
@@ -247,13 +213,13 @@ void pack_f16(int64_t n, const void* w, size_t bw, void* dst) {
 }
 void gemm_packed_f16_f16(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                          int64_t ny, float* y, size_t by) {
-    PackedHalf<WidenF16>::gemm(n, packed, ng, a, ba, ny, y, by);
+    packed_gemm<PackedHalf<WidenF16>, float>(n, packed, ng, a, ba, ny, y, by);
 }
 void pack_bf16(int64_t n, const void* w, size_t bw, void* dst) {
     PackedHalf<WidenBF16>::pack(n, w, bw, dst);
 }
 void gemm_packed_bf16_bf16(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    PackedHalf<WidenBF16>::gemm(n, packed, ng, a, ba, ny, y, by);
+    packed_gemm<PackedHalf<WidenBF16>, float>(n, packed, ng, a, ba, ny, y, by);
 }
 }  // namespace hearth::kernels::avx512
