@@ -39,23 +39,6 @@ ThreadPool& pool() {
     return p;
 }
 
-// The byte offsets of a block's F16 scales (d, and dmin where the type has one).
-std::vector<size_t> scale_fields(TensorType t) {
-    switch (t) {
-        case TensorType::Q4_0: return {offsetof(BlockQ4_0, d)};
-        case TensorType::Q5_0: return {offsetof(BlockQ5_0, d)};
-        case TensorType::Q8_0: return {offsetof(BlockQ8_0, d)};
-        case TensorType::IQ4_NL: return {offsetof(BlockIQ4_NL, d)};
-        case TensorType::IQ4_XS: return {offsetof(BlockIQ4_XS, d)};
-        case TensorType::Q2_K: return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
-        case TensorType::Q3_K: return {offsetof(BlockQ3_K, d)};
-        case TensorType::Q4_K: return {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)};
-        case TensorType::Q5_K: return {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)};
-        case TensorType::Q6_K: return {offsetof(BlockQ6_K, d)};
-        default: return {};
-    }
-}
-
 // Random levels with every block scale set to a small half; F16 and BF16 weights small random
 // values.
 std::vector<uint8_t> random_weights(TensorType t, const Shape& s) {
@@ -77,7 +60,7 @@ std::vector<uint8_t> random_weights(TensorType t, const Shape& s) {
     }
     const uint16_t d = f32_to_f16(0.01f);
     for (size_t off = 0; off < bytes; off += tr.block_bytes)
-        for (size_t at : scale_fields(t)) std::memcpy(&w[off + at], &d, 2);
+        for (size_t at : half_scale_offsets(t)) std::memcpy(&w[off + at], &d, 2);
     return w;
 }
 

@@ -231,28 +231,6 @@ float next_random(uint32_t& state) {
     return static_cast<float>(state >> 8) / 8388608.0f - 1.0f;
 }
 
-// Byte offsets of the F16 scale fields (d, and m or dmin) in a block of a type we cannot
-// quantize to, so random test blocks can get finite scales.
-std::vector<size_t> scale_offsets(TensorType t) {
-    switch (t) {
-        case TensorType::Q4_1:
-            return {offsetof(BlockQ4_1, d), offsetof(BlockQ4_1, m)};
-        case TensorType::Q5_1:
-            return {offsetof(BlockQ5_1, d), offsetof(BlockQ5_1, m)};
-        case TensorType::Q5_0:
-            return {offsetof(BlockQ5_0, d)};
-        case TensorType::Q2_K:
-            return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
-        case TensorType::Q3_K:
-            return {offsetof(BlockQ3_K, d)};
-        case TensorType::IQ4_NL:
-            return {offsetof(BlockIQ4_NL, d)};
-        case TensorType::IQ4_XS:
-            return {offsetof(BlockIQ4_XS, d)};
-        default:
-            return {};
-    }
-}
 
 // Runs k's vec_dot and gemm (and its packed path, if any) on a small random case (48 rows, 5
 // tokens; 9 for the packed path, whose three row groups go as a pair and a lone one) and
@@ -276,7 +254,7 @@ bool agrees_with_ref(TensorType t, const MatmulKernels& k, const MatmulKernels& 
                 w[row * bw + j] =
                     static_cast<uint8_t>(static_cast<int>(next_random(state) * 128.0f) & 0xFF);
             for (size_t off = 0; off < bw; off += wt.block_bytes) {
-                for (size_t field : scale_offsets(t)) {
+                for (size_t field : half_scale_offsets(t)) {
                     w[row * bw + off + field] = 0x00;
                     w[row * bw + off + field + 1] = 0x20;
                 }

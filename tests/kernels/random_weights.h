@@ -67,7 +67,6 @@ inline int64_t first_unlike_widened_rounding(gguf::TensorType t, const std::vect
 // nr rows of n weights of type t, row after row.
 inline std::vector<uint8_t> make_weights(gguf::TensorType t, int64_t nr, int64_t n,
                                          std::mt19937& rng) {
-    using gguf::TensorType;
     const size_t rb = row_bytes(t, n);
     std::vector<uint8_t> w(rb * nr);
     if (can_quantize(t)) {
@@ -78,27 +77,9 @@ inline std::vector<uint8_t> make_weights(gguf::TensorType t, int64_t nr, int64_t
     for (auto& b : w) b = static_cast<uint8_t>(rng());
     const auto tr = gguf::traits(t);
     for (size_t off = 0; off < w.size(); off += tr.block_bytes) {
-        uint8_t* b = w.data() + off;
-        auto put = [&](size_t at) {
+        for (size_t at : half_scale_offsets(t)) {
             const uint16_t h = f32_to_f16(std::uniform_real_distribution<float>(0.001f, 0.02f)(rng));
-            std::memcpy(b + at, &h, 2);
-        };
-        switch (t) {
-            case TensorType::Q4_1:
-            case TensorType::Q5_1:
-                put(0);
-                put(2);
-                break;
-            case TensorType::Q2_K:
-                put(offsetof(BlockQ2_K, d));
-                put(offsetof(BlockQ2_K, dmin));
-                break;
-            case TensorType::Q3_K:
-                put(offsetof(BlockQ3_K, d));
-                break;
-            default:
-                put(0);
-                break;  // Q5_0, IQ4_NL, IQ4_XS: d first
+            std::memcpy(w.data() + off + at, &h, 2);
         }
     }
     return w;

@@ -2,7 +2,11 @@
 // Layout only; the arithmetic that packs and unpacks them lives in the ref/*.cpp files.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "gguf/types.h"
 
 namespace hearth::kernels {
 
@@ -131,5 +135,27 @@ static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 static_assert(sizeof(BlockIQ4_NL) == 18);
 static_assert(sizeof(BlockIQ4_XS) == 136);
+
+// The byte offsets of the F16 scale fields (d, then m or dmin where there is one) in a weight
+// block of type t; none for the float types. Tests and benchmarks that fill blocks with random
+// bytes set these to finite scales.
+inline std::vector<size_t> half_scale_offsets(gguf::TensorType t) {
+    using gguf::TensorType;
+    switch (t) {
+        case TensorType::Q4_0: return {offsetof(BlockQ4_0, d)};
+        case TensorType::Q4_1: return {offsetof(BlockQ4_1, d), offsetof(BlockQ4_1, m)};
+        case TensorType::Q5_0: return {offsetof(BlockQ5_0, d)};
+        case TensorType::Q5_1: return {offsetof(BlockQ5_1, d), offsetof(BlockQ5_1, m)};
+        case TensorType::Q8_0: return {offsetof(BlockQ8_0, d)};
+        case TensorType::Q2_K: return {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)};
+        case TensorType::Q3_K: return {offsetof(BlockQ3_K, d)};
+        case TensorType::Q4_K: return {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)};
+        case TensorType::Q5_K: return {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)};
+        case TensorType::Q6_K: return {offsetof(BlockQ6_K, d)};
+        case TensorType::IQ4_NL: return {offsetof(BlockIQ4_NL, d)};
+        case TensorType::IQ4_XS: return {offsetof(BlockIQ4_XS, d)};
+        default: return {};
+    }
+}
 
 }  // namespace hearth::kernels
