@@ -4,8 +4,10 @@
 // applied once per super-block through the activation block sums (bsums).
 #include <immintrin.h>
 
+#include <cstring>
 #include <type_traits>
 
+#include "kernels/dispatch.h"
 #include "kernels/ref/blocks.h"
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
@@ -407,6 +409,162 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
+// Q4_K and Q5_K batches with the rows in lanes: kPackRows rows packed once per matmul, as two
+// halves of 8 rows, so that one vpmaddubsw of a broadcast activation dword advances 8 rows by
+// 4 levels and the sums need no reduction. Per super-block of the 16 rows (kBlockBytes):
+//   q[s][c][h][r][4]  levels 4c..4c+3 of sub-block s of row 8h + r (unsigned bytes), 4096
+//                     bytes;
+//   scale[s][16]      sub-block scales, each as an int16 pair (s, s), for vpmaddwd, 512 bytes;
+//   mins[k][16]       mins 2k and 2k + 1 as an int16 pair, against the pair of a token's
+//                     sub-block sums (quantize_row_q8_K_paired), 256 bytes;
+//   d[16], dmin[16]   floats, 128 bytes.
+// The int16 products of vpmaddubsw (at most 2 * 15 * 127 for Q4_K, 2 * 31 * 127 for Q5_K) are
+// summed over kSteps steps of 4 levels before vpmaddwd scales them into int32, without
+// overflow: 8 steps for Q4_K, 4 for Q5_K.
+template <typename Block, bool kHigh>
+struct PackedQ45K {
+    static constexpr int64_t kRows = kPackRows, kHalf = kRows / 2;
+    static constexpr int kSteps = kHigh ? 4 : 8;
+    static constexpr size_t kLevelBytes = size_t(kQK_K) * kRows, kScaleBytes = 8 * kRows * 4;
+    static constexpr size_t kMinBytes = 4 * kRows * 4;
+    static constexpr size_t kBlockBytes = kLevelBytes + kScaleBytes + kMinBytes + 2 * kRows * 4;
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            const auto* blocks = static_cast<const uint8_t*>(w) + i * sizeof(Block);  // row 0's
+            uint8_t* sb = out + i * kBlockBytes;
+            for (int h = 0; h < 2; ++h) {
+                const uint8_t* half = blocks + h * kHalf * bw;
+                // Q5_K: qh byte l holds the fifth bit of element l of sub-block s in bit s.
+                __m256i high[8];
+                if constexpr (kHigh) {
+                    for (int r = 0; r < 8; ++r) high[r] = load256(half + r * bw + offsetof(Block, qh));
+                    x86::transpose8_epi32(high);
+                }
+                // Step j's 32 bytes per row: sub-block 2j in the low nibbles, 2j + 1 in the high.
+                for (int j = 0; j < 4; ++j) {
+                    __m256i v[8];
+                    for (int r = 0; r < 8; ++r)
+                        v[r] = load256(half + r * bw + offsetof(Block, qs) + 32 * j);
+                    x86::transpose8_epi32(v);  // v[c] lane r: bytes 4c..4c+3 of row r
+                    for (int c = 0; c < 8; ++c) {
+                        __m256i lo = _mm256_and_si256(v[c], m4);
+                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v[c], 4), m4);
+                        if constexpr (kHigh) {
+                            const __m256i b = _mm256_srli_epi16(high[c], 2 * j);
+                            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(b, one), 4));
+                            hi = _mm256_or_si256(
+                                hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(b, 1), one), 4));
+                        }
+                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(2 * j, c, h)), lo);
+                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(2 * j + 1, c, h)),
+                                            hi);
+                    }
+                }
+            }
+            alignas(32) uint32_t scales[8][kRows], mins[4][kRows];
+            alignas(32) float d[2][kRows];
+            for (int r = 0; r < kRows; ++r) {
+                const Block& x = *reinterpret_cast<const Block*>(blocks + r * bw);
+                alignas(16) uint8_t sm[16];  // 8 scales, then 8 mins
+                _mm_store_si128(reinterpret_cast<__m128i*>(sm), x86::scales_mins_k4(x.scales));
+                for (int k = 0; k < 8; ++k) scales[k][r] = sm[k] | uint32_t{sm[k]} << 16;
+                for (int k = 0; k < 4; ++k) mins[k][r] = sm[8 + 2 * k] | uint32_t{sm[9 + 2 * k]} << 16;
+                const __m128 dd = x86::d_dmin(x);
+                d[0][r] = _mm_cvtss_f32(dd);
+                d[1][r] = _mm_cvtss_f32(_mm_movehdup_ps(dd));
+            }
+            uint8_t* tail = sb + kLevelBytes;
+            std::memcpy(tail, scales, sizeof(scales));
+            std::memcpy(tail + kScaleBytes, mins, sizeof(mins));
+            std::memcpy(tail + kScaleBytes + kMinBytes, d, sizeof(d));
+        }
+    }
+
+    // Where in a packed super-block step c of sub-block s of half h lies.
+    static constexpr size_t level_at(int s, int c, int h) { return ((s * 8 + c) * 2 + h) * 32; }
+
+    // Half h of a group (packed) and NY tokens: y[t * by + r] for row 8h + r of the group.
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
+                    size_t by) {
+        __m256 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* sb = packed + i * kBlockBytes;
+            const uint8_t* tail = sb + kLevelBytes;
+            __m256i sums[NY];
+            for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
+            for (int s = 0; s < 8; ++s) {
+                const __m256i sc = load256(tail + (s * kRows + kHalf * h) * 4);
+                for (int c0 = 0; c0 < 8; c0 += kSteps) {
+                    __m256i part[NY];
+                    for (int t = 0; t < NY; ++t) part[t] = _mm256_setzero_si256();
+                    for (int c = c0; c < c0 + kSteps; ++c) {
+                        const __m256i wv = load256(sb + level_at(s, c, h));
+                        for (int t = 0; t < NY; ++t) {
+                            int32_t a4;
+                            std::memcpy(&a4, ay[t][i].qs + 32 * s + 4 * c, 4);
+                            part[t] = _mm256_add_epi16(
+                                part[t], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(a4)));
+                        }
+                    }
+                    for (int t = 0; t < NY; ++t)
+                        sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(part[t], sc));
+                }
+            }
+            const uint8_t* mins = tail + kScaleBytes + kHalf * h * 4;
+            const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kMinBytes);
+            const __m256 d = _mm256_loadu_ps(dd + kHalf * h);
+            const __m256 dmin = _mm256_loadu_ps(dd + kRows + kHalf * h);
+            for (int t = 0; t < NY; ++t) {
+                __m256i mi = _mm256_setzero_si256();
+                for (int k = 0; k < 4; ++k) {
+                    int32_t b2;
+                    std::memcpy(&b2, ay[t][i].bsums + 2 * k, 4);
+                    mi = _mm256_add_epi32(
+                        mi, _mm256_madd_epi16(load256(mins + k * kRows * 4), _mm256_set1_epi32(b2)));
+                }
+                const __m256 dt = _mm256_set1_ps(ay[t][i].d);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(d, dt), acc[t]);
+                acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_mul_ps(dmin, dt), acc[t]);
+            }
+        }
+        for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
+    }
+
+    // Each half of each group against the tokens in runs of up to kRun, whose sums and
+    // partial sums fill the 16 registers with the weights and the broadcast.
+    static void gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba,
+                     int64_t ny, float* y, size_t by) {
+        constexpr int kRun = 6;
+        for (int64_t g = 0; g < ng; ++g) {
+            const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * kBlockBytes;
+            for (int h = 0; h < 2; ++h) {
+                for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
+                    const BlockQ8_K* ay[kRun];
+                    const int nt = static_cast<int>(ny - t0 < kRun ? ny - t0 : kRun);
+                    for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
+                    float* yt = y + t0 * by + g * kRows + kHalf * h;
+                    switch (nt) {
+                        case 1: run<1>(nb, p, h, ay, yt, by); break;
+                        case 2: run<2>(nb, p, h, ay, yt, by); break;
+                        case 3: run<3>(nb, p, h, ay, yt, by); break;
+                        case 4: run<4>(nb, p, h, ay, yt, by); break;
+                        case 5: run<5>(nb, p, h, ay, yt, by); break;
+                        default: run<6>(nb, p, h, ay, yt, by); break;
+                    }
+                }
+            }
+        }
+    }
+};
+
 }  // namespace
 
 // kMaxNy 8: the kernel has a wide (5..8 token) path; 4: it runs at most 4 tokens at a time.
@@ -425,5 +583,21 @@ HEARTH_DEFINE_K(q2_K, GemmQ2K, 4)
 HEARTH_DEFINE_K(q3_K, GemmQ3K, 4)
 HEARTH_DEFINE_K(q6_K, GemmQ6K, 8)
 HEARTH_DEFINE_K(iq4_xs, GemmIQ4XS, 4)
+
+size_t packed_bytes_q4_K(int64_t n) { return PackedQ45K<BlockQ4_K, false>::bytes(n); }
+void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ45K<BlockQ4_K, false>::pack(n, w, bw, dst);
+}
+void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ45K<BlockQ5_K, true>::pack(n, w, bw, dst);
+}
+void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    PackedQ45K<BlockQ4_K, false>::gemm(n / kQK_K, packed, ng, a, ba, ny, y, by);
+}
+void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    PackedQ45K<BlockQ5_K, true>::gemm(n / kQK_K, packed, ng, a, ba, ny, y, by);
+}
 
 }  // namespace hearth::kernels::avx2

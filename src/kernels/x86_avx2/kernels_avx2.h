@@ -34,6 +34,19 @@ HEARTH_DECLARE_MATMUL(iq4_xs, q8_K)
 void quantize_row_q8_0(const float* src, void* dst, int64_t n);
 void quantize_row_q8_K(const float* src, void* dst, int64_t n);
 void quantize_row_f16(const float* src, void* dst, int64_t n);
+// Q8_K with bsums[k] the sum of 32-element sub-block k (k < 8), the rest zero: the activations
+// of the packed Q4_K/Q5_K path.
+void quantize_row_q8_K_paired(const float* src, void* dst, int64_t n);
+
+// The packed batch paths of Q4_K and Q5_K (dispatch.h): one layout, packed_bytes_q4_K(n) bytes
+// per group of kPackRows rows; Q5_K's gemm sums its longer levels in shorter runs.
+size_t packed_bytes_q4_K(int64_t n);
+void pack_q4_K(int64_t n, const void* w, size_t bw, void* dst);
+void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst);
+void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by);
+void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by);
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 #define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \

@@ -66,4 +66,14 @@ void quantize_row_q8_K(const float* src, void* dst, int64_t n) {
     }
 }
 
+void quantize_row_q8_K_paired(const float* src, void* dst, int64_t n) {
+    quantize_row_q8_K(src, dst, n);
+    auto* y = static_cast<BlockQ8_K*>(dst);
+    for (int64_t i = 0; i < n / kQK_K; ++i) {
+        int16_t* b = y[i].bsums;
+        for (int k = 0; k < 8; ++k) b[k] = static_cast<int16_t>(b[2 * k] + b[2 * k + 1]);
+        for (int k = 8; k < 16; ++k) b[k] = 0;
+    }
+}
+
 }  // namespace hearth::kernels::avx2
