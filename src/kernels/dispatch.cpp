@@ -116,13 +116,16 @@ Table make_avx2(const Table& base) {
     put(TensorType::Q3_K, avx2::vec_dot_q3_K_q8_K, avx2::gemm_q3_K_q8_K);
     put(TensorType::Q4_K, avx2::vec_dot_q4_K_q8_K, avx2::gemm_q4_K_q8_K);
     put(TensorType::Q5_K, avx2::vec_dot_q5_K_q8_K, avx2::gemm_q5_K_q8_K);
-    // Q4_K and Q5_K batches with the rows in lanes. 1024x3072, 2 threads of an Ice Lake, medians
-    // of 5: Q4_K 503 us packed against 436 per row at 12 tokens, 656 and 747 at 16, 1940 and
-    // 3839 at 64; Q5_K 564/514 at 12, 613/761 at 16, 2451/3139 at 64.
+    // K-quant batches with the rows in lanes. 1024x3072, 2 threads of an Ice Lake, medians of
+    // 5: Q4_K 503 us packed against 436 per row at 12 tokens, 656 and 747 at 16, 1940 and 3839
+    // at 64; Q5_K 564/514 at 12, 613/761 at 16, 2451/3139 at 64; Q6_K (medians of 3) 655/1005
+    // at 16, 2208/2983 at 64.
     set_packed(t, TensorType::Q4_K, avx2::packed_bytes_q4_K, avx2::pack_q4_K,
                avx2::gemm_packed_q4_K_q8_K, avx2::quantize_row_q8_K_paired, 16);
     set_packed(t, TensorType::Q5_K, avx2::packed_bytes_q4_K, avx2::pack_q5_K,
                avx2::gemm_packed_q5_K_q8_K, avx2::quantize_row_q8_K_paired, 16);
+    set_packed(t, TensorType::Q6_K, avx2::packed_bytes_q6_K, avx2::pack_q6_K,
+               avx2::gemm_packed_q6_K_q8_K, nullptr, 16);
     put(TensorType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
     put(TensorType::IQ4_XS, avx2::vec_dot_iq4_xs_q8_K, avx2::gemm_iq4_xs_q8_K);
     return t;

@@ -409,25 +409,106 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
-// Q4_K and Q5_K batches with the rows in lanes: kPackRows rows packed once per matmul, as two
-// halves of 8 rows, so that one vpmaddubsw of a broadcast activation dword advances 8 rows by
-// 4 levels and the sums need no reduction. Per super-block of the 16 rows (kBlockBytes):
-//   q[s][c][h][r][4]  levels 4c..4c+3 of sub-block s of row 8h + r (unsigned bytes), 4096
-//                     bytes;
-//   scale[s][16]      sub-block scales, each as an int16 pair (s, s), for vpmaddwd, 512 bytes;
-//   mins[k][16]       mins 2k and 2k + 1 as an int16 pair, against the pair of a token's
-//                     sub-block sums (quantize_row_q8_K_paired), 256 bytes;
-//   d[16], dmin[16]   floats, 128 bytes.
-// The int16 products of vpmaddubsw (at most 2 * 15 * 127 for Q4_K, 2 * 31 * 127 for Q5_K) are
-// summed over kSteps steps of 4 levels before vpmaddwd scales them into int32, without
-// overflow: 8 steps for Q4_K, 4 for Q5_K.
+// The packed batch paths (dispatch.h) keep the rows in lanes: kPackRows rows packed once per
+// matmul, as two halves of 8 rows, so that one vpmaddubsw of a broadcast activation dword
+// advances 8 rows by 4 levels and the sums need no reduction. A packed super-block of the 16
+// rows starts with its levels, q[j][c][h][r][4]: levels 4c..4c+3 of 32-element run j of row
+// 8h + r, unsigned bytes, 4096 in all; its scales and the rest follow (PackedQ45K, PackedQ6K).
+constexpr int64_t kHalfRows = kPackRows / 2;
+constexpr size_t kPackedLevelBytes = size_t(kQK_K) * kPackRows;
+
+// Where in a packed super-block step c of run j of half h lies.
+constexpr size_t level_at(int j, int c, int h) { return ((j * 8 + c) * 2 + h) * 32; }
+
+// Splits the 32-byte runs of 8 rows (runs[r]) into 4-byte steps with the rows in lanes and
+// stores them as run j of half h.
+inline void store_run(__m256i runs[8], uint8_t* sb, int j, int h) {
+    x86::transpose8_epi32(runs);  // runs[c] lane r: bytes 4c..4c+3 of row r
+    for (int c = 0; c < 8; ++c)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(j, c, h)), runs[c]);
+}
+
+// Half h of super-block i (at sb) against NY tokens, added to sums (lane r = row 8h + r): the
+// int16 products of vpmaddubsw summed over kSteps steps, then scaled into int32 by vpmaddwd
+// with the sub-block's scale pair, kSubs sub-blocks per run, their int16 scale pairs
+// [sub-block][16 rows] at scales. kSteps bounds the int16 sums: 2 * kSteps products of at most
+// the largest level times 127.
+template <int NY, int kSteps, int kSubs>
+inline void packed_sums(const uint8_t* sb, const uint8_t* scales, int h, const BlockQ8_K* const* ay,
+                        int64_t i, __m256i* sums) {
+    static_assert(8 % kSteps == 0 && (8 / kSubs) % kSteps == 0);
+    for (int j = 0; j < 8; ++j) {
+        for (int c0 = 0; c0 < 8; c0 += kSteps) {
+            __m256i part[NY];
+            for (int t = 0; t < NY; ++t) part[t] = _mm256_setzero_si256();
+            for (int c = c0; c < c0 + kSteps; ++c) {
+                const __m256i wv = load256(sb + level_at(j, c, h));
+                for (int t = 0; t < NY; ++t) {
+                    int32_t a4;
+                    std::memcpy(&a4, ay[t][i].qs + 32 * j + 4 * c, 4);
+                    part[t] = _mm256_add_epi16(part[t],
+                                               _mm256_maddubs_epi16(wv, _mm256_set1_epi32(a4)));
+                }
+            }
+            const int sub = j * kSubs + c0 * kSubs / 8;
+            const __m256i sc = load256(scales + (sub * kPackRows + kHalfRows * h) * 4);
+            for (int t = 0; t < NY; ++t)
+                sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(part[t], sc));
+        }
+    }
+}
+
+// Sum over k < nk of the int16 pairs at pairs + k * 64 (lane r: row 8h + r's pair k) times the
+// pair k of bsums.
+inline __m256i pairs_dot(const uint8_t* pairs, int nk, const int16_t* bsums) {
+    __m256i v = _mm256_setzero_si256();
+    for (int k = 0; k < nk; ++k) {
+        int32_t b2;
+        std::memcpy(&b2, bsums + 2 * k, 4);
+        v = _mm256_add_epi32(v, _mm256_madd_epi16(load256(pairs + k * kPackRows * 4),
+                                                  _mm256_set1_epi32(b2)));
+    }
+    return v;
+}
+
+// P's gemm: each half of each group (P::run) against the tokens in runs of up to 6, whose sums
+// and partial sums fill the 16 registers with the weights and the broadcast.
+template <typename P>
+void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
+                 float* y, size_t by) {
+    constexpr int kRun = 6;
+    for (int64_t g = 0; g < ng; ++g) {
+        const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * P::kBlockBytes;
+        for (int h = 0; h < 2; ++h) {
+            for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
+                const BlockQ8_K* ay[kRun];
+                const int nt = static_cast<int>(ny - t0 < kRun ? ny - t0 : kRun);
+                for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
+                float* yt = y + t0 * by + g * kPackRows + kHalfRows * h;
+                switch (nt) {
+                    case 1: P::template run<1>(nb, p, h, ay, yt, by); break;
+                    case 2: P::template run<2>(nb, p, h, ay, yt, by); break;
+                    case 3: P::template run<3>(nb, p, h, ay, yt, by); break;
+                    case 4: P::template run<4>(nb, p, h, ay, yt, by); break;
+                    case 5: P::template run<5>(nb, p, h, ay, yt, by); break;
+                    default: P::template run<6>(nb, p, h, ay, yt, by); break;
+                }
+            }
+        }
+    }
+}
+
+// Q4_K and Q5_K packed; after the levels (run j = sub-block j):
+//   scale[j][16]     sub-block scales, each as an int16 pair (s, s) for vpmaddwd, 512 bytes;
+//   mins[k][16]      mins 2k and 2k + 1 as an int16 pair, against the pair of a token's
+//                    sub-block sums (quantize_row_q8_K_paired), 256 bytes;
+//   d[16], dmin[16]  floats, 128 bytes.
+// Levels up to 15 (Q4_K) sum over 8 steps, up to 31 (Q5_K) over 4.
 template <typename Block, bool kHigh>
 struct PackedQ45K {
-    static constexpr int64_t kRows = kPackRows, kHalf = kRows / 2;
-    static constexpr int kSteps = kHigh ? 4 : 8;
-    static constexpr size_t kLevelBytes = size_t(kQK_K) * kRows, kScaleBytes = 8 * kRows * 4;
-    static constexpr size_t kMinBytes = 4 * kRows * 4;
-    static constexpr size_t kBlockBytes = kLevelBytes + kScaleBytes + kMinBytes + 2 * kRows * 4;
+    static constexpr size_t kScaleBytes = 8 * kPackRows * 4, kMinBytes = 4 * kPackRows * 4;
+    static constexpr size_t kBlockBytes =
+        kPackedLevelBytes + kScaleBytes + kMinBytes + 2 * kPackRows * 4;
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
@@ -439,37 +520,32 @@ struct PackedQ45K {
             const auto* blocks = static_cast<const uint8_t*>(w) + i * sizeof(Block);  // row 0's
             uint8_t* sb = out + i * kBlockBytes;
             for (int h = 0; h < 2; ++h) {
-                const uint8_t* half = blocks + h * kHalf * bw;
-                // Q5_K: qh byte l holds the fifth bit of element l of sub-block s in bit s.
-                __m256i high[8];
-                if constexpr (kHigh) {
-                    for (int r = 0; r < 8; ++r) high[r] = load256(half + r * bw + offsetof(Block, qh));
-                    x86::transpose8_epi32(high);
-                }
-                // Step j's 32 bytes per row: sub-block 2j in the low nibbles, 2j + 1 in the high.
+                const uint8_t* half = blocks + h * kHalfRows * bw;
+                // Step j's 32 bytes per row: sub-block 2j in the low nibbles, 2j + 1 in the high;
+                // Q5_K's qh byte l holds the fifth bit of element l of sub-block s in bit s.
                 for (int j = 0; j < 4; ++j) {
-                    __m256i v[8];
-                    for (int r = 0; r < 8; ++r)
-                        v[r] = load256(half + r * bw + offsetof(Block, qs) + 32 * j);
-                    x86::transpose8_epi32(v);  // v[c] lane r: bytes 4c..4c+3 of row r
-                    for (int c = 0; c < 8; ++c) {
-                        __m256i lo = _mm256_and_si256(v[c], m4);
-                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v[c], 4), m4);
+                    __m256i lo[8], hi[8];
+                    for (int r = 0; r < 8; ++r) {
+                        const __m256i v = load256(half + r * bw + offsetof(Block, qs) + 32 * j);
+                        lo[r] = _mm256_and_si256(v, m4);
+                        hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
                         if constexpr (kHigh) {
-                            const __m256i b = _mm256_srli_epi16(high[c], 2 * j);
-                            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(b, one), 4));
-                            hi = _mm256_or_si256(
-                                hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(b, 1), one), 4));
+                            const __m256i b = _mm256_srli_epi16(
+                                load256(half + r * bw + offsetof(Block, qh)), 2 * j);
+                            lo[r] = _mm256_or_si256(
+                                lo[r], _mm256_slli_epi16(_mm256_and_si256(b, one), 4));
+                            hi[r] = _mm256_or_si256(
+                                hi[r], _mm256_slli_epi16(
+                                           _mm256_and_si256(_mm256_srli_epi16(b, 1), one), 4));
                         }
-                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(2 * j, c, h)), lo);
-                        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(2 * j + 1, c, h)),
-                                            hi);
                     }
+                    store_run(lo, sb, 2 * j, h);
+                    store_run(hi, sb, 2 * j + 1, h);
                 }
             }
-            alignas(32) uint32_t scales[8][kRows], mins[4][kRows];
-            alignas(32) float d[2][kRows];
-            for (int r = 0; r < kRows; ++r) {
+            alignas(32) uint32_t scales[8][kPackRows], mins[4][kPackRows];
+            alignas(32) float d[2][kPackRows];
+            for (int r = 0; r < kPackRows; ++r) {
                 const Block& x = *reinterpret_cast<const Block*>(blocks + r * bw);
                 alignas(16) uint8_t sm[16];  // 8 scales, then 8 mins
                 _mm_store_si128(reinterpret_cast<__m128i*>(sm), x86::scales_mins_k4(x.scales));
@@ -479,15 +555,12 @@ struct PackedQ45K {
                 d[0][r] = _mm_cvtss_f32(dd);
                 d[1][r] = _mm_cvtss_f32(_mm_movehdup_ps(dd));
             }
-            uint8_t* tail = sb + kLevelBytes;
+            uint8_t* tail = sb + kPackedLevelBytes;
             std::memcpy(tail, scales, sizeof(scales));
             std::memcpy(tail + kScaleBytes, mins, sizeof(mins));
             std::memcpy(tail + kScaleBytes + kMinBytes, d, sizeof(d));
         }
     }
-
-    // Where in a packed super-block step c of sub-block s of half h lies.
-    static constexpr size_t level_at(int s, int c, int h) { return ((s * 8 + c) * 2 + h) * 32; }
 
     // Half h of a group (packed) and NY tokens: y[t * by + r] for row 8h + r of the group.
     template <int NY>
@@ -497,39 +570,16 @@ struct PackedQ45K {
         for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* sb = packed + i * kBlockBytes;
-            const uint8_t* tail = sb + kLevelBytes;
+            const uint8_t* tail = sb + kPackedLevelBytes;
             __m256i sums[NY];
             for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
-            for (int s = 0; s < 8; ++s) {
-                const __m256i sc = load256(tail + (s * kRows + kHalf * h) * 4);
-                for (int c0 = 0; c0 < 8; c0 += kSteps) {
-                    __m256i part[NY];
-                    for (int t = 0; t < NY; ++t) part[t] = _mm256_setzero_si256();
-                    for (int c = c0; c < c0 + kSteps; ++c) {
-                        const __m256i wv = load256(sb + level_at(s, c, h));
-                        for (int t = 0; t < NY; ++t) {
-                            int32_t a4;
-                            std::memcpy(&a4, ay[t][i].qs + 32 * s + 4 * c, 4);
-                            part[t] = _mm256_add_epi16(
-                                part[t], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(a4)));
-                        }
-                    }
-                    for (int t = 0; t < NY; ++t)
-                        sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(part[t], sc));
-                }
-            }
-            const uint8_t* mins = tail + kScaleBytes + kHalf * h * 4;
+            packed_sums<NY, kHigh ? 4 : 8, 1>(sb, tail, h, ay, i, sums);
+            const uint8_t* mins = tail + kScaleBytes + kHalfRows * h * 4;
             const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kMinBytes);
-            const __m256 d = _mm256_loadu_ps(dd + kHalf * h);
-            const __m256 dmin = _mm256_loadu_ps(dd + kRows + kHalf * h);
+            const __m256 d = _mm256_loadu_ps(dd + kHalfRows * h);
+            const __m256 dmin = _mm256_loadu_ps(dd + kPackRows + kHalfRows * h);
             for (int t = 0; t < NY; ++t) {
-                __m256i mi = _mm256_setzero_si256();
-                for (int k = 0; k < 4; ++k) {
-                    int32_t b2;
-                    std::memcpy(&b2, ay[t][i].bsums + 2 * k, 4);
-                    mi = _mm256_add_epi32(
-                        mi, _mm256_madd_epi16(load256(mins + k * kRows * 4), _mm256_set1_epi32(b2)));
-                }
+                const __m256i mi = pairs_dot(mins, 4, ay[t][i].bsums);
                 const __m256 dt = _mm256_set1_ps(ay[t][i].d);
                 acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(d, dt), acc[t]);
                 acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_mul_ps(dmin, dt), acc[t]);
@@ -537,31 +587,87 @@ struct PackedQ45K {
         }
         for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
     }
+};
 
-    // Each half of each group against the tokens in runs of up to kRun, whose sums and
-    // partial sums fill the 16 registers with the weights and the broadcast.
-    static void gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba,
-                     int64_t ny, float* y, size_t by) {
-        constexpr int kRun = 6;
-        for (int64_t g = 0; g < ng; ++g) {
-            const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * kBlockBytes;
+// Q6_K packed; after the levels (0..63; run j holds sub-blocks 2j and 2j + 1 of 16):
+//   scale[s][16]  the 16 signed sub-block scales, each as an int16 pair (s, s), 1024 bytes;
+//   pairs[k][16]  scales 2k and 2k + 1 as an int16 pair, for the -32 offset against a pair of
+//                 the token's 16-element bsums, 512 bytes;
+//   d[16]         floats, 64 bytes.
+// Levels up to 63 sum over 2 steps.
+struct PackedQ6K {
+    static constexpr size_t kScaleBytes = 16 * kPackRows * 4, kPairBytes = 8 * kPackRows * 4;
+    static constexpr size_t kBlockBytes = kPackedLevelBytes + kScaleBytes + kPairBytes + kPackRows * 4;
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
+
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK_K;
+        const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            const auto* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ6_K);
+            uint8_t* sb = out + i * kBlockBytes;
             for (int h = 0; h < 2; ++h) {
-                for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
-                    const BlockQ8_K* ay[kRun];
-                    const int nt = static_cast<int>(ny - t0 < kRun ? ny - t0 : kRun);
-                    for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
-                    float* yt = y + t0 * by + g * kRows + kHalf * h;
-                    switch (nt) {
-                        case 1: run<1>(nb, p, h, ay, yt, by); break;
-                        case 2: run<2>(nb, p, h, ay, yt, by); break;
-                        case 3: run<3>(nb, p, h, ay, yt, by); break;
-                        case 4: run<4>(nb, p, h, ay, yt, by); break;
-                        case 5: run<5>(nb, p, h, ay, yt, by); break;
-                        default: run<6>(nb, p, h, ay, yt, by); break;
+                const uint8_t* half = blocks + h * kHalfRows * bw;
+                // Run j = 4e + k of 32 elements (e: the block's half of 128 elements): low
+                // nibbles of ql bytes 64e + 32(k & 1) (high nibbles from k = 2), bits 2k..2k+1
+                // of qh bytes 32e on top.
+                for (int j = 0; j < 8; ++j) {
+                    const int e = j / 4, k = j % 4;
+                    __m256i q[8];
+                    for (int r = 0; r < 8; ++r) {
+                        const auto& x = *reinterpret_cast<const BlockQ6_K*>(half + r * bw);
+                        const __m256i ql = load256(x.ql + 64 * e + 32 * (k & 1));
+                        const __m256i qh = load256(x.qh + 32 * e);
+                        const __m256i lo = k < 2 ? ql : _mm256_srli_epi16(ql, 4);
+                        const __m256i hi = k == 0   ? _mm256_slli_epi16(qh, 4)
+                                           : k == 1 ? _mm256_slli_epi16(qh, 2)
+                                           : k == 2 ? qh
+                                                    : _mm256_srli_epi16(qh, 2);
+                        q[r] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
                     }
+                    store_run(q, sb, j, h);
                 }
             }
+            alignas(32) uint32_t scales[16][kPackRows], pairs[8][kPackRows];
+            alignas(32) float d[kPackRows];
+            for (int r = 0; r < kPackRows; ++r) {
+                const auto& x = *reinterpret_cast<const BlockQ6_K*>(blocks + r * bw);
+                auto u16 = [&](int s) { return uint32_t{static_cast<uint16_t>(x.scales[s])}; };
+                for (int s = 0; s < 16; ++s) scales[s][r] = u16(s) | u16(s) << 16;
+                for (int k = 0; k < 8; ++k) pairs[k][r] = u16(2 * k) | u16(2 * k + 1) << 16;
+                d[r] = f16(x.d);
+            }
+            uint8_t* tail = sb + kPackedLevelBytes;
+            std::memcpy(tail, scales, sizeof(scales));
+            std::memcpy(tail + kScaleBytes, pairs, sizeof(pairs));
+            std::memcpy(tail + kScaleBytes + kPairBytes, d, sizeof(d));
         }
+    }
+
+    // As PackedQ45K::run.
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
+                    size_t by) {
+        __m256 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* sb = packed + i * kBlockBytes;
+            const uint8_t* tail = sb + kPackedLevelBytes;
+            __m256i sums[NY];
+            for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
+            packed_sums<NY, 2, 2>(sb, tail, h, ay, i, sums);
+            const uint8_t* pairs = tail + kScaleBytes + kHalfRows * h * 4;
+            const __m256 d = _mm256_loadu_ps(
+                reinterpret_cast<const float*>(tail + kScaleBytes + kPairBytes) + kHalfRows * h);
+            for (int t = 0; t < NY; ++t) {
+                const __m256i off = _mm256_slli_epi32(pairs_dot(pairs, 8, ay[t][i].bsums), 5);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums[t], off)),
+                                         _mm256_mul_ps(d, _mm256_set1_ps(ay[t][i].d)), acc[t]);
+            }
+        }
+        for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
     }
 };
 
@@ -593,11 +699,17 @@ void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) {
 }
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    PackedQ45K<BlockQ4_K, false>::gemm(n / kQK_K, packed, ng, a, ba, ny, y, by);
+    packed_gemm<PackedQ45K<BlockQ4_K, false>>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    PackedQ45K<BlockQ5_K, true>::gemm(n / kQK_K, packed, ng, a, ba, ny, y, by);
+    packed_gemm<PackedQ45K<BlockQ5_K, true>>(n / kQK_K, packed, ng, a, ba, ny, y, by);
+}
+size_t packed_bytes_q6_K(int64_t n) { return PackedQ6K::bytes(n); }
+void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ6K::pack(n, w, bw, dst); }
+void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                           int64_t ny, float* y, size_t by) {
+    packed_gemm<PackedQ6K>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 
 }  // namespace hearth::kernels::avx2
