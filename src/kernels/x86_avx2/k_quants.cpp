@@ -437,10 +437,13 @@ template <int NY, int kSteps, int kSubs>
 inline void packed_sums(const uint8_t* sb, const uint8_t* scales, int h, const BlockQ8_K* const* ay,
                         int64_t i, __m256i* sums) {
     static_assert(8 % kSteps == 0 && (8 / kSubs) % kSteps == 0);
+    // Unrolled whole, GCC computes a run's products ahead of their adds and spills them.
+#pragma GCC unroll 1
     for (int j = 0; j < 8; ++j) {
         for (int c0 = 0; c0 < 8; c0 += kSteps) {
             __m256i part[NY];
             for (int t = 0; t < NY; ++t) part[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
             for (int c = c0; c < c0 + kSteps; ++c) {
                 const __m256i wv = load256(sb + level_at(j, c, h));
                 for (int t = 0; t < NY; ++t) {
@@ -471,7 +474,25 @@ inline __m256i pairs_dot(const uint8_t* pairs, int nk, const int16_t* bsums) {
     return v;
 }
 
-// P's gemm: each half of each group (P::run) against the tokens in runs of up to 6, whose sums
+// Half h of a group (packed) and NY tokens: y[t * by + r] for row 8h + r of the group. P gives
+// packed_sums' kSteps and kSubs, kBlockBytes, and finish for each super-block and token.
+template <typename P, int NY>
+void packed_run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
+                size_t by) {
+    __m256 acc[NY];
+    for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; ++i) {
+        const uint8_t* sb = packed + i * P::kBlockBytes;
+        const uint8_t* tail = sb + kPackedLevelBytes;
+        __m256i sums[NY];
+        for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
+        packed_sums<NY, P::kSteps, P::kSubs>(sb, tail, h, ay, i, sums);
+        for (int t = 0; t < NY; ++t) acc[t] = P::finish(tail, h, ay[t][i], sums[t], acc[t]);
+    }
+    for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
+}
+
+// P's gemm: each half of each group (packed_run) against the tokens in runs of up to 6, whose sums
 // and partial sums fill the 16 registers with the weights and the broadcast.
 template <typename P>
 void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
@@ -486,12 +507,12 @@ void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size
                 for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
                 float* yt = y + t0 * by + g * kPackRows + kHalfRows * h;
                 switch (nt) {
-                    case 1: P::template run<1>(nb, p, h, ay, yt, by); break;
-                    case 2: P::template run<2>(nb, p, h, ay, yt, by); break;
-                    case 3: P::template run<3>(nb, p, h, ay, yt, by); break;
-                    case 4: P::template run<4>(nb, p, h, ay, yt, by); break;
-                    case 5: P::template run<5>(nb, p, h, ay, yt, by); break;
-                    default: P::template run<6>(nb, p, h, ay, yt, by); break;
+                    case 1: packed_run<P, 1>(nb, p, h, ay, yt, by); break;
+                    case 2: packed_run<P, 2>(nb, p, h, ay, yt, by); break;
+                    case 3: packed_run<P, 3>(nb, p, h, ay, yt, by); break;
+                    case 4: packed_run<P, 4>(nb, p, h, ay, yt, by); break;
+                    case 5: packed_run<P, 5>(nb, p, h, ay, yt, by); break;
+                    default: packed_run<P, 6>(nb, p, h, ay, yt, by); break;
                 }
             }
         }
@@ -562,30 +583,19 @@ struct PackedQ45K {
         }
     }
 
-    // Half h of a group (packed) and NY tokens: y[t * by + r] for row 8h + r of the group.
-    template <int NY>
-    static void run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
-                    size_t by) {
-        __m256 acc[NY];
-        for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
-        for (int64_t i = 0; i < nb; ++i) {
-            const uint8_t* sb = packed + i * kBlockBytes;
-            const uint8_t* tail = sb + kPackedLevelBytes;
-            __m256i sums[NY];
-            for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
-            packed_sums<NY, kHigh ? 4 : 8, 1>(sb, tail, h, ay, i, sums);
-            const uint8_t* mins = tail + kScaleBytes + kHalfRows * h * 4;
-            const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kMinBytes);
-            const __m256 d = _mm256_loadu_ps(dd + kHalfRows * h);
-            const __m256 dmin = _mm256_loadu_ps(dd + kPackRows + kHalfRows * h);
-            for (int t = 0; t < NY; ++t) {
-                const __m256i mi = pairs_dot(mins, 4, ay[t][i].bsums);
-                const __m256 dt = _mm256_set1_ps(ay[t][i].d);
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(d, dt), acc[t]);
-                acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_mul_ps(dmin, dt), acc[t]);
-            }
-        }
-        for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
+    static constexpr int kSteps = kHigh ? 4 : 8, kSubs = 1;  // packed_sums
+
+    // A super-block's end for one token a, half h: acc + a.d * (d * sums - dmin * mins . a's
+    // sub-block sums), tail the super-block's scales.
+    static __m256 finish(const uint8_t* tail, int h, const BlockQ8_K& a, __m256i sums, __m256 acc) {
+        const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kMinBytes);
+        const __m256 dt = _mm256_set1_ps(a.d);
+        const __m256i mi = pairs_dot(tail + kScaleBytes + kHalfRows * h * 4, 4, a.bsums);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums),
+                              _mm256_mul_ps(_mm256_loadu_ps(dd + kHalfRows * h), dt), acc);
+        return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi),
+                                _mm256_mul_ps(_mm256_loadu_ps(dd + kPackRows + kHalfRows * h), dt),
+                                acc);
     }
 };
 
@@ -646,28 +656,16 @@ struct PackedQ6K {
         }
     }
 
-    // As PackedQ45K::run.
-    template <int NY>
-    static void run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
-                    size_t by) {
-        __m256 acc[NY];
-        for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
-        for (int64_t i = 0; i < nb; ++i) {
-            const uint8_t* sb = packed + i * kBlockBytes;
-            const uint8_t* tail = sb + kPackedLevelBytes;
-            __m256i sums[NY];
-            for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
-            packed_sums<NY, 2, 2>(sb, tail, h, ay, i, sums);
-            const uint8_t* pairs = tail + kScaleBytes + kHalfRows * h * 4;
-            const __m256 d = _mm256_loadu_ps(
-                reinterpret_cast<const float*>(tail + kScaleBytes + kPairBytes) + kHalfRows * h);
-            for (int t = 0; t < NY; ++t) {
-                const __m256i off = _mm256_slli_epi32(pairs_dot(pairs, 8, ay[t][i].bsums), 5);
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums[t], off)),
-                                         _mm256_mul_ps(d, _mm256_set1_ps(ay[t][i].d)), acc[t]);
-            }
-        }
-        for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
+    static constexpr int kSteps = 2, kSubs = 2;  // packed_sums
+
+    // As PackedQ45K::finish: acc + a.d * d * (sums - 32 * scales . a's bsums).
+    static __m256 finish(const uint8_t* tail, int h, const BlockQ8_K& a, __m256i sums, __m256 acc) {
+        const __m256i off =
+            _mm256_slli_epi32(pairs_dot(tail + kScaleBytes + kHalfRows * h * 4, 8, a.bsums), 5);
+        const __m256 d = _mm256_loadu_ps(
+            reinterpret_cast<const float*>(tail + kScaleBytes + kPairBytes) + kHalfRows * h);
+        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums, off)),
+                               _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc);
     }
 };
 
