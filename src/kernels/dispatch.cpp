@@ -118,14 +118,19 @@ Table make_avx2(const Table& base) {
     put(TensorType::Q5_K, avx2::vec_dot_q5_K_q8_K, avx2::gemm_q5_K_q8_K);
     // K-quant batches with the rows in lanes. 1024x3072, 2 threads of an Ice Lake, medians of
     // 5: Q4_K 503 us packed against 436 per row at 12 tokens, 656 and 747 at 16, 1940 and 3839
-    // at 64; Q5_K 564/514 at 12, 613/761 at 16, 2451/3139 at 64; Q6_K (medians of 3) 655/1005
-    // at 16, 2208/2983 at 64.
+    // at 64; Q5_K 564/514 at 12, 613/761 at 16, 2451/3139 at 64; medians of 3: Q6_K 655/1005
+    // at 16, 2208/2983 at 64; Q3_K 987/1254 at 16, 2754/5157 at 64; Q2_K 780/1221 at 16,
+    // 2666/4244 at 64.
     set_packed(t, TensorType::Q4_K, avx2::packed_bytes_q4_K, avx2::pack_q4_K,
                avx2::gemm_packed_q4_K_q8_K, avx2::quantize_row_q8_K_paired, 16);
     set_packed(t, TensorType::Q5_K, avx2::packed_bytes_q4_K, avx2::pack_q5_K,
                avx2::gemm_packed_q5_K_q8_K, avx2::quantize_row_q8_K_paired, 16);
     set_packed(t, TensorType::Q6_K, avx2::packed_bytes_q6_K, avx2::pack_q6_K,
                avx2::gemm_packed_q6_K_q8_K, nullptr, 16);
+    set_packed(t, TensorType::Q3_K, avx2::packed_bytes_q3_K, avx2::pack_q3_K,
+               avx2::gemm_packed_q3_K_q8_K, nullptr, 16);
+    set_packed(t, TensorType::Q2_K, avx2::packed_bytes_q2_K, avx2::pack_q2_K,
+               avx2::gemm_packed_q2_K_q8_K, nullptr, 16);
     put(TensorType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
     put(TensorType::IQ4_XS, avx2::vec_dot_iq4_xs_q8_K, avx2::gemm_iq4_xs_q8_K);
     return t;
@@ -135,6 +140,15 @@ Table make_avx2(const Table& base) {
 // Tiger Lake) BF16 weights keep the AVX2 kernel.
 Table make_avx512(const Table& base, bool bf16) {
     Table t = base;
+    // Only the packed paths set below: AVX2's lose to the AVX-512 per-row kernels (Q2_K,
+    // 1024x3072, 64 tokens: 3027 us against 1721; 16 tokens: 884 against 414).
+    for (MatmulKernels& k : t) {
+        k.packed_bytes = nullptr;
+        k.pack = nullptr;
+        k.gemm_packed = nullptr;
+        k.packed_quantize = nullptr;
+        k.packed_act_bytes = nullptr;
+    }
     auto put = [&t](TensorType w, VecDotFn v, GemmFn g) {
         MatmulKernels& k = t[static_cast<size_t>(w)];
         k.vec_dot = v;

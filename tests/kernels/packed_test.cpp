@@ -87,9 +87,10 @@ TEST(PackedPaths, LargestLevelsMatchRef) {
 }
 
 // The AVX2 table has the K-quants' packed paths (so that the tests above cover them).
-TEST(PackedPaths, Avx2HasQ4KQ5KAndQ6K) {
+TEST(PackedPaths, Avx2HasTheKQuants) {
     if (!testing::host_has_avx2()) GTEST_SKIP() << "no AVX2 here";
-    for (TensorType t : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    for (TensorType t :
+         {TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
         const MatmulKernels* k = matmul_kernels(t, Isa::Avx2);
         ASSERT_NE(k, nullptr);
         EXPECT_NE(k->gemm_packed, nullptr) << gguf::type_name(t);

@@ -4,6 +4,7 @@
 // applied once per super-block through the activation block sums (bsums).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -413,7 +414,7 @@ using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 // matmul, as two halves of 8 rows, so that one vpmaddubsw of a broadcast activation dword
 // advances 8 rows by 4 levels and the sums need no reduction. A packed super-block of the 16
 // rows starts with its levels, q[j][c][h][r][4]: levels 4c..4c+3 of 32-element run j of row
-// 8h + r, unsigned bytes, 4096 in all; its scales and the rest follow (PackedQ45K, PackedQ6K).
+// 8h + r, unsigned bytes, 4096 in all; its scales and the rest follow (PackedQ45K, PackedK16).
 constexpr int64_t kHalfRows = kPackRows / 2;
 constexpr size_t kPackedLevelBytes = size_t(kQK_K) * kPackRows;
 
@@ -599,73 +600,110 @@ struct PackedQ45K {
     }
 };
 
-// Q6_K packed; after the levels (0..63; run j holds sub-blocks 2j and 2j + 1 of 16):
-//   scale[s][16]  the 16 signed sub-block scales, each as an int16 pair (s, s), 1024 bytes;
-//   pairs[k][16]  scales 2k and 2k + 1 as an int16 pair, for the -32 offset against a pair of
-//                 the token's 16-element bsums, 512 bytes;
-//   d[16]         floats, 64 bytes.
-// Levels up to 63 sum over 2 steps.
-struct PackedQ6K {
-    static constexpr size_t kScaleBytes = 16 * kPackRows * 4, kPairBytes = 8 * kPackRows * 4;
-    static constexpr size_t kBlockBytes = kPackedLevelBytes + kScaleBytes + kPairBytes + kPackRows * 4;
+// Q6_K, Q3_K and Q2_K packed (16-element sub-blocks; run j holds sub-blocks 2j and 2j + 1).
+// After the levels:
+//   scale[s][16]   the sub-block scales as int16 pairs (s, s), 1024 bytes;
+//   offs[k][16]    int16 pairs against a pair of the token's 16-element bsums: Q6_K's and
+//                  Q3_K's scales 2k and 2k + 1 (their levels are stored unsigned, 32 and 4 too
+//                  high), Q2_K's mins 2k and 2k + 1, 512 bytes;
+//   d[16], dmin[16] floats (dmin: Q2_K's only), 128 bytes.
+// Levels up to 63 (Q6_K) sum over 2 steps, up to 7 (Q3_K, Q2_K) over the sub-block's 4.
+template <typename Block>
+struct PackedK16 {
+    static constexpr bool kQ6 = std::is_same_v<Block, BlockQ6_K>;
+    static constexpr bool kMins = std::is_same_v<Block, BlockQ2_K>;
+    static constexpr int kSteps = kQ6 ? 2 : 4, kSubs = 2;  // packed_sums
+    static constexpr int kOffsetShift = kQ6 ? 5 : 2;      // levels 32 or 4 too high
+    static constexpr size_t kScaleBytes = 16 * kPackRows * 4, kOffBytes = 8 * kPackRows * 4;
+    static constexpr size_t kBlockBytes =
+        kPackedLevelBytes + kScaleBytes + kOffBytes + 2 * kPackRows * 4;
 
     static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
 
-    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
-        const int64_t nb = n / kQK_K;
-        const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
-        auto* out = static_cast<uint8_t*>(dst);
-        for (int64_t i = 0; i < nb; ++i) {
-            const auto* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockQ6_K);
-            uint8_t* sb = out + i * kBlockBytes;
-            for (int h = 0; h < 2; ++h) {
-                const uint8_t* half = blocks + h * kHalfRows * bw;
-                // Run j = 4e + k of 32 elements (e: the block's half of 128 elements): low
-                // nibbles of ql bytes 64e + 32(k & 1) (high nibbles from k = 2), bits 2k..2k+1
-                // of qh bytes 32e on top.
-                for (int j = 0; j < 8; ++j) {
-                    const int e = j / 4, k = j % 4;
-                    __m256i q[8];
-                    for (int r = 0; r < 8; ++r) {
-                        const auto& x = *reinterpret_cast<const BlockQ6_K*>(half + r * bw);
-                        const __m256i ql = load256(x.ql + 64 * e + 32 * (k & 1));
-                        const __m256i qh = load256(x.qh + 32 * e);
-                        const __m256i lo = k < 2 ? ql : _mm256_srli_epi16(ql, 4);
-                        const __m256i hi = k == 0   ? _mm256_slli_epi16(qh, 4)
-                                           : k == 1 ? _mm256_slli_epi16(qh, 2)
-                                           : k == 2 ? qh
-                                                    : _mm256_srli_epi16(qh, 2);
-                        q[r] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
-                    }
-                    store_run(q, sb, j, h);
-                }
+    // Run 4e + k of block x (elements 128e + 32k ..), as unsigned bytes.
+    static __m256i levels(const Block& x, int e, int k) {
+        if constexpr (kQ6) {
+            // Low nibbles of ql bytes 64e + 32(k & 1) (high nibbles from k = 2), bits 2k..2k+1
+            // of qh bytes 32e on top.
+            const __m256i m4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
+            const __m256i ql = load256(x.ql + 64 * e + 32 * (k & 1));
+            const __m256i qh = load256(x.qh + 32 * e);
+            const __m256i lo = k < 2 ? ql : _mm256_srli_epi16(ql, 4);
+            const __m256i hi = k == 0   ? _mm256_slli_epi16(qh, 4)
+                               : k == 1 ? _mm256_slli_epi16(qh, 2)
+                               : k == 2 ? qh
+                                        : _mm256_srli_epi16(qh, 2);
+            return _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_and_si256(hi, m30));
+        } else {
+            // Bits 2k..2k+1 of qs bytes 32e; Q3_K's bit 4e + k of hmask byte l above them.
+            const __m256i m3 = _mm256_set1_epi8(3);
+            __m256i q = _mm256_and_si256(_mm256_srli_epi16(load256(x.qs + 32 * e), 2 * k), m3);
+            if constexpr (!kMins) {
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(load256(x.hmask), 4 * e + k),
+                                                    _mm256_set1_epi8(1));
+                q = _mm256_or_si256(q, _mm256_slli_epi16(hb, 2));
             }
-            alignas(32) uint32_t scales[16][kPackRows], pairs[8][kPackRows];
-            alignas(32) float d[kPackRows];
-            for (int r = 0; r < kPackRows; ++r) {
-                const auto& x = *reinterpret_cast<const BlockQ6_K*>(blocks + r * bw);
-                auto u16 = [&](int s) { return uint32_t{static_cast<uint16_t>(x.scales[s])}; };
-                for (int s = 0; s < 16; ++s) scales[s][r] = u16(s) | u16(s) << 16;
-                for (int k = 0; k < 8; ++k) pairs[k][r] = u16(2 * k) | u16(2 * k + 1) << 16;
-                d[r] = f16(x.d);
-            }
-            uint8_t* tail = sb + kPackedLevelBytes;
-            std::memcpy(tail, scales, sizeof(scales));
-            std::memcpy(tail + kScaleBytes, pairs, sizeof(pairs));
-            std::memcpy(tail + kScaleBytes + kPairBytes, d, sizeof(d));
+            return q;
         }
     }
 
-    static constexpr int kSteps = 2, kSubs = 2;  // packed_sums
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        const int64_t nb = n / kQK_K;
+        auto* out = static_cast<uint8_t*>(dst);
+        for (int64_t i = 0; i < nb; ++i) {
+            const auto* blocks = static_cast<const uint8_t*>(w) + i * sizeof(Block);  // row 0's
+            uint8_t* sb = out + i * kBlockBytes;
+            for (int h = 0; h < 2; ++h) {
+                const uint8_t* half = blocks + h * kHalfRows * bw;
+                for (int j = 0; j < 8; ++j) {
+                    __m256i q[8];
+                    for (int r = 0; r < 8; ++r)
+                        q[r] = levels(*reinterpret_cast<const Block*>(half + r * bw), j / 4, j % 4);
+                    store_run(q, sb, j, h);
+                }
+            }
+            alignas(32) uint32_t scales[16][kPackRows], offs[8][kPackRows];
+            alignas(32) float d[2][kPackRows];
+            for (int r = 0; r < kPackRows; ++r) {
+                const auto& x = *reinterpret_cast<const Block*>(blocks + r * bw);
+                int16_t sc[16], off[16];
+                if constexpr (kQ6) {
+                    for (int s = 0; s < 16; ++s) sc[s] = off[s] = x.scales[s];
+                } else {
+                    GemmQ23K<!kMins>::unpack(x, sc, off);
+                    if constexpr (!kMins) std::copy(sc, sc + 16, off);
+                }
+                auto u16 = [](int16_t v) { return uint32_t{static_cast<uint16_t>(v)}; };
+                for (int s = 0; s < 16; ++s) scales[s][r] = u16(sc[s]) | u16(sc[s]) << 16;
+                for (int k = 0; k < 8; ++k) offs[k][r] = u16(off[2 * k]) | u16(off[2 * k + 1]) << 16;
+                d[0][r] = f16(x.d);
+                if constexpr (kMins) d[1][r] = f16(x.dmin);
+                else d[1][r] = 0.0f;
+            }
+            uint8_t* tail = sb + kPackedLevelBytes;
+            std::memcpy(tail, scales, sizeof(scales));
+            std::memcpy(tail + kScaleBytes, offs, sizeof(offs));
+            std::memcpy(tail + kScaleBytes + kOffBytes, d, sizeof(d));
+        }
+    }
 
-    // As PackedQ45K::finish: acc + a.d * d * (sums - 32 * scales . a's bsums).
+    // As PackedQ45K::finish: acc + a.d * d * (sums - (32 or 4) * scales . a's bsums), or for
+    // Q2_K acc + a.d * (d * sums - dmin * mins . a's bsums).
     static __m256 finish(const uint8_t* tail, int h, const BlockQ8_K& a, __m256i sums, __m256 acc) {
-        const __m256i off =
-            _mm256_slli_epi32(pairs_dot(tail + kScaleBytes + kHalfRows * h * 4, 8, a.bsums), 5);
-        const __m256 d = _mm256_loadu_ps(
-            reinterpret_cast<const float*>(tail + kScaleBytes + kPairBytes) + kHalfRows * h);
-        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sums, off)),
-                               _mm256_mul_ps(d, _mm256_set1_ps(a.d)), acc);
+        const __m256i off = pairs_dot(tail + kScaleBytes + kHalfRows * h * 4, 8, a.bsums);
+        const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kOffBytes);
+        const __m256 dt = _mm256_set1_ps(a.d);
+        const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(dd + kHalfRows * h), dt);
+        if constexpr (kMins) {
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc);
+            return _mm256_fnmadd_ps(
+                _mm256_cvtepi32_ps(off),
+                _mm256_mul_ps(_mm256_loadu_ps(dd + kPackRows + kHalfRows * h), dt), acc);
+        } else {
+            return _mm256_fmadd_ps(
+                _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, _mm256_slli_epi32(off, kOffsetShift))),
+                d, acc);
+        }
     }
 };
 
@@ -703,11 +741,17 @@ void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void
                            int64_t ny, float* y, size_t by) {
     packed_gemm<PackedQ45K<BlockQ5_K, true>>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
-size_t packed_bytes_q6_K(int64_t n) { return PackedQ6K::bytes(n); }
-void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst) { PackedQ6K::pack(n, w, bw, dst); }
-void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
-                           int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ6K>(n / kQK_K, packed, ng, a, ba, ny, y, by);
-}
+#define HEARTH_DEFINE_PACKED_K16(name, Block)                                                  \
+    size_t packed_bytes_##name(int64_t n) { return PackedK16<Block>::bytes(n); }                \
+    void pack_##name(int64_t n, const void* w, size_t bw, void* dst) {                         \
+        PackedK16<Block>::pack(n, w, bw, dst);                                                 \
+    }                                                                                          \
+    void gemm_packed_##name##_q8_K(int64_t n, const void* packed, int64_t ng, const void* a,   \
+                                   size_t ba, int64_t ny, float* y, size_t by) {               \
+        packed_gemm<PackedK16<Block>>(n / kQK_K, packed, ng, a, ba, ny, y, by);                \
+    }
+HEARTH_DEFINE_PACKED_K16(q6_K, BlockQ6_K)
+HEARTH_DEFINE_PACKED_K16(q3_K, BlockQ3_K)
+HEARTH_DEFINE_PACKED_K16(q2_K, BlockQ2_K)
 
 }  // namespace hearth::kernels::avx2

@@ -47,11 +47,15 @@ void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void
                            int64_t ny, float* y, size_t by);
 void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by);
-// Q6_K's packed batch path, on plain Q8_K activations.
-size_t packed_bytes_q6_K(int64_t n);
-void pack_q6_K(int64_t n, const void* w, size_t bw, void* dst);
-void gemm_packed_q6_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
-                           int64_t ny, float* y, size_t by);
+// The packed batch paths of Q6_K, Q3_K and Q2_K, on plain Q8_K activations.
+#define HEARTH_DECLARE_PACKED_K16(name)                                                     \
+    size_t packed_bytes_##name(int64_t n);                                                  \
+    void pack_##name(int64_t n, const void* w, size_t bw, void* dst);                       \
+    void gemm_packed_##name##_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, \
+                                   size_t ba, int64_t ny, float* y, size_t by);
+HEARTH_DECLARE_PACKED_K16(q6_K)
+HEARTH_DECLARE_PACKED_K16(q3_K)
+HEARTH_DECLARE_PACKED_K16(q2_K)
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 #define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \
