@@ -139,9 +139,10 @@ inline __m512i broadcast_dword(const void* p) {
 }
 
 // The loop of the kernels on the interleaved layout (kernels/interleave.h): group by group of
-// 16 rows, block by block (kGroupBlock bytes each, prefetched ahead with one token),
-// block(bytes, i, acc) adds NY tokens' sums of block i to acc (lane r = row r); each group's
-// results are then stored token by token.
+// 16 rows, block by block (kGroupBlock bytes each), block(bytes, i, acc) adds NY tokens' sums
+// of block i to acc (lane r = row r); each group's results are then stored token by token.
+// With one token, block asks for the next block's bytes itself (x86::prefetch_group_part), in
+// pieces between its steps.
 template <int NY, size_t kGroupBlock, typename Block>
 void interleaved_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y, size_t by,
                       Block block) {
@@ -151,7 +152,6 @@ void interleaved_rows(int64_t nb, const void* w, size_t bw, int64_t nr, float* y
         for (int t = 0; t < NY; ++t) acc[t] = _mm512_setzero_ps();
         for (int64_t i = 0; i < nb; ++i) {
             const uint8_t* b = base + g * bw + i * kGroupBlock;
-            if constexpr (NY == 1) x86::prefetch_group_ahead<kGroupBlock>(b);
             block(b, i, acc);
         }
         for (int t = 0; t < NY; ++t) _mm512_storeu_ps(y + t * by + g, acc[t]);

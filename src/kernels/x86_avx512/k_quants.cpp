@@ -1014,6 +1014,7 @@ struct InterleavedQ45K {
                 for (int t = 0; t < NY; ++t) sumi[t] = _mm512_setzero_si512();
                 // Step j: sub-blocks 2j (low nibbles) and 2j + 1 (high), 8 dwords each.
                 auto step = [&](int j, __m512i scale_a, __m512i scale_b) {
+                    if constexpr (NY == 1) x86::prefetch_group_part<kGroupBytes, 4>(sb, j);
                     __m512i pa[NY], pb[NY];
                     for (int t = 0; t < NY; ++t) pa[t] = pb[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
@@ -1171,6 +1172,8 @@ struct InterleavedQ6K {
                 constexpr int kRunsAtOnce = NY <= 2 ? 4 : NY <= 4 ? 2 : 1;
                 for (int h = 0; h < 2; ++h)
                     for (int half = 0; half < 2; ++half) {
+                        if constexpr (NY == 1)
+                            x86::prefetch_group_part<kGroupBytes, 4>(sb, 2 * h + half);
                         if constexpr (kRunsAtOnce == 4) {
                             sub_blocks.template operator()<0, 4>(h, half);
                         } else if constexpr (kRunsAtOnce == 2) {

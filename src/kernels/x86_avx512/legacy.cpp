@@ -356,6 +356,7 @@ struct InterleavedQ8_0 {
         for (int t = 0; t < NY; ++t) ay[t] = x86::row<BlockQ8_0Sum>(a, ba, t);
         interleaved_rows<NY, kGroupBytes>(nb, w, bw, nr, y, by,
                              [&](const uint8_t* b, int64_t i, __m512* acc) {
+                if constexpr (NY == 1) x86::prefetch_group_part<kGroupBytes, 1>(b, 0);
                 // Even and odd dwords in separate chains.
                 __m512i part[NY][2];
                 for (int t = 0; t < NY; ++t) {
