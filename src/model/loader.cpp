@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/mapped_file.h"
+#include "base/read_ahead.h"
 #include "kernels/interleave.h"
 #include "kernels/kernels.h"
 
@@ -27,7 +28,7 @@ kernels::WeightView Tensor::expert(int64_t e) const {
 }
 
 Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
-                    Use use) {
+                    Use use, int64_t view_rows) {
     const bool need_f32 = use == Use::Vector;
     if (!status_.ok()) return {};
     const gguf::TensorInfo* t = reader_.find_tensor(name);
@@ -59,14 +60,25 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
     }
     Tensor bound{t};
     const size_t bytes = t->row_bytes() * static_cast<size_t>(t->n_rows());
-    // Stacks of experts stay as mapped: a token reads a few experts of each, and a copy would
-    // read them all at load, and keep them all resident.
-    const bool interleave = use == Use::Matrix && t->n_rows() == t->ne[1] &&
-                            kernels::interleaved_kernels(t->type, kernels::current_isa()) &&
-                            kernels::can_interleave(t->type, t->ne[0], t->ne[1]);
+    // A matrix is read whole; a stack of experts through views of view_rows rows.
+    const int64_t group_rows = use == Use::Stack ? view_rows : t->n_rows();
+    const bool interleave =
+        ((use == Use::Matrix && t->n_rows() == t->ne[1]) || (use == Use::Stack && copies_stacks_)) &&
+        kernels::interleaved_kernels(t->type, kernels::current_isa()) &&
+        kernels::can_interleave(t->type, t->ne[0], group_rows) && t->n_rows() % group_rows == 0;
     if (interleave || (need_f32 && copies_)) {
         if (uint8_t* copy = arena_bytes(bytes)) {
-            if (interleave) kernels::interleave(t->type, t->ne[0], t->n_rows(), t->data, copy);
+            if (interleave) {
+                // Group by group on the pool's threads: a stack of experts is gigabytes.
+                const size_t row_bytes = t->row_bytes();
+                const int64_t n_groups = t->n_rows() / kernels::kInterleaveRows;
+                pool_.for_range(n_groups, kernels::kInterleaveRows * row_bytes,
+                                [&](int64_t g0, int64_t g1) {
+                    const size_t at = g0 * kernels::kInterleaveRows * row_bytes;
+                    kernels::interleave(t->type, t->ne[0], (g1 - g0) * kernels::kInterleaveRows,
+                                        t->data + at, copy + at);
+                });
+            }
             else std::memcpy(copy, t->data, bytes);
             bound.copy = std::shared_ptr<const uint8_t>(arena_, copy);
             bound.interleaved = interleave;
@@ -81,9 +93,11 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
     return bound;
 }
 
-Binder::Binder(const gguf::Reader& reader, LoadProgress progress)
+Binder::Binder(const gguf::Reader& reader, ThreadPool& pool, LoadProgress progress)
     : reader_(reader),
+      pool_(pool),
       copies_(kernels::has_interleaved_kernels(kernels::current_isa())),
+      copies_stacks_(copies_ && read_ahead_fits(reader.tensor_bytes().size(), mem_available_bytes())),
       progress_(std::move(progress)) {}
 
 uint8_t* Binder::arena_bytes(size_t bytes) {
@@ -128,6 +142,10 @@ std::pair<Tensor, Tensor> Binder::embeddings(int64_t n_embd, int64_t n_vocab) {
     Tensor table = bind("token_embd.weight", {n_embd, n_vocab}, true,
                         output ? Use::Table : Use::Matrix);
     return {table, output ? output : table};
+}
+Tensor Binder::experts(const std::string& name, std::initializer_list<int64_t> shape,
+                       bool required, int64_t view_rows) {
+    return bind(name, shape, required, Use::Stack, view_rows);
 }
 Tensor Binder::req_f32(const std::string& name, std::initializer_list<int64_t> shape) {
     return bind(name, shape, true, Use::Vector);

@@ -32,8 +32,9 @@ struct Tensor {
 
 class Binder {
    public:
-    // progress, when given, hears of each tensor bound (model.h's LoadProgress).
-    explicit Binder(const gguf::Reader& reader, LoadProgress progress = {});
+    // progress, when given, hears of each tensor bound (model.h's LoadProgress); pool's
+    // threads rearrange the copies.
+    Binder(const gguf::Reader& reader, ThreadPool& pool, LoadProgress progress = {});
     // Releases the mapped pages that only copied tensors used.
     ~Binder();
     Binder(const Binder&) = delete;
@@ -43,6 +44,10 @@ class Binder {
     Tensor req(const std::string& name, std::initializer_list<int64_t> shape);
     // The same, but absence is fine.
     Tensor opt(const std::string& name, std::initializer_list<int64_t> shape);
+    // A 3-D stack of experts' matrices, read through views of view_rows rows each (an
+    // expert's, or part of one): interleaved only when every view starts and ends on a group.
+    Tensor experts(const std::string& name, std::initializer_list<int64_t> shape, bool required,
+                   int64_t view_rows);
     // token_embd.weight and the output head, output.weight, both [n_embd, n_vocab]. Without a
     // head of its own the model multiplies by its embeddings (tied): then both are the one
     // matrix. Otherwise the embeddings are a table whose rows are read one at a time (get_row),
@@ -55,9 +60,9 @@ class Binder {
     Status status() const { return status_; }
 
    private:
-    enum class Use { Matrix, Table, Vector };  // Vector: F32 only
+    enum class Use { Matrix, Stack, Table, Vector };  // Vector: F32 only
     Tensor bind(const std::string& name, std::initializer_list<int64_t> shape, bool required,
-                Use use);
+                Use use, int64_t view_rows = 0);
     // Where the kernels matmul() uses have a faster layout for a matrix (kernels/interleave.h),
     // bind copies it rearranged; then F32 vectors are copied too, so that the file's pages
     // those tensors lie in can all be released. Copies are laid end to end in arenas of huge
@@ -66,7 +71,13 @@ class Binder {
     uint8_t* arena_bytes(size_t bytes);  // nullptr if no memory
     static constexpr size_t kArenaBytes = size_t{64} << 20;
     const gguf::Reader& reader_;
+    ThreadPool& pool_;
     const bool copies_;  // some weight type is interleaved on this ISA
+    // Expert stacks are copied only when the whole file fits in memory with room to spare
+    // (read_ahead_fits). A token reads a few experts of each stack; a model larger than
+    // memory runs from the mapped file, whose cold experts the system can drop, where copies
+    // could not be.
+    const bool copies_stacks_;
     const LoadProgress progress_;
     size_t bound_bytes_ = 0;
     Status status_;

@@ -161,12 +161,16 @@ MoeWeights bind_moe_weights(Binder& b, const std::string& prefix, int64_t n_embd
     const int64_t E = n_embd;
     MoeWeights w{.n_expert = n_expert, .n_expert_used = n_expert_used, .n_ff_exp = n_ff_exp};
     w.gate_inp = b.req_f32(prefix + "ffn_gate_inp.weight", {E, n_expert});
-    w.gate_up_exps = b.opt(prefix + "ffn_gate_up_exps.weight", {E, 2 * n_ff_exp, n_expert});
+    // The fused stack is read as gate and up halves of n_ff_exp rows each (expert_views).
+    w.gate_up_exps = b.experts(prefix + "ffn_gate_up_exps.weight", {E, 2 * n_ff_exp, n_expert},
+                               false, n_ff_exp);
     if (!w.gate_up_exps) {
-        w.gate_exps = b.req(prefix + "ffn_gate_exps.weight", {E, n_ff_exp, n_expert});
-        w.up_exps = b.req(prefix + "ffn_up_exps.weight", {E, n_ff_exp, n_expert});
+        w.gate_exps = b.experts(prefix + "ffn_gate_exps.weight", {E, n_ff_exp, n_expert}, true,
+                                n_ff_exp);
+        w.up_exps = b.experts(prefix + "ffn_up_exps.weight", {E, n_ff_exp, n_expert}, true,
+                              n_ff_exp);
     }
-    w.down_exps = b.req(prefix + "ffn_down_exps.weight", {n_ff_exp, E, n_expert});
+    w.down_exps = b.experts(prefix + "ffn_down_exps.weight", {n_ff_exp, E, n_expert}, true, E);
     if (n_ff_shexp > 0) {
         w.n_ff_shexp = n_ff_shexp;
         w.gate_inp_shexp = b.req_f32(prefix + "ffn_gate_inp_shexp.weight", {E});

@@ -238,6 +238,7 @@ TEST(Binder, EmbeddingsStayMappedUnlessTied) {
     std::normal_distribution<float> n(0.0f, 0.3f);
     std::vector<float> x(kN * kRows);
     for (float& v : x) v = n(rng);
+    ThreadPool pool(2);
     const size_t row_bytes = gguf::traits(type).block_bytes * kN / gguf::traits(type).block_size;
     std::vector<uint8_t> q(row_bytes * kRows);
     for (int64_t r = 0; r < kRows; ++r)
@@ -249,7 +250,7 @@ TEST(Binder, EmbeddingsStayMappedUnlessTied) {
         if (!tied) w.add_tensor("output.weight", type, {kN, kRows}, q);
         auto reader = gguf::Reader::from_file(MappedFile::from_bytes(w.bytes(), "embd.gguf"));
         ASSERT_TRUE(reader.ok()) << reader.message();
-        Binder b(reader.value());
+        Binder b(reader.value(), pool);
         const auto [table, head] = b.embeddings(kN, kRows);
         ASSERT_TRUE(b.status().ok()) << b.status().message();
         EXPECT_EQ(head.interleaved, interleaves);
@@ -276,6 +277,7 @@ TEST(Binder, EmbeddingErrorsNameTheTensor) {
     const auto type = gguf::TensorType::Q8_0;
     const size_t row_bytes = gguf::traits(type).block_bytes * kN / gguf::traits(type).block_size;
     const std::vector<uint8_t> q(row_bytes * kRows, 0);
+    ThreadPool pool(1);
     struct Case {
         bool with_table;
         int64_t head_rows;
@@ -290,7 +292,7 @@ TEST(Binder, EmbeddingErrorsNameTheTensor) {
                      std::vector<uint8_t>(q.begin(), q.begin() + row_bytes * c.head_rows));
         auto reader = gguf::Reader::from_file(MappedFile::from_bytes(w.bytes(), "embd.gguf"));
         ASSERT_TRUE(reader.ok()) << reader.message();
-        Binder b(reader.value());
+        Binder b(reader.value(), pool);
         b.embeddings(kN, kRows);
         ASSERT_FALSE(b.status().ok());
         EXPECT_NE(b.status().message().find(c.want), std::string::npos) << b.status().message();

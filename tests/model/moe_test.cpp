@@ -160,9 +160,10 @@ TEST(Moe, MatchesNaiveTwin) {
     // The twin computes in float64 from dequantized weights: compare with the float path,
     // not with kernels that quantize activations.
     kernels::ScopedIsa exact(kernels::Isa::Exact);
+    ThreadPool load_pool(2);
     for (MoeCase c : {MoeCase{}, MoeCase{.shared = true}, MoeCase{.fused = true}}) {
         auto reader = moe_layer_file(c);
-        Binder b(*reader);
+        Binder b(*reader, load_pool);
         MoeWeights w = bind_moe_weights(b, "blk.0.", kE, kNExp, kK, kFFExp, c.shared ? kFFSh : 0);
         ASSERT_TRUE(b.status().ok()) << b.status().message();
         std::mt19937 rng(3);
@@ -193,6 +194,75 @@ TEST(Moe, MatchesNaiveTwin) {
     }
 }
 
+// Where the ISA has interleaved kernels, expert stacks are bound interleaved (this file fits in
+// memory) and each expert is read through views that start on a group: the layer stays within
+// the activations' rounding of the same file bound as stored on the exact path. A fused stack
+// of 2 x 8 rows per expert must stay as stored, since its up half starts mid-group.
+TEST(Moe, InterleavedStacksMatchExactPath) {
+    constexpr int64_t E = 256, n_exp = 5;
+    struct Case {
+        bool fused;
+        int64_t n_ff;
+        bool interleaved;
+    };
+    for (const Case c : {Case{false, 32, true}, Case{true, 16, true}, Case{true, 8, false}}) {
+        gguf::Writer wr;
+        TensorMaker m(wr, 5);
+        m.add("blk.0.ffn_gate_inp.weight", {E, n_exp});
+        if (c.fused) {
+            m.add("blk.0.ffn_gate_up_exps.weight", {E, 2 * c.n_ff, n_exp}, TensorType::Q8_0);
+        } else {
+            m.add("blk.0.ffn_gate_exps.weight", {E, c.n_ff, n_exp}, TensorType::Q4_K);
+            m.add("blk.0.ffn_up_exps.weight", {E, c.n_ff, n_exp}, TensorType::Q6_K);
+        }
+        // Q8_0 needs rows of 32 or more.
+        const TensorType down = c.n_ff % 32 == 0 ? TensorType::Q8_0 : TensorType::F32;
+        m.add("blk.0.ffn_down_exps.weight", {c.n_ff, E, n_exp}, down);
+        const auto reader = read(wr);
+        auto bind = [&](Binder& b) {
+            MoeWeights w = bind_moe_weights(b, "blk.0.", E, n_exp, 2, c.n_ff, 0);
+            EXPECT_TRUE(b.status().ok()) << b.status().message();
+            return w;
+        };
+        ThreadPool pool(2);
+        std::mt19937 rng(9);
+        std::normal_distribution<float> dist(0.0f, 1.0f);
+        std::vector<float> x(9 * E);
+        for (auto& v : x) v = dist(rng);
+        std::vector<float> exact(x.size());
+        {
+            kernels::ScopedIsa scoped(kernels::Isa::Exact);
+            Binder b(*reader, pool);
+            const MoeWeights w = bind(b);
+            MoeScratch s;
+            moe_ffn(w, x.data(), exact.data(), 9, s, pool);
+        }
+        for (kernels::Isa isa : kernels::available_isas()) {
+            if (!kernels::has_interleaved_kernels(isa)) continue;
+            SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " fused " +
+                         std::to_string(c.fused) + " n_ff " + std::to_string(c.n_ff));
+            kernels::ScopedIsa scoped(isa);
+            Binder b(*reader, pool);
+            const MoeWeights w = bind(b);
+            const Tensor& gate = c.fused ? w.gate_up_exps : w.gate_exps;
+            EXPECT_EQ(gate.interleaved, c.interleaved);
+            EXPECT_EQ(w.down_exps.interleaved, down == TensorType::Q8_0);
+            MoeScratch s;
+            for (int64_t T : {1, 4, 9}) {
+                std::vector<float> out(T * E, NAN);
+                moe_ffn(w, x.data(), out.data(), T, s, pool);
+                double err = 0, ref = 0;
+                for (int64_t i = 0; i < T * E; ++i) {
+                    err += (out[i] - exact[i]) * (out[i] - exact[i]);
+                    ref += exact[i] * exact[i];
+                }
+                EXPECT_GT(ref, 0.0);
+                EXPECT_LT(err / ref, 5e-4) << "T " << T;
+            }
+        }
+    }
+}
+
 // Decode must only touch the chosen experts: the router here always picks experts 0 and 1
 // (x > 0, their router rows are large and positive), and the other experts' weights are NaN.
 TEST(Moe, ReadsOnlyChosenExperts) {
@@ -209,10 +279,10 @@ TEST(Moe, ReadsOnlyChosenExperts) {
         m.add_data(std::string("blk.0.ffn_") + name + "_exps.weight", ne, TensorType::F32, x);
     }
     auto reader = read(w);
-    Binder b(*reader);
+    ThreadPool pool(2);
+    Binder b(*reader, pool);
     MoeWeights mw = bind_moe_weights(b, "blk.0.", kE, kNExp, kK, kFFExp, 0);
     ASSERT_TRUE(b.status().ok()) << b.status().message();
-    ThreadPool pool(2);
     MoeScratch scratch;
     for (int64_t T : {1, 5}) {
         std::vector<float> x(T * kE, 0.5f), out(T * kE);

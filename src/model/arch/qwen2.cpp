@@ -11,7 +11,7 @@ Result<std::unique_ptr<Model>> load_qwen2(const gguf::Reader& reader, ThreadPool
     if (!config.ok()) return config.status();
     Config c = std::move(config.value());
 
-    Binder b(reader, progress);
+    Binder b(reader, pool, progress);
     DecoderWeights w = bind_decoder_weights(b, c);
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";

@@ -494,7 +494,7 @@ Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPoo
     HEARTH_RETURN_IF_ERROR(load_hybrid_config(reader, hp, c, hc));
     HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
 
-    Binder b(reader, progress);
+    Binder b(reader, pool, progress);
     Weights w;
     std::tie(w.token_embd, w.output) = b.embeddings(c.n_embd, c.n_vocab);
     w.output_norm = b.req_f32("output_norm.weight", {c.n_embd});
@@ -504,7 +504,7 @@ Result<std::unique_ptr<Model>> load_hybrid(const gguf::Reader& reader, ThreadPoo
     if (hc.n_nextn > 0) {
         // The first MTP block sits right after the main layers. It is optional equipment: a
         // block laid out differently than expected loses speculation, not the model.
-        Binder mb(reader);
+        Binder mb(reader, pool);
         MtpWeights m = bind_mtp(mb, c, hc, w);
         if (mb.status().ok()) w.mtp = std::move(m);
         else std::fprintf(stderr, "hearth: MTP block not used: %s\n", mb.status().message().c_str());

@@ -53,7 +53,7 @@ Result<std::unique_ptr<Model>> load_qwen3moe(const gguf::Reader& reader, ThreadP
     c.n_ff = m.n_ff_exp;  // the FFN width each token sees per expert; the dense key is unused
     HEARTH_RETURN_IF_ERROR(check_attention_config(c, hp));
 
-    Binder b(reader, progress);
+    Binder b(reader, pool, progress);
     DecoderWeights w = bind_decoder_weights(b, c, /*dense_ffn=*/false);
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
