@@ -257,7 +257,6 @@ float next_random(uint32_t& state) {
     return static_cast<float>(state >> 8) / 8388608.0f - 1.0f;
 }
 
-
 // Runs k's vec_dot and gemm (and its packed path, if any) on a small random case (48 rows, 5
 // tokens; 9 for the packed path, whose three row groups go as a pair and a lone one) and
 // compares them with the ref kernels. Used for the AVX-512 table at startup: the development
