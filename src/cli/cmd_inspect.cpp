@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "gguf/reader.h"
+#include "kernels/dispatch.h"
 #include "model/model.h"
 
 namespace hearth::cli {
@@ -69,7 +70,10 @@ struct ModelSummary {
 ModelSummary summarize_model(const gguf::Reader& r) {
     ModelSummary s;
     ThreadPool pool(1);
-    auto m = model::load_model(r, pool);  // binds tensors in place: cheap, reads no weights
+    // Bound for the exact path, which has no interleaved layout: every tensor stays in place,
+    // so this reads no weights (bound for a SIMD ISA, matrices would be copied rearranged).
+    const kernels::ScopedIsa in_place(kernels::Isa::Exact);
+    auto m = model::load_model(r, pool);
     if (!m.ok()) {
         s.error = m.message();
         return s;
