@@ -331,7 +331,12 @@ Result<runtime::Engine> load(const Args& a, int threads) {
         const bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size() &&
                         std::fflush(f) == 0 && fsync(fileno(f)) == 0;
         if (std::fclose(f) == 0 && ok) std::filesystem::rename(tmp, path, ec);
-        if (!ec && ok) return runtime::load_engine(path, threads, false, load_progress(path));
+        if (!ec && ok) {
+            // Freed before loading: the loader copies the weights only if the file fits in the
+            // memory then available, and the benchmark should not run beside a spare copy.
+            std::string().swap(*bytes);
+            return runtime::load_engine(path, threads, false, load_progress(path));
+        }
     }
     std::fprintf(stderr, "hearth bench: could not cache the model in %s; using it from memory\n", dir.c_str());
     return runtime::load_engine_from_bytes(std::move(bytes.value()), "synthetic:" + arg, threads);

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 namespace hearth::gguf {
 
@@ -81,32 +82,42 @@ void Writer::add_tensor_f32(const std::string& name, std::vector<int64_t> ne,
                {reinterpret_cast<const uint8_t*>(data.data()), data.size() * sizeof(float)});
 }
 
-std::string Writer::bytes() const {
-    std::string out;
-    put_u32(out, 0x46554747);
-    put_u32(out, 3);
-    put_u64(out, tensors_.size());
-    put_u64(out, n_kv_);
-    out += kv_bytes_;
+template <typename Self>
+std::string Writer::assemble(Self& self) {
+    std::string head;
+    put_u32(head, 0x46554747);
+    put_u32(head, 3);
+    put_u64(head, self.tensors_.size());
+    put_u64(head, self.n_kv_);
+    head += self.kv_bytes_;
+    const uint64_t align = self.alignment_;
     uint64_t offset = 0;
     std::vector<uint64_t> offsets;
-    for (const auto& t : tensors_) {
-        put_string(out, t.name);
-        put_u32(out, static_cast<uint32_t>(t.ne.size()));
-        for (int64_t d : t.ne) put_u64(out, static_cast<uint64_t>(d));
-        put_u32(out, static_cast<uint32_t>(t.type));
-        put_u64(out, offset);
+    for (const auto& t : self.tensors_) {
+        put_string(head, t.name);
+        put_u32(head, static_cast<uint32_t>(t.ne.size()));
+        for (int64_t d : t.ne) put_u64(head, static_cast<uint64_t>(d));
+        put_u32(head, static_cast<uint32_t>(t.type));
+        put_u64(head, offset);
         offsets.push_back(offset);
-        offset += (t.data.size() + alignment_ - 1) / alignment_ * alignment_;
+        offset += (t.data.size() + align - 1) / align * align;
     }
-    out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, '\0');
-    const size_t data_start = out.size();
-    for (size_t i = 0; i < tensors_.size(); ++i) {
+    const size_t data_start = (head.size() + align - 1) / align * align;
+    // Sized once: growing by doubling would hold two buffers at the last copy.
+    std::string out;
+    out.reserve(data_start + offset);
+    out += head;
+    out.resize(data_start, '\0');
+    for (size_t i = 0; i < self.tensors_.size(); ++i) {
         out.resize(data_start + offsets[i], '\0');
-        out += tensors_[i].data;
+        out += self.tensors_[i].data;
+        if constexpr (!std::is_const_v<Self>) std::string().swap(self.tensors_[i].data);
     }
     return out;
 }
+
+std::string Writer::bytes() const& { return assemble(*this); }
+std::string Writer::bytes() && { return assemble(*this); }
 
 Status Writer::write(const std::string& path) const {
     std::string b = bytes();

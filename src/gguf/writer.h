@@ -34,7 +34,10 @@ class Writer {
     void add_tensor_f32(const std::string& name, std::vector<int64_t> ne,
                         std::span<const float> data);
 
-    std::string bytes() const;
+    // The file. From an rvalue (std::move(w).bytes()) each tensor's bytes are freed as they are
+    // laid out, so that a multi-GB model is not held twice.
+    std::string bytes() const&;
+    std::string bytes() &&;
     Status write(const std::string& path) const;
 
    private:
@@ -45,6 +48,8 @@ class Writer {
         std::string data;
     };
     void add_kv(const std::string& key, ValueType type, const std::string& value);
+    template <typename Self>
+    static std::string assemble(Self& self);
 
     uint64_t alignment_;
     uint64_t n_kv_ = 0;

@@ -338,7 +338,7 @@ Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, 
         HEARTH_RETURN_IF_ERROR(add_layer(b, s, *tp, il));
         if (progress) progress(il + 1, n_blocks);
     }
-    return b.w.bytes();
+    return std::move(b.w).bytes();
 }
 
 }  // namespace hearth::runtime

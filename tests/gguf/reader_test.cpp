@@ -32,7 +32,8 @@ std::string header(uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
     return s;
 }
 
-std::string small_file() {
+// moved: the writer's rvalue form, which frees each tensor's bytes as it lays them out.
+std::string small_file(bool moved = false) {
     Writer w;
     w.add_string("general.architecture", "llama");
     w.add_u32("llama.block_count", 2);
@@ -43,31 +44,35 @@ std::string small_file() {
     std::vector<float> data(64, 0.5f), data2(32, 1.5f);
     w.add_tensor_f32("t0", {16, 4}, data);
     w.add_tensor_f32("t1", {32}, data2);
-    return w.bytes();
+    return moved ? std::move(w).bytes() : w.bytes();
 }
 
 TEST(GgufReader, RoundTripsWriterOutput) {
-    auto r = parse(small_file());
-    ASSERT_TRUE(r.ok()) << r.message();
-    EXPECT_EQ(r->version(), 3u);
-    EXPECT_EQ(*r->get_string("general.architecture"), "llama");
-    EXPECT_EQ(*r->get_uint("llama.block_count"), 2u);
-    EXPECT_FLOAT_EQ(static_cast<float>(*r->get_float("llama.attention.layer_norm_rms_epsilon")), 1e-5f);
-    EXPECT_TRUE(*r->get_bool("flag"));
-    const Array* toks = *r->get_array("tokenizer.ggml.tokens");
-    ASSERT_EQ(toks->strings.size(), 3u);
-    EXPECT_EQ(toks->strings[2], "c");
-    const Array* ints = *r->get_array("ints");
-    EXPECT_EQ(array_int(*ints, 1), -2);
-    ASSERT_EQ(r->tensors().size(), 2u);
-    const TensorInfo* t0 = r->find_tensor("t0");
-    ASSERT_NE(t0, nullptr);
-    EXPECT_EQ(t0->ne[0], 16);
-    EXPECT_EQ(t0->ne[1], 4);
-    EXPECT_EQ(t0->n_bytes, 256u);
-    EXPECT_EQ(reinterpret_cast<const float*>(t0->data)[5], 0.5f);
-    EXPECT_EQ(reinterpret_cast<const float*>(r->find_tensor("t1")->data)[31], 1.5f);
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(t0->data) % 32, 0u);
+    for (bool moved : {false, true}) {
+        SCOPED_TRACE(moved ? "std::move(w).bytes()" : "w.bytes()");
+        auto r = parse(small_file(moved));
+        ASSERT_TRUE(r.ok()) << r.message();
+        EXPECT_EQ(r->version(), 3u);
+        EXPECT_EQ(*r->get_string("general.architecture"), "llama");
+        EXPECT_EQ(*r->get_uint("llama.block_count"), 2u);
+        EXPECT_FLOAT_EQ(
+            static_cast<float>(*r->get_float("llama.attention.layer_norm_rms_epsilon")), 1e-5f);
+        EXPECT_TRUE(*r->get_bool("flag"));
+        const Array* toks = *r->get_array("tokenizer.ggml.tokens");
+        ASSERT_EQ(toks->strings.size(), 3u);
+        EXPECT_EQ(toks->strings[2], "c");
+        const Array* ints = *r->get_array("ints");
+        EXPECT_EQ(array_int(*ints, 1), -2);
+        ASSERT_EQ(r->tensors().size(), 2u);
+        const TensorInfo* t0 = r->find_tensor("t0");
+        ASSERT_NE(t0, nullptr);
+        EXPECT_EQ(t0->ne[0], 16);
+        EXPECT_EQ(t0->ne[1], 4);
+        EXPECT_EQ(t0->n_bytes, 256u);
+        EXPECT_EQ(reinterpret_cast<const float*>(t0->data)[5], 0.5f);
+        EXPECT_EQ(reinterpret_cast<const float*>(r->find_tensor("t1")->data)[31], 1.5f);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(t0->data) % 32, 0u);
+    }
 }
 
 TEST(GgufReader, TypedGettersNameTheKey) {
