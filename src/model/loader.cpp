@@ -60,12 +60,13 @@ Tensor Binder::bind(const std::string& name, std::initializer_list<int64_t> shap
     }
     Tensor bound{t};
     const size_t bytes = t->row_bytes() * static_cast<size_t>(t->n_rows());
-    // A matrix is read whole; a stack of experts through views of view_rows rows.
+    // A matrix is read whole; a stack of experts through views of view_rows rows within each
+    // expert's ne[1], which must start and end on groups.
     const int64_t group_rows = use == Use::Stack ? view_rows : t->n_rows();
     const bool interleave =
         ((use == Use::Matrix && t->n_rows() == t->ne[1]) || (use == Use::Stack && copies_stacks_)) &&
         kernels::interleaved_kernels(t->type, kernels::current_isa()) &&
-        kernels::can_interleave(t->type, t->ne[0], group_rows) && t->n_rows() % group_rows == 0;
+        kernels::can_interleave(t->type, t->ne[0], group_rows) && t->ne[1] % group_rows == 0;
     if (interleave || (need_f32 && copies_)) {
         if (uint8_t* copy = arena_bytes(bytes)) {
             if (interleave) {
