@@ -38,6 +38,7 @@ namespace {
 using gguf::TensorType;
 
 constexpr size_t kTableSize = static_cast<size_t>(TensorType::BF16) + 1;
+constexpr Isa kAllIsas[] = {Isa::Exact, Isa::Ref, Isa::Avx2, Isa::AvxVnni, Isa::Avx512};
 using Table = std::array<MatmulKernels, kTableSize>;
 
 void set(Table& t, TensorType type, MatmulKernels k) { t[static_cast<size_t>(type)] = k; }
@@ -133,6 +134,18 @@ Table make_avx2(const Table& base) {
                avx2::gemm_packed_q2_K_q8_K, nullptr, 16);
     put(TensorType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
     put(TensorType::IQ4_XS, avx2::vec_dot_iq4_xs_q8_K, avx2::gemm_iq4_xs_q8_K);
+    return t;
+}
+
+// AVX2's table with the K-quants' packed gemms on AVX-VNNI (same packing and activations).
+Table make_avx_vnni(const Table& avx2) {
+    Table t = avx2;
+    auto gemm = [&t](TensorType w, PackedGemmFn g) { t[static_cast<size_t>(w)].gemm_packed = g; };
+    gemm(TensorType::Q4_K, avx2::gemm_packed_q4_K_q8_K_vnni);
+    gemm(TensorType::Q5_K, avx2::gemm_packed_q5_K_q8_K_vnni);
+    gemm(TensorType::Q6_K, avx2::gemm_packed_q6_K_q8_K_vnni);
+    gemm(TensorType::Q3_K, avx2::gemm_packed_q3_K_q8_K_vnni);
+    gemm(TensorType::Q2_K, avx2::gemm_packed_q2_K_q8_K_vnni);
     return t;
 }
 
@@ -241,13 +254,14 @@ bool cpu_has(Isa isa) {
 #if HEARTH_X86_KERNELS
     const X86Features& f = x86_features();
     if (isa == Isa::Avx2) return f.avx2;
+    if (isa == Isa::AvxVnni) return f.avx_vnni;
     if (isa == Isa::Avx512) return f.avx512;
 #endif
     return isa == Isa::Exact || isa == Isa::Ref;
 }
 
 struct Tables {
-    Table ref, avx2, avx512;
+    Table ref, avx2, avx_vnni, avx512;
     int self_check_failures = 0;
 };
 
@@ -331,6 +345,7 @@ const Tables& tables() {
         Tables r{.ref = make_ref()};
 #if HEARTH_X86_KERNELS
         r.avx2 = make_avx2(r.ref);
+        r.avx_vnni = make_avx_vnni(r.avx2);
         r.avx512 = make_avx512(r.avx2, x86_features().avx512_bf16);
         if (cpu_has(Isa::Avx512)) {
             for (size_t id = 0; id < kTableSize; ++id) {
@@ -364,6 +379,7 @@ X86Features x86_features_from(const X86Cpuid& id) {
     const bool osxsave = bit(id.leaf1_ecx, 27), avx = bit(id.leaf1_ecx, 28);
     const bool fma = bit(id.leaf1_ecx, 12), f16c = bit(id.leaf1_ecx, 29);
     f.avx2 = osxsave && avx && os_ymm && fma && f16c && bit(id.leaf7_ebx, 5);
+    f.avx_vnni = f.avx2 && bit(id.leaf7_1_eax, 4);
     const bool f_bw_vl = bit(id.leaf7_ebx, 16) && bit(id.leaf7_ebx, 30) && bit(id.leaf7_ebx, 31);
     const bool vbmi_vnni = bit(id.leaf7_ecx, 1) && bit(id.leaf7_ecx, 11);
     f.avx512 = f.avx2 && os_zmm && f_bw_vl && vbmi_vnni;
@@ -378,15 +394,16 @@ bool agrees_with_ref(gguf::TensorType t, const MatmulKernels& k) {
 }
 
 bool isa_available(Isa isa) {
-    static const std::array<bool, 4> avail = {cpu_has(Isa::Exact), cpu_has(Isa::Ref),
-                                              cpu_has(Isa::Avx2), cpu_has(Isa::Avx512)};
+    static const std::array<bool, 5> avail = {cpu_has(Isa::Exact), cpu_has(Isa::Ref),
+                                              cpu_has(Isa::Avx2), cpu_has(Isa::AvxVnni),
+                                              cpu_has(Isa::Avx512)};
     return avail[static_cast<size_t>(isa)];
 }
 
 std::span<const Isa> available_isas() {
     static const std::vector<Isa> list = [] {
         std::vector<Isa> v;
-        for (Isa i : {Isa::Exact, Isa::Ref, Isa::Avx2, Isa::Avx512})
+        for (Isa i : kAllIsas)
             if (isa_available(i)) v.push_back(i);
         return v;
     }();
@@ -401,6 +418,8 @@ const char* isa_name(Isa isa) {
             return "ref";
         case Isa::Avx2:
             return "avx2";
+        case Isa::AvxVnni:
+            return "avxvnni";
         case Isa::Avx512:
             return "avx512";
     }
@@ -415,13 +434,13 @@ Isa active_isa() {
             for (Isa i : available_isas()) best = i;
             return best;
         }
-        for (Isa i : {Isa::Exact, Isa::Ref, Isa::Avx2, Isa::Avx512}) {
+        for (Isa i : kAllIsas) {
             if (std::strcmp(env, isa_name(i)) != 0) continue;
             if (isa_available(i)) return i;
             std::fprintf(stderr, "error: HEARTH_ISA=%s: this CPU or build lacks that ISA\n", env);
             std::exit(2);
         }
-        std::fprintf(stderr, "error: HEARTH_ISA=%s: expected exact, ref, avx2 or avx512\n", env);
+        std::fprintf(stderr, "error: HEARTH_ISA=%s: expected exact, ref, avx2, avxvnni or avx512\n", env);
         std::exit(2);
     }();
     return isa;
@@ -451,7 +470,10 @@ const MatmulKernels* matmul_kernels(TensorType t, Isa isa) {
     const auto id = static_cast<size_t>(t);
     if (isa == Isa::Exact || id >= kTableSize || !isa_available(isa)) return nullptr;
     const Tables& tb = tables();
-    const Table& table = isa == Isa::Avx512 ? tb.avx512 : isa == Isa::Avx2 ? tb.avx2 : tb.ref;
+    const Table& table = isa == Isa::Avx512    ? tb.avx512
+                         : isa == Isa::AvxVnni ? tb.avx_vnni
+                         : isa == Isa::Avx2    ? tb.avx2
+                                               : tb.ref;
     const MatmulKernels& k = table[id];
     return k.vec_dot != nullptr ? &k : nullptr;
 }
@@ -523,7 +545,7 @@ size_t kv_row_bytes(TensorType t, int64_t n) {
 // serve AVX-512 machines: that work is small next to the matmuls.
 namespace {
 bool runs_avx2_kernels(Isa isa) {
-    return (isa == Isa::Avx2 || isa == Isa::Avx512) && isa_available(isa);
+    return (isa == Isa::Avx2 || isa == Isa::AvxVnni || isa == Isa::Avx512) && isa_available(isa);
 }
 }  // namespace
 #endif

@@ -13,7 +13,10 @@ namespace hearth::kernels {
 
 // Exact: rows dequantized to float, float activations (what the .deq.bin golden files need).
 // Ref: scalar kernels on quantized activations, like the reference engine (the SIMD oracle).
-enum class Isa { Exact, Ref, Avx2, Avx512 };
+// AvxVnni: AVX2 with AVX-VNNI's 256-bit vpdpbusd (Alder Lake, Zen 5 and later) for the packed
+// batch paths; AVX2's kernels elsewhere. Not a step between Avx2 and Avx512: Ice Lake has
+// AVX-512 without it, Alder Lake it without AVX-512.
+enum class Isa { Exact, Ref, Avx2, AvxVnni, Avx512 };
 
 // Dot product of one weight row (n elements, weight layout) with one activation row
 // (n elements, the table's vec_dot_type layout).
@@ -95,14 +98,15 @@ int self_check_failures();
 bool agrees_with_ref(gguf::TensorType t, const MatmulKernels& k);
 
 // The x86 levels this CPU can run, from its CPUID bits and the OS's XCR0 (which register
-// state the OS saves): AVX2 wants FMA and F16C, AVX-512 wants F, BW, VL, VBMI and VNNI, and
-// BF16 is a separate bit on top (Ice Lake and Tiger Lake run AVX-512 without it).
+// state the OS saves): AVX2 wants FMA and F16C, AVX-VNNI is AVX2 plus leaf 7.1 EAX bit 4,
+// AVX-512 wants F, BW, VL, VBMI and VNNI, and BF16 is a separate bit on top (Ice Lake and
+// Tiger Lake run AVX-512 without it).
 struct X86Cpuid {
     uint32_t leaf1_ecx = 0, leaf7_ebx = 0, leaf7_ecx = 0, leaf7_1_eax = 0;
     uint64_t xcr0 = 0;
 };
 struct X86Features {
-    bool avx2 = false, avx512 = false, avx512_bf16 = false;
+    bool avx2 = false, avx_vnni = false, avx512 = false, avx512_bf16 = false;
 };
 X86Features x86_features_from(const X86Cpuid& id);
 
@@ -112,7 +116,8 @@ bool isa_available(Isa isa);
 std::span<const Isa> available_isas();
 const char* isa_name(Isa isa);
 
-// The ISA matmul() uses: HEARTH_ISA=exact|ref|avx2|avx512 when set, else the best available.
+// The ISA matmul() uses: HEARTH_ISA=exact|ref|avx2|avxvnni|avx512 when set, else the best
+// available (AVX-512, else AVX-VNNI, else AVX2).
 // A forced ISA this CPU lacks, or an unknown name, prints an error and exits with status 2:
 // a bug report or test run must never silently measure a different path.
 Isa active_isa();

@@ -80,6 +80,8 @@ double measure_read_bandwidth(ThreadPool& pool) {
 double measure_int8_peak(ThreadPool& pool, Isa isa) {
 #if HEARTH_X86_KERNELS
     if (isa == Isa::Avx2 && isa_available(isa)) return best_rate(pool, avx2::int8_madd_loop);
+    if (isa == Isa::AvxVnni && isa_available(isa))
+        return best_rate(pool, avx2::int8_madd_loop_vnni);
     if (isa == Isa::Avx512 && isa_available(isa)) return best_rate(pool, avx512::int8_madd_loop);
 #endif
     (void)pool;
@@ -89,7 +91,8 @@ double measure_int8_peak(ThreadPool& pool, Isa isa) {
 
 double measure_f32_peak(ThreadPool& pool, Isa isa) {
 #if HEARTH_X86_KERNELS
-    if (isa == Isa::Avx2 && isa_available(isa)) return best_rate(pool, avx2::f32_fma_loop);
+    if ((isa == Isa::Avx2 || isa == Isa::AvxVnni) && isa_available(isa))
+        return best_rate(pool, avx2::f32_fma_loop);
     if (isa == Isa::Avx512 && isa_available(isa)) return best_rate(pool, avx512::f32_fma_loop);
 #endif
     (void)pool;
@@ -100,6 +103,7 @@ double measure_f32_peak(ThreadPool& pool, Isa isa) {
 const char* int8_peak_instruction(Isa isa) {
     switch (isa) {
         case Isa::Avx2: return "vpmaddubsw";
+        case Isa::AvxVnni: return "vpdpbusd ymm";
         case Isa::Avx512: return "vpdpbusd";
         default: return "";
     }

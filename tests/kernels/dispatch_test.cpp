@@ -10,18 +10,18 @@ namespace {
 // Leaf 1 ECX: FMA 12, OSXSAVE 27, AVX 28, F16C 29.
 constexpr uint32_t kLeaf1Avx2 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
 // Leaf 7 EBX: AVX2 5, AVX512F 16, AVX512BW 30, AVX512VL 31. ECX: AVX512_VBMI 1,
-// AVX512_VNNI 11. Leaf 7 subleaf 1 EAX: AVX512_BF16 5.
+// AVX512_VNNI 11. Leaf 7 subleaf 1 EAX: AVX-VNNI 4, AVX512_BF16 5.
 constexpr uint32_t kAvx2 = 1u << 5;
 constexpr uint32_t kF_BW_VL = (1u << 16) | (1u << 30) | (1u << 31);
 constexpr uint32_t kVbmiVnni = (1u << 1) | (1u << 11);
-constexpr uint32_t kBf16 = 1u << 5;
+constexpr uint32_t kBf16 = 1u << 5, kAvxVnni = 1u << 4;
 constexpr uint64_t kXcr0Zmm = 0xE7;  // x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
 
 TEST(X86Features, Levels) {
     struct Case {
         const char* cpu;
         X86Cpuid id;
-        bool avx2, avx512, bf16;
+        bool avx2, avx512, bf16, avx_vnni = false;
     };
     const Case cases[] = {
         {"Haswell (AVX2 only)", {kLeaf1Avx2, kAvx2, 0, 0, 0x7}, true, false, false},
@@ -33,6 +33,14 @@ TEST(X86Features, Levels) {
          true, true, true},
         {"AVX-512 CPU, OS without ZMM state", {kLeaf1Avx2, kAvx2 | kF_BW_VL, kVbmiVnni, kBf16, 0x7},
          true, false, false},
+        {"Alder Lake / Meteor Lake (AVX-VNNI without AVX-512)", {kLeaf1Avx2, kAvx2, 0, kAvxVnni, 0x7},
+         true, false, false, true},
+        {"Zen 5 / Sapphire Rapids (both)",
+         {kLeaf1Avx2, kAvx2 | kF_BW_VL, kVbmiVnni, kBf16 | kAvxVnni, kXcr0Zmm}, true, true, true,
+         true},
+        {"AVX-VNNI bit, OS without YMM state", {kLeaf1Avx2, kAvx2, 0, kAvxVnni, 0x3}, false, false,
+         false, false},
+        {"AVX-VNNI bit without AVX2", {kLeaf1Avx2, 0, 0, kAvxVnni, 0x7}, false, false, false, false},
         {"AVX2 CPU, OS without YMM state", {kLeaf1Avx2, kAvx2, 0, 0, 0x3}, false, false, false},
         {"AVX2 without FMA", {kLeaf1Avx2 & ~(1u << 12), kAvx2, 0, 0, 0x7}, false, false, false},
     };
@@ -41,6 +49,7 @@ TEST(X86Features, Levels) {
         EXPECT_EQ(f.avx2, c.avx2) << c.cpu;
         EXPECT_EQ(f.avx512, c.avx512) << c.cpu;
         EXPECT_EQ(f.avx512_bf16, c.bf16) << c.cpu;
+        EXPECT_EQ(f.avx_vnni, c.avx_vnni) << c.cpu;
     }
 }
 

@@ -13,14 +13,13 @@
 #include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
 #include "kernels/x86_avx2/legacy_blocks.h"
+#include "kernels/x86_avx2/packed_k.h"
 
 namespace hearth::kernels::avx2 {
 
 namespace {
 
 using x86::f16;
-
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // Q4_K (kHigh = false) and Q5_K (kHigh = true): 64 elements per step j, the first 32 in the low
 // nibbles of 32 bytes and the next 32 in the high nibbles, scale/min per 32.
@@ -410,17 +409,6 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
-// The packed batch paths (dispatch.h) keep the rows in lanes: kPackRows rows packed once per
-// matmul, as two halves of 8 rows, so that one vpmaddubsw of a broadcast activation dword
-// advances 8 rows by 4 levels and the sums need no reduction. A packed super-block of the 16
-// rows starts with its levels, q[j][c][h][r][4]: levels 4c..4c+3 of 32-element run j of row
-// 8h + r, unsigned bytes, 4096 in all; its scales and the rest follow (PackedQ45K, PackedK16).
-constexpr int64_t kHalfRows = kPackRows / 2;
-constexpr size_t kPackedLevelBytes = size_t(kQK_K) * kPackRows;
-
-// Where in a packed super-block step c of run j of half h lies.
-constexpr size_t level_at(int j, int c, int h) { return ((j * 8 + c) * 2 + h) * 32; }
-
 // Splits the 32-byte runs of 8 rows (runs[r]) into 4-byte steps with the rows in lanes and
 // stores them as run j of half h.
 inline void store_run(__m256i runs[8], uint8_t* sb, int j, int h) {
@@ -429,110 +417,28 @@ inline void store_run(__m256i runs[8], uint8_t* sb, int j, int h) {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(j, c, h)), runs[c]);
 }
 
-// Half h of super-block i (at sb) against NY tokens, added to sums (lane r = row 8h + r): the
-// int16 products of vpmaddubsw summed over kSteps steps, then scaled into int32 by vpmaddwd
-// with the sub-block's scale pair, kSubs sub-blocks per run, their int16 scale pairs
-// [sub-block][16 rows] at scales. kSteps bounds the int16 sums: 2 * kSteps products of at most
-// the largest level times 127.
-template <int NY, int kSteps, int kSubs>
-inline void packed_sums(const uint8_t* sb, const uint8_t* scales, int h, const BlockQ8_K* const* ay,
-                        int64_t i, __m256i* sums) {
-    static_assert(8 % kSteps == 0 && (8 / kSubs) % kSteps == 0);
-    // Unrolled whole, GCC computes a run's products ahead of their adds and spills them.
-#pragma GCC unroll 1
-    for (int j = 0; j < 8; ++j) {
-        for (int c0 = 0; c0 < 8; c0 += kSteps) {
-            __m256i part[NY];
-            for (int t = 0; t < NY; ++t) part[t] = _mm256_setzero_si256();
-#pragma GCC unroll 1
-            for (int c = c0; c < c0 + kSteps; ++c) {
-                const __m256i wv = load256(sb + level_at(j, c, h));
-                for (int t = 0; t < NY; ++t) {
-                    int32_t a4;
-                    std::memcpy(&a4, ay[t][i].qs + 32 * j + 4 * c, 4);
-                    part[t] = _mm256_add_epi16(part[t],
-                                               _mm256_maddubs_epi16(wv, _mm256_set1_epi32(a4)));
-                }
-            }
-            const int sub = j * kSubs + c0 * kSubs / 8;
-            const __m256i sc = load256(scales + (sub * kPackRows + kHalfRows * h) * 4);
-            for (int t = 0; t < NY; ++t)
-                sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(part[t], sc));
-        }
+// vpmaddubsw's steps for packed_gemm: int16 sums of P::kInt16Steps steps (their bound: 2 *
+// kSteps products of at most the largest level times 127), widened into int32 by vpmaddwd with
+// the sub-block's scale pair.
+struct MaddubsSteps {
+    static constexpr int kRun = 6, kSplit = 1;  // the int16 adds' short latency needs no split
+    static constexpr bool kUnrollSteps = false;
+    template <typename P>
+    static constexpr int steps() { return P::kInt16Steps; }
+    static __m256i combine(__m256i x, __m256i y) { return _mm256_add_epi16(x, y); }
+    static __m256i add(__m256i part, __m256i w, __m256i a) {
+        return _mm256_add_epi16(part, _mm256_maddubs_epi16(w, a));
     }
-}
-
-// Sum over k < nk of the int16 pairs at pairs + k * 64 (lane r: row 8h + r's pair k) times the
-// pair k of bsums.
-inline __m256i pairs_dot(const uint8_t* pairs, int nk, const int16_t* bsums) {
-    __m256i v = _mm256_setzero_si256();
-    for (int k = 0; k < nk; ++k) {
-        int32_t b2;
-        std::memcpy(&b2, bsums + 2 * k, 4);
-        v = _mm256_add_epi32(v, _mm256_madd_epi16(load256(pairs + k * kPackRows * 4),
-                                                  _mm256_set1_epi32(b2)));
+    static __m256i scale(__m256i sums, __m256i part, __m256i pair) {
+        return _mm256_add_epi32(sums, _mm256_madd_epi16(part, pair));
     }
-    return v;
-}
+};
 
-// Half h of a group (packed) and NY tokens: y[t * by + r] for row 8h + r of the group. P gives
-// packed_sums' kSteps and kSubs, kBlockBytes, and finish for each super-block and token.
-template <typename P, int NY>
-void packed_run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
-                size_t by) {
-    __m256 acc[NY];
-    for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; ++i) {
-        const uint8_t* sb = packed + i * P::kBlockBytes;
-        const uint8_t* tail = sb + kPackedLevelBytes;
-        __m256i sums[NY];
-        for (int t = 0; t < NY; ++t) sums[t] = _mm256_setzero_si256();
-        packed_sums<NY, P::kSteps, P::kSubs>(sb, tail, h, ay, i, sums);
-        for (int t = 0; t < NY; ++t) acc[t] = P::finish(tail, h, ay[t][i], sums[t], acc[t]);
-    }
-    for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
-}
-
-// P's gemm: each half of each group (packed_run) against the tokens in runs of up to 6, whose sums
-// and partial sums fill the 16 registers with the weights and the broadcast.
-template <typename P>
-void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
-                 float* y, size_t by) {
-    constexpr int kRun = 6;
-    for (int64_t g = 0; g < ng; ++g) {
-        const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * P::kBlockBytes;
-        for (int h = 0; h < 2; ++h) {
-            for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
-                const BlockQ8_K* ay[kRun];
-                const int nt = static_cast<int>(ny - t0 < kRun ? ny - t0 : kRun);
-                for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
-                float* yt = y + t0 * by + g * kPackRows + kHalfRows * h;
-                switch (nt) {
-                    case 1: packed_run<P, 1>(nb, p, h, ay, yt, by); break;
-                    case 2: packed_run<P, 2>(nb, p, h, ay, yt, by); break;
-                    case 3: packed_run<P, 3>(nb, p, h, ay, yt, by); break;
-                    case 4: packed_run<P, 4>(nb, p, h, ay, yt, by); break;
-                    case 5: packed_run<P, 5>(nb, p, h, ay, yt, by); break;
-                    default: packed_run<P, 6>(nb, p, h, ay, yt, by); break;
-                }
-            }
-        }
-    }
-}
-
-// Q4_K and Q5_K packed; after the levels (run j = sub-block j):
-//   scale[j][16]     sub-block scales, each as an int16 pair (s, s) for vpmaddwd, 512 bytes;
-//   mins[k][16]      mins 2k and 2k + 1 as an int16 pair, against the pair of a token's
-//                    sub-block sums (quantize_row_q8_K_paired), 256 bytes;
-//   d[16], dmin[16]  floats, 128 bytes.
-// Levels up to 15 (Q4_K) sum over 8 steps, up to 31 (Q5_K) over 4.
+// Q4_K and Q5_K packed in PackedQ45KLayout (packed_k.h).
 template <typename Block, bool kHigh>
-struct PackedQ45K {
-    static constexpr size_t kScaleBytes = 8 * kPackRows * 4, kMinBytes = 4 * kPackRows * 4;
-    static constexpr size_t kBlockBytes =
-        kPackedLevelBytes + kScaleBytes + kMinBytes + 2 * kPackRows * 4;
-
-    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
+struct PackedQ45K : PackedQ45KLayout<kHigh> {
+    using L = PackedQ45KLayout<kHigh>;
+    using L::kBlockBytes, L::kMinBytes, L::kScaleBytes;
 
     static void pack(int64_t n, const void* w, size_t bw, void* dst) {
         const int64_t nb = n / kQK_K;
@@ -583,42 +489,13 @@ struct PackedQ45K {
             std::memcpy(tail + kScaleBytes + kMinBytes, d, sizeof(d));
         }
     }
-
-    static constexpr int kSteps = kHigh ? 4 : 8, kSubs = 1;  // packed_sums
-
-    // A super-block's end for one token a, half h: acc + a.d * (d * sums - dmin * mins . a's
-    // sub-block sums), tail the super-block's scales.
-    static __m256 finish(const uint8_t* tail, int h, const BlockQ8_K& a, __m256i sums, __m256 acc) {
-        const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kMinBytes);
-        const __m256 dt = _mm256_set1_ps(a.d);
-        const __m256i mi = pairs_dot(tail + kScaleBytes + kHalfRows * h * 4, 4, a.bsums);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums),
-                              _mm256_mul_ps(_mm256_loadu_ps(dd + kHalfRows * h), dt), acc);
-        return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi),
-                                _mm256_mul_ps(_mm256_loadu_ps(dd + kPackRows + kHalfRows * h), dt),
-                                acc);
-    }
 };
 
-// Q6_K, Q3_K and Q2_K packed (16-element sub-blocks; run j holds sub-blocks 2j and 2j + 1).
-// After the levels:
-//   scale[s][16]   the sub-block scales as int16 pairs (s, s), 1024 bytes;
-//   offs[k][16]    int16 pairs against a pair of the token's 16-element bsums: Q6_K's and
-//                  Q3_K's scales 2k and 2k + 1 (their levels are stored unsigned, 32 and 4 too
-//                  high), Q2_K's mins 2k and 2k + 1, 512 bytes;
-//   d[16], dmin[16] floats (dmin: Q2_K's only), 128 bytes.
-// Levels up to 63 (Q6_K) sum over 2 steps, up to 7 (Q3_K, Q2_K) over the sub-block's 4.
+// Q6_K, Q3_K and Q2_K packed in PackedK16Layout (packed_k.h).
 template <typename Block>
-struct PackedK16 {
-    static constexpr bool kQ6 = std::is_same_v<Block, BlockQ6_K>;
-    static constexpr bool kMins = std::is_same_v<Block, BlockQ2_K>;
-    static constexpr int kSteps = kQ6 ? 2 : 4, kSubs = 2;  // packed_sums
-    static constexpr int kOffsetShift = kQ6 ? 5 : 2;      // levels 32 or 4 too high
-    static constexpr size_t kScaleBytes = 16 * kPackRows * 4, kOffBytes = 8 * kPackRows * 4;
-    static constexpr size_t kBlockBytes =
-        kPackedLevelBytes + kScaleBytes + kOffBytes + 2 * kPackRows * 4;
-
-    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK_K) * kBlockBytes; }
+struct PackedK16 : PackedK16Layout<Block> {
+    using L = PackedK16Layout<Block>;
+    using L::kBlockBytes, L::kMins, L::kOffBytes, L::kQ6, L::kScaleBytes;
 
     // Run 4e + k of block x (elements 128e + 32k ..), as unsigned bytes.
     static __m256i levels(const Block& x, int e, int k) {
@@ -686,25 +563,6 @@ struct PackedK16 {
             std::memcpy(tail + kScaleBytes + kOffBytes, d, sizeof(d));
         }
     }
-
-    // As PackedQ45K::finish: acc + a.d * d * (sums - (32 or 4) * scales . a's bsums), or for
-    // Q2_K acc + a.d * (d * sums - dmin * mins . a's bsums).
-    static __m256 finish(const uint8_t* tail, int h, const BlockQ8_K& a, __m256i sums, __m256 acc) {
-        const __m256i off = pairs_dot(tail + kScaleBytes + kHalfRows * h * 4, 8, a.bsums);
-        const auto* dd = reinterpret_cast<const float*>(tail + kScaleBytes + kOffBytes);
-        const __m256 dt = _mm256_set1_ps(a.d);
-        const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(dd + kHalfRows * h), dt);
-        if constexpr (kMins) {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc);
-            return _mm256_fnmadd_ps(
-                _mm256_cvtepi32_ps(off),
-                _mm256_mul_ps(_mm256_loadu_ps(dd + kPackRows + kHalfRows * h), dt), acc);
-        } else {
-            return _mm256_fmadd_ps(
-                _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, _mm256_slli_epi32(off, kOffsetShift))),
-                d, acc);
-        }
-    }
 };
 
 }  // namespace
@@ -735,11 +593,11 @@ void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) {
 }
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ45K<BlockQ4_K, false>>(n / kQK_K, packed, ng, a, ba, ny, y, by);
+    packed_gemm<PackedQ45K<BlockQ4_K, false>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ45K<BlockQ5_K, true>>(n / kQK_K, packed, ng, a, ba, ny, y, by);
+    packed_gemm<PackedQ45K<BlockQ5_K, true>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 #define HEARTH_DEFINE_PACKED_K16(name, Block)                                                  \
     size_t packed_bytes_##name(int64_t n) { return PackedK16<Block>::bytes(n); }                \
@@ -748,7 +606,7 @@ void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void
     }                                                                                          \
     void gemm_packed_##name##_q8_K(int64_t n, const void* packed, int64_t ng, const void* a,   \
                                    size_t ba, int64_t ny, float* y, size_t by) {               \
-        packed_gemm<PackedK16<Block>>(n / kQK_K, packed, ng, a, ba, ny, y, by);                \
+        packed_gemm<PackedK16<Block>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);                \
     }
 HEARTH_DEFINE_PACKED_K16(q6_K, BlockQ6_K)
 HEARTH_DEFINE_PACKED_K16(q3_K, BlockQ3_K)

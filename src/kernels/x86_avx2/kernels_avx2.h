@@ -57,6 +57,17 @@ HEARTH_DECLARE_PACKED_K16(q6_K)
 HEARTH_DECLARE_PACKED_K16(q3_K)
 HEARTH_DECLARE_PACKED_K16(q2_K)
 
+// The same packed paths (layouts, pack and activations as above) multiplied with AVX-VNNI's
+// 256-bit vpdpbusd (vnni.cpp, built with -mavxvnni): only for CPUs that have it.
+#define HEARTH_DECLARE_PACKED_VNNI(name)                                                         \
+    void gemm_packed_##name##_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, \
+                                        size_t ba, int64_t ny, float* y, size_t by);
+HEARTH_DECLARE_PACKED_VNNI(q4_K)
+HEARTH_DECLARE_PACKED_VNNI(q5_K)
+HEARTH_DECLARE_PACKED_VNNI(q6_K)
+HEARTH_DECLARE_PACKED_VNNI(q3_K)
+HEARTH_DECLARE_PACKED_VNNI(q2_K)
+
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 #define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \
     void attention_chunk_##t(const AttnRows& rows, const void* k, const void* v, size_t rb, \
@@ -81,6 +92,7 @@ double sum_squares(const float* x, int64_t n);
 // chains of the ISA's int8 dot instruction / float FMA; they return the multiply-adds done.
 uint64_t read_sum(const void* p, size_t bytes);
 int64_t int8_madd_loop(int64_t rounds);
+int64_t int8_madd_loop_vnni(int64_t rounds);  // 256-bit vpdpbusd (vnni.cpp)
 int64_t f32_fma_loop(int64_t rounds);
 
 }  // namespace hearth::kernels::avx2
