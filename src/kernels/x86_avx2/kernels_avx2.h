@@ -67,6 +67,17 @@ HEARTH_DECLARE_PACKED_VNNI(q5_K)
 HEARTH_DECLARE_PACKED_VNNI(q6_K)
 HEARTH_DECLARE_PACKED_VNNI(q3_K)
 HEARTH_DECLARE_PACKED_VNNI(q2_K)
+// Q8_0, Q4_0, Q5_0 and IQ4_NL batches on AVX-VNNI: one packed layout (packed_bytes_q8_0_vnni(n)
+// bytes per group), one gemm, on activations with their levels plus 128
+// (quantize_row_q8_0_biased_vnni: Q8_0 blocks, each level's sign bit flipped).
+size_t packed_bytes_q8_0_vnni(int64_t n);
+void pack_q8_0_vnni(int64_t n, const void* w, size_t bw, void* dst);
+void pack_q4_0_vnni(int64_t n, const void* w, size_t bw, void* dst);
+void pack_q5_0_vnni(int64_t n, const void* w, size_t bw, void* dst);
+void pack_iq4_nl_vnni(int64_t n, const void* w, size_t bw, void* dst);
+void gemm_packed_q8_0_q8_0_vnni(int64_t n, const void* packed, int64_t ng, const void* a,
+                                size_t ba, int64_t ny, float* y, size_t by);
+void quantize_row_q8_0_biased_vnni(const float* x, void* dst, int64_t n);
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 #define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \

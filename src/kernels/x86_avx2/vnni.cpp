@@ -1,10 +1,16 @@
-// The packed K-quant batch paths on AVX-VNNI (Alder Lake, Zen 5 and later): vpdpbusd on 256-bit
-// vectors sums a whole sub-block's products in int32 in one instruction per step, where AVX2
-// needs vpmaddubsw, an int16 add and, every few steps (the int16 bound), a widening vpmaddwd.
-// Same packed layouts and activations as the AVX2 paths (packed_k.h).
+// The packed batch paths on AVX-VNNI (Alder Lake, Zen 5 and later). For the K-quants, vpdpbusd
+// on 256-bit vectors sums a whole sub-block's products in int32 in one instruction per step,
+// where AVX2 needs vpmaddubsw, an int16 add and, every few steps (the int16 bound), a widening
+// vpmaddwd; same packed layouts and activations as the AVX2 paths (packed_k.h). The 32-element
+// formats without a min (Q8_0, Q4_0, Q5_0, IQ4_NL), whose signed levels vpmaddubsw cannot
+// take, get a packed path of their own here (PackedQ8_0).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <type_traits>
+
 #include "kernels/x86_avx2/kernels_avx2.h"
+#include "kernels/x86_avx2/legacy_blocks.h"
 #include "kernels/x86_avx2/packed_k.h"
 
 namespace hearth::kernels::avx2 {
@@ -31,22 +37,155 @@ struct VnniSteps {
 
 }  // namespace
 
-void gemm_packed_q4_K_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a,
-                                size_t ba, int64_t ny, float* y, size_t by) {
+void gemm_packed_q4_K_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                                int64_t ny, float* y, size_t by) {
     packed_gemm<PackedQ45KLayout<false>, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
-void gemm_packed_q5_K_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a,
-                                size_t ba, int64_t ny, float* y, size_t by) {
+void gemm_packed_q5_K_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                                int64_t ny, float* y, size_t by) {
     packed_gemm<PackedQ45KLayout<true>, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
-#define HEARTH_DEFINE_PACKED_K16_VNNI(name, Block)                                              \
+#define HEARTH_DEFINE_PACKED_K16_VNNI(name, Block)                                                \
     void gemm_packed_##name##_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, \
-                                        size_t ba, int64_t ny, float* y, size_t by) {            \
+                                        size_t ba, int64_t ny, float* y, size_t by) {             \
         packed_gemm<PackedK16Layout<Block>, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);  \
     }
 HEARTH_DEFINE_PACKED_K16_VNNI(q6_K, BlockQ6_K)
 HEARTH_DEFINE_PACKED_K16_VNNI(q3_K, BlockQ3_K)
 HEARTH_DEFINE_PACKED_K16_VNNI(q2_K, BlockQ2_K)
+
+namespace {
+
+// Q8_0 batches with the rows in lanes, two halves of 8 rows per block of 16 rows:
+//   q[c][h][r][4]  levels 4c..4c+3 of row 8h + r (signed bytes), 512 bytes;
+//   off[16]        -128 * the sum of each row's levels (int32), 64 bytes;
+//   d[16]          the rows' scales (float), 64 bytes.
+// vpdpbusd needs one unsigned side: the activations come with their levels plus 128
+// (quantize_row_q8_0_biased_vnni), and off undoes the 128 * sum of the weights that adds.
+struct PackedQ8_0 {
+    static constexpr size_t kLevelBytes = 8 * kPackRows * 4;
+    static constexpr size_t kBlockBytes = kLevelBytes + 2 * kPackRows * 4;
+    static constexpr int kRun = 4;  // tokens per pass: 2 sums each, 8 in flight (VnniSteps)
+
+    static size_t bytes(int64_t n) { return static_cast<size_t>(n / kQK) * kBlockBytes; }
+
+    // 16 rows of any 32-element format without a min (x86::Q8_0, Q4_0, Q5_0, IQ4_NL: its
+    // levels as signed bytes from D::load, times the F16 scale d): its products with Q8_0
+    // activations are the same integer sums as Q8_0's.
+    template <typename D>
+    static void pack(int64_t n, const void* w, size_t bw, void* dst) {
+        using Block = typename D::Block;
+        static_assert(!D::kHasMin && std::is_same_v<typename D::ABlock, BlockQ8_0>);
+        const __m256i ones = _mm256_set1_epi8(1);
+        for (int64_t i = 0; i < n / kQK; ++i) {
+            uint8_t* b = static_cast<uint8_t*>(dst) + i * kBlockBytes;
+            for (int h = 0; h < 2; ++h) {
+                __m256i v[8];
+                alignas(32) float d[8];
+                for (int r = 0; r < 8; ++r) {
+                    const auto& block = *reinterpret_cast<const Block*>(
+                        static_cast<const uint8_t*>(w) + (8 * h + r) * bw + i * sizeof(Block));
+                    v[r] = D::load(block);
+                    d[r] = x86::f16(block.d);
+                }
+                x86::transpose8_epi32(v);  // v[c] lane r: dword c of row 8h + r
+                __m256i sum = _mm256_setzero_si256();
+                for (int c = 0; c < 8; ++c) {
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b + (2 * c + h) * 32), v[c]);
+                    sum = _mm256_dpbusd_avx_epi32(sum, ones, v[c]);
+                }
+                _mm256_storeu_si256(
+                    reinterpret_cast<__m256i*>(b + kLevelBytes + h * 32),
+                    _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 7)));
+                std::memcpy(b + kLevelBytes + kPackRows * 4 + h * 32, d, sizeof(d));
+            }
+        }
+    }
+
+    // Half h of a group (packed, nb blocks) and NY tokens: y[t * by + r] for row 8h + r.
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_0* const* ay, float* y,
+                    size_t by) {
+        __m256 acc[NY];
+        for (int t = 0; t < NY; ++t) acc[t] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < nb; ++i) {
+            const uint8_t* b = packed + i * kBlockBytes;
+            const __m256i off = load256(b + kLevelBytes + h * 32);
+            __m256i part[2][NY];
+            for (int t = 0; t < NY; ++t) {
+                part[0][t] = off;
+                part[1][t] = _mm256_setzero_si256();
+            }
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; ++c) {
+                const __m256i wv = load256(b + (2 * c + h) * 32);
+                for (int t = 0; t < NY; ++t) {
+                    int32_t a4;
+                    std::memcpy(&a4, ay[t][i].qs + 4 * c, 4);
+                    part[c % 2][t] =
+                        _mm256_dpbusd_avx_epi32(part[c % 2][t], _mm256_set1_epi32(a4), wv);
+                }
+            }
+            const __m256 d = _mm256_loadu_ps(
+                reinterpret_cast<const float*>(b + kLevelBytes + kPackRows * 4 + h * 32));
+            for (int t = 0; t < NY; ++t)
+                acc[t] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(part[0][t], part[1][t])),
+                                    _mm256_mul_ps(d, _mm256_set1_ps(x86::f16(ay[t][i].d))), acc[t]);
+        }
+        for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
+    }
+
+    static void gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba,
+                     int64_t ny, float* y, size_t by) {
+        for (int64_t g = 0; g < ng; ++g) {
+            const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * kBlockBytes;
+            for (int h = 0; h < 2; ++h) {
+                for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
+                    const BlockQ8_0* ay[kRun];
+                    const int nt = static_cast<int>(std::min<int64_t>(ny - t0, kRun));
+                    for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t0 + t);
+                    float* yt = y + t0 * by + g * kPackRows + kHalfRows * h;
+                    switch (nt) {
+                        case 1: run<1>(nb, p, h, ay, yt, by); break;
+                        case 2: run<2>(nb, p, h, ay, yt, by); break;
+                        case 3: run<3>(nb, p, h, ay, yt, by); break;
+                        default: run<4>(nb, p, h, ay, yt, by); break;
+                    }
+                }
+            }
+        }
+    }
+};
+
+}  // namespace
+
+size_t packed_bytes_q8_0_vnni(int64_t n) { return PackedQ8_0::bytes(n); }
+void pack_q8_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::Q8_0>(n, w, bw, dst);
+}
+void pack_q4_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::Q4_0>(n, w, bw, dst);
+}
+void pack_q5_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::Q5_0>(n, w, bw, dst);
+}
+void pack_iq4_nl_vnni(int64_t n, const void* w, size_t bw, void* dst) {
+    PackedQ8_0::pack<x86::IQ4_NL>(n, w, bw, dst);
+}
+void gemm_packed_q8_0_q8_0_vnni(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
+                                int64_t ny, float* y, size_t by) {
+    PackedQ8_0::gemm(n / kQK, packed, ng, a, ba, ny, y, by);
+}
+void quantize_row_q8_0_biased_vnni(const float* x, void* dst, int64_t n) {
+    quantize_row_q8_0(x, dst, n);
+    auto* b = static_cast<BlockQ8_0*>(dst);
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        auto* q = reinterpret_cast<__m256i*>(b[i].qs);
+        _mm256_storeu_si256(q, _mm256_xor_si256(_mm256_loadu_si256(q), flip));
+    }
+}
 
 // As avx2::int8_madd_loop, with 256-bit vpdpbusd.
 int64_t int8_madd_loop_vnni(int64_t rounds) {
