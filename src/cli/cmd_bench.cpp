@@ -59,7 +59,7 @@ struct Test {
 };
 
 struct ModelFacts {
-    std::string name, type, filename;
+    std::string name, type, filename, cpu;
     uint64_t bytes = 0, params = 0;
     double active_bytes_per_token = 0;  // weights one generated token reads
     // K and V bytes of one cached position over all attention layers: a generated token reads
@@ -69,6 +69,26 @@ struct ModelFacts {
     // last token only).
     double pp_flop_per_token = 0;
 };
+
+// The CPU's name as /proc/cpuinfo gives it (the first "model name"), as llama-bench's cpu_info;
+// empty where that file or line is missing.
+std::string cpu_name() {
+    FILE* f = std::fopen("/proc/cpuinfo", "r");
+    if (f == nullptr) return "";
+    std::string name;
+    char line[512];
+    while (name.empty() && std::fgets(line, sizeof(line), f) != nullptr) {
+        const std::string_view l(line);
+        const size_t colon = l.find(':');
+        if (l.rfind("model name", 0) != 0 || colon == std::string_view::npos) continue;
+        std::string_view v = l.substr(colon + 1);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+        name = v;
+    }
+    std::fclose(f);
+    return name;
+}
 
 // This machine's ceilings, measured when --roofline asks (0 = not measured).
 struct Roofline {
@@ -109,6 +129,7 @@ ModelFacts model_facts(const runtime::Engine& e, model::CacheType cache_type) {
     ModelFacts f;
     const gguf::Reader& r = *e.reader;
     f.filename = r.path();
+    f.cpu = cpu_name();
     const model::Config& c = e.model->config();
     std::map<std::string, uint64_t> by_type;
     const bool tied = r.find_tensor("output.weight") == nullptr;
@@ -252,7 +273,7 @@ nlohmann::ordered_json json_record(const ModelFacts& f, const Test& t, int threa
         ns.push_back(t.seconds[i] * 1e9);
         ts.push_back(t.tokens_per_second(i));
     }
-    return {{"build_commit", "hearth"},  {"cpu_info", ""},
+    return {{"build_commit", "hearth"},  {"cpu_info", f.cpu},
             {"backends", "CPU"},         {"model_filename", f.filename},
             {"model_type", f.name},      {"model_size", f.bytes},
             {"model_n_params", f.params}, {"n_batch", t.n_prompt},
@@ -394,6 +415,10 @@ int cmd_bench(int argc, char** argv) {
     if (*p > 0) tests.push_back({*p, 0, *d});
     if (*n > 0) tests.push_back({0, *n, *d});
     if (*n > 0 && *np > 1) tests.push_back({0, *n, *d, *np});
+    const std::string cpu = cpu_name();
+    std::fprintf(stderr, "hearth bench: %s%s%s kernels, %lld thread%s\n", cpu.c_str(),
+                 cpu.empty() ? "" : ", ", kernels::isa_name(kernels::current_isa()), (long long)*t,
+                 *t == 1 ? "" : "s");
     for (Test& test : tests) {
         std::fprintf(stderr, "hearth bench: %s ", test.name().c_str());
         auto ctx = make_context(*engine->model, test, *cache_type);

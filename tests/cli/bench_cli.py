@@ -14,6 +14,15 @@ hearth, data = sys.argv[1], sys.argv[2]
 labels = {"Q4_K_M": "Q4_K - Medium", "Q8_0": "Q8_0", "IQ4_XS": "IQ4_XS - 4.25 bpw",
           "BF16": "BF16", "F32": "all F32", "Q3_K_M": "Q3_K - Medium"}
 failures = 0
+# llama-bench's cpu_info: the CPU's name, the first "model name" line of /proc/cpuinfo.
+cpu = ""
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and ":" in line:
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
 for suffix, label in labels.items():
     path = f"{data}/golden/qwen3/qwen3-{suffix}.gguf"
     out = subprocess.run([hearth, "bench", "-m", path, "-p", "8", "-n", "2", "-r", "1",
@@ -32,6 +41,8 @@ for suffix, label in labels.items():
             problems.append(f"model_type {r['model_type']!r}")
         if not (r["avg_ts"] > 0 and r["n_threads"] == 1 and r["model_size"] > 0):
             problems.append(f"record {r}")
+        if r["cpu_info"] != cpu:
+            problems.append(f"cpu_info {r['cpu_info']!r}, want {cpu!r}")
     if problems:
         print(f"FAIL {suffix}: " + "; ".join(problems))
         failures += 1
