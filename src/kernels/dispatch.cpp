@@ -138,7 +138,7 @@ Table make_avx2(const Table& base) {
 }
 
 // AVX2's table with the packed gemms on AVX-VNNI: the K-quants' on AVX2's packing and
-// activations, and a packed path for Q8_0, Q4_0, Q5_0 and IQ4_NL. Thresholds from a Zen 5, 2
+// activations, IQ4_XS in Q4_K's layout, and a packed path for Q8_0, Q4_0, Q5_0 and IQ4_NL. Thresholds from a Zen 5, 2
 // threads, 1024x3072, medians of 5 (us packed/unpacked): Q4_K 184/214 at 8 tokens, Q5_K
 // 204/245; Q6_K 289/266 at 8, 358/409 at 12; Q2_K 279/275 at 8, 345/441 at 12; Q8_0 170/307
 // at 8.
@@ -154,6 +154,8 @@ Table make_avx_vnni(const Table& avx2) {
     gemm(TensorType::Q6_K, avx2::gemm_packed_q6_K_q8_K_vnni, 12);
     gemm(TensorType::Q3_K, avx2::gemm_packed_q3_K_q8_K_vnni, 12);
     gemm(TensorType::Q2_K, avx2::gemm_packed_q2_K_q8_K_vnni, 12);
+    set_packed(t, TensorType::IQ4_XS, avx2::packed_bytes_q4_K, avx2::pack_iq4_xs_vnni,
+               avx2::gemm_packed_q4_K_q8_K_vnni, avx2::quantize_row_q8_K_paired, 8);
     // The 32-element formats without a min, which AVX2 has no packed path for.
     using TypePack = std::pair<TensorType, PackFn>;
     for (auto [w, pack] : {TypePack{TensorType::Q8_0, avx2::pack_q8_0_vnni},

@@ -409,14 +409,6 @@ struct GemmIQ4XS {
 using GemmQ4K = GemmQ45K<BlockQ4_K, false>;
 using GemmQ5K = GemmQ45K<BlockQ5_K, true>;
 
-// Splits the 32-byte runs of 8 rows (runs[r]) into 4-byte steps with the rows in lanes and
-// stores them as run j of half h.
-inline void store_run(__m256i runs[8], uint8_t* sb, int j, int h) {
-    x86::transpose8_epi32(runs);  // runs[c] lane r: bytes 4c..4c+3 of row r
-    for (int c = 0; c < 8; ++c)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(j, c, h)), runs[c]);
-}
-
 // vpmaddubsw's steps for packed_gemm: int16 sums of P::kInt16Steps steps (their bound: 2 *
 // kSteps products of at most the largest level times 127), widened into int32 by vpmaddwd with
 // the sub-block's scale pair.

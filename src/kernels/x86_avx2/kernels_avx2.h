@@ -78,6 +78,8 @@ void pack_iq4_nl_vnni(int64_t n, const void* w, size_t bw, void* dst);
 void gemm_packed_q8_0_q8_0_vnni(int64_t n, const void* packed, int64_t ng, const void* a,
                                 size_t ba, int64_t ny, float* y, size_t by);
 void quantize_row_q8_0_biased_vnni(const float* x, void* dst, int64_t n);
+// IQ4_XS batches on AVX-VNNI, in the Q4_K layout (packed_bytes_q4_K), with Q4_K's gemm.
+void pack_iq4_xs_vnni(int64_t n, const void* w, size_t bw, void* dst);
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 #define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \

@@ -33,6 +33,14 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 // Where in a packed super-block step c of run j of half h lies.
 constexpr size_t level_at(int j, int c, int h) { return ((j * 8 + c) * 2 + h) * 32; }
 
+// Splits the 32-byte runs of 8 rows (runs[r]) into 4-byte steps with the rows in lanes and
+// stores them as run j of half h.
+inline void store_run(__m256i runs[8], uint8_t* sb, int j, int h) {
+    x86::transpose8_epi32(runs);  // runs[c] lane r: bytes 4c..4c+3 of row r
+    for (int c = 0; c < 8; ++c)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sb + level_at(j, c, h)), runs[c]);
+}
+
 // Half h of super-block i (at sb) against NY tokens, added to sums (lane r = row 8h + r): S::add
 // sums the products of kSteps steps into S::kSplit parts per token (alternate steps, so that
 // as many sums are in flight as an instruction's latency asks for), then S::scale multiplies

@@ -160,6 +160,50 @@ struct PackedQ8_0 {
 
 }  // namespace
 
+// IQ4_XS packs in PackedQ45KLayout<false>, so that it takes Q4_K's gemm: each level stored as
+// its table value plus 128 (1..241, vpdpbusd's unsigned side; vpmaddubsw's int16 sums could not
+// hold them), the sub-block scales ls - 32 both as the scales and as the "mins", and dmin =
+// 128 d, which takes back off the 128 * scale * sub-block sum of the activations that the
+// bias adds.
+void pack_iq4_xs_vnni(int64_t n, const void* w, size_t bw, void* dst) {
+    using L = PackedQ45KLayout<false>;
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int64_t i = 0; i < n / kQK_K; ++i) {
+        const auto* blocks = static_cast<const uint8_t*>(w) + i * sizeof(BlockIQ4_XS);  // row 0's
+        uint8_t* sb = static_cast<uint8_t*>(dst) + i * L::kBlockBytes;
+        auto block = [&](int r) -> const BlockIQ4_XS& {
+            return *reinterpret_cast<const BlockIQ4_XS*>(blocks + r * bw);
+        };
+        for (int h = 0; h < 2; ++h) {
+            for (int s = 0; s < 8; ++s) {
+                __m256i run[8];
+                for (int r = 0; r < 8; ++r)
+                    run[r] = _mm256_xor_si256(x86::iq4nl_values(block(8 * h + r).qs + 16 * s), bias);
+                store_run(run, sb, s, h);
+            }
+        }
+        alignas(32) uint32_t scales[8][kPackRows], mins[4][kPackRows];
+        alignas(32) float d[2][kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+            const BlockIQ4_XS& x = block(r);
+            uint16_t sc[8];
+            for (int s = 0; s < 8; ++s) {
+                const int ls = ((x.scales_l[s / 2] >> (4 * (s % 2))) & 0xF) |
+                               (((x.scales_h >> (2 * s)) & 3) << 4);
+                sc[s] = static_cast<uint16_t>(ls - 32);
+            }
+            for (int s = 0; s < 8; ++s) scales[s][r] = sc[s] | uint32_t{sc[s]} << 16;
+            for (int k = 0; k < 4; ++k) mins[k][r] = sc[2 * k] | uint32_t{sc[2 * k + 1]} << 16;
+            d[0][r] = x86::f16(x.d);
+            d[1][r] = 128.0f * d[0][r];
+        }
+        uint8_t* tail = sb + kPackedLevelBytes;
+        std::memcpy(tail, scales, sizeof(scales));
+        std::memcpy(tail + L::kScaleBytes, mins, sizeof(mins));
+        std::memcpy(tail + L::kScaleBytes + L::kMinBytes, d, sizeof(d));
+    }
+}
+
 size_t packed_bytes_q8_0_vnni(int64_t n) { return PackedQ8_0::bytes(n); }
 void pack_q8_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
     PackedQ8_0::pack<x86::Q8_0>(n, w, bw, dst);
