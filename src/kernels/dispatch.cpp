@@ -138,32 +138,26 @@ Table make_avx2(const Table& base) {
 }
 
 // AVX2's table with the packed gemms on AVX-VNNI: the K-quants' on AVX2's packing and
-// activations, IQ4_XS in Q4_K's layout, and a packed path for Q8_0, Q4_0, Q5_0 and IQ4_NL. Thresholds from a Zen 5, 2
-// threads, 1024x3072, medians of 5 (us packed/unpacked): Q4_K 184/214 at 8 tokens, Q5_K
-// 204/245; Q6_K 289/266 at 8, 358/409 at 12; Q2_K 279/275 at 8, 345/441 at 12; Q8_0 170/307
-// at 8.
+// activations, IQ4_XS in Q4_K's layout, and a packed path for Q8_0, Q4_0, Q5_0 and IQ4_NL.
+// Thresholds from a Zen 5, 2 threads, 1024x3072, medians of 5 (us packed/unpacked): Q4_K
+// 184/214 at 8 tokens, Q5_K 204/245; Q6_K 289/266 at 8, 358/409 at 12; Q2_K 279/275 at 8,
+// 345/441 at 12; Q8_0 170/307 at 8; IQ4_XS 204/285 at 8.
 Table make_avx_vnni(const Table& avx2) {
     Table t = avx2;
-    auto gemm = [&t](TensorType w, PackedGemmFn g, int64_t min_tokens) {
+    for (auto [w, min_tokens] : {std::pair{TensorType::Q4_K, 8}, {TensorType::Q5_K, 8},
+                                 {TensorType::Q6_K, 12}, {TensorType::Q3_K, 12},
+                                 {TensorType::Q2_K, 12}}) {
         MatmulKernels& k = t[static_cast<size_t>(w)];
-        k.gemm_packed = g;
+        k.gemm_packed = avx2::gemm_packed_vnni(w);
         k.pack_min_tokens = min_tokens;
-    };
-    gemm(TensorType::Q4_K, avx2::gemm_packed_q4_K_q8_K_vnni, 8);
-    gemm(TensorType::Q5_K, avx2::gemm_packed_q5_K_q8_K_vnni, 8);
-    gemm(TensorType::Q6_K, avx2::gemm_packed_q6_K_q8_K_vnni, 12);
-    gemm(TensorType::Q3_K, avx2::gemm_packed_q3_K_q8_K_vnni, 12);
-    gemm(TensorType::Q2_K, avx2::gemm_packed_q2_K_q8_K_vnni, 12);
-    set_packed(t, TensorType::IQ4_XS, avx2::packed_bytes_q4_K, avx2::pack_iq4_xs_vnni,
-               avx2::gemm_packed_q4_K_q8_K_vnni, avx2::quantize_row_q8_K_paired, 8);
+    }
+    const TensorType xs = TensorType::IQ4_XS;
+    set_packed(t, xs, avx2::packed_bytes_q4_K, avx2::pack_vnni(xs), avx2::gemm_packed_vnni(xs),
+               avx2::quantize_row_q8_K_paired, 8);
     // The 32-element formats without a min, which AVX2 has no packed path for.
-    using TypePack = std::pair<TensorType, PackFn>;
-    for (auto [w, pack] : {TypePack{TensorType::Q8_0, avx2::pack_q8_0_vnni},
-                           TypePack{TensorType::Q4_0, avx2::pack_q4_0_vnni},
-                           TypePack{TensorType::Q5_0, avx2::pack_q5_0_vnni},
-                           TypePack{TensorType::IQ4_NL, avx2::pack_iq4_nl_vnni}})
-        set_packed(t, w, avx2::packed_bytes_q8_0_vnni, pack, avx2::gemm_packed_q8_0_q8_0_vnni,
-                   avx2::quantize_row_q8_0_biased_vnni, 8);
+    for (TensorType w : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::IQ4_NL})
+        set_packed(t, w, avx2::packed_bytes_q8_0_vnni, avx2::pack_vnni(w),
+                   avx2::gemm_packed_vnni(w), avx2::quantize_row_q8_0_biased_vnni, 8);
     return t;
 }
 

@@ -319,6 +319,22 @@ float vec_dot_via(int64_t n, const void* w, const void* a) {
     return y;
 }
 
+// The throughput loops of kernels/peak.h: `rounds` rounds of kChains independent chains acc =
+// step(acc), from acc = start(c), enough to cover the instruction's latency. Returns the
+// multiply-adds done (madds per step), or 0 if kept(the chains folded by combine) is false,
+// which it never is: it keeps the loop from being optimised away.
+template <int kChains, typename Start, typename Step, typename Combine, typename Kept>
+int64_t chains_loop(int64_t rounds, int64_t madds, Start start, Step step, Combine combine,
+                    Kept kept) {
+    decltype(start(0)) acc[kChains];
+    for (int c = 0; c < kChains; ++c) acc[c] = start(c);
+    for (int64_t r = 0; r < rounds; ++r)
+        for (int c = 0; c < kChains; ++c) acc[c] = step(acc[c]);
+    auto s = acc[0];
+    for (int c = 1; c < kChains; ++c) s = combine(s, acc[c]);
+    return kept(s) ? rounds * kChains * madds : 0;
+}
+
 }  // namespace
 
 }  // namespace hearth::kernels::x86

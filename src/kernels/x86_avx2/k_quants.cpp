@@ -585,11 +585,13 @@ void pack_q5_K(int64_t n, const void* w, size_t bw, void* dst) {
 }
 void gemm_packed_q4_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ45K<BlockQ4_K, false>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
+    using P = PackedQ45K<BlockQ4_K, false>;
+    packed_gemm<P, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                            int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ45K<BlockQ5_K, true>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
+    using P = PackedQ45K<BlockQ5_K, true>;
+    packed_gemm<P, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
 }
 #define HEARTH_DEFINE_PACKED_K16(name, Block)                                                  \
     size_t packed_bytes_##name(int64_t n) { return PackedK16<Block>::bytes(n); }                \
@@ -598,7 +600,7 @@ void gemm_packed_q5_K_q8_K(int64_t n, const void* packed, int64_t ng, const void
     }                                                                                          \
     void gemm_packed_##name##_q8_K(int64_t n, const void* packed, int64_t ng, const void* a,   \
                                    size_t ba, int64_t ny, float* y, size_t by) {               \
-        packed_gemm<PackedK16<Block>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);                \
+        packed_gemm<PackedK16<Block>, MaddubsSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by); \
     }
 HEARTH_DEFINE_PACKED_K16(q6_K, BlockQ6_K)
 HEARTH_DEFINE_PACKED_K16(q3_K, BlockQ3_K)

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/attention.h"
+#include "kernels/dispatch.h"
 
 namespace hearth::kernels::avx2 {
 
@@ -57,29 +58,17 @@ HEARTH_DECLARE_PACKED_K16(q6_K)
 HEARTH_DECLARE_PACKED_K16(q3_K)
 HEARTH_DECLARE_PACKED_K16(q2_K)
 
-// The same packed paths (layouts, pack and activations as above) multiplied with AVX-VNNI's
-// 256-bit vpdpbusd (vnni.cpp, built with -mavxvnni): only for CPUs that have it.
-#define HEARTH_DECLARE_PACKED_VNNI(name)                                                         \
-    void gemm_packed_##name##_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, \
-                                        size_t ba, int64_t ny, float* y, size_t by);
-HEARTH_DECLARE_PACKED_VNNI(q4_K)
-HEARTH_DECLARE_PACKED_VNNI(q5_K)
-HEARTH_DECLARE_PACKED_VNNI(q6_K)
-HEARTH_DECLARE_PACKED_VNNI(q3_K)
-HEARTH_DECLARE_PACKED_VNNI(q2_K)
-// Q8_0, Q4_0, Q5_0 and IQ4_NL batches on AVX-VNNI: one packed layout (packed_bytes_q8_0_vnni(n)
-// bytes per group), one gemm, on activations with their levels plus 128
-// (quantize_row_q8_0_biased_vnni: Q8_0 blocks, each level's sign bit flipped).
+// The packed paths on AVX-VNNI's 256-bit vpdpbusd (vnni.cpp, built with -mavxvnni; only for
+// CPUs that have it). gemm_packed_vnni: the gemm of weight type t, for the K-quants on the
+// packing and activations above, for IQ4_XS in Q4_K's layout (packed_bytes_q4_K, Q4_K's
+// activations), and for Q8_0, Q4_0, Q5_0 and IQ4_NL in a layout of their own
+// (packed_bytes_q8_0_vnni, activations from quantize_row_q8_0_biased_vnni: Q8_0 blocks, each
+// level's sign bit flipped); nullptr for other types. pack_vnni: the packing of the types
+// whose layout is not AVX2's (IQ4_XS and the Q8_0 family); nullptr for the rest.
+PackedGemmFn gemm_packed_vnni(gguf::TensorType t);
+PackFn pack_vnni(gguf::TensorType t);
 size_t packed_bytes_q8_0_vnni(int64_t n);
-void pack_q8_0_vnni(int64_t n, const void* w, size_t bw, void* dst);
-void pack_q4_0_vnni(int64_t n, const void* w, size_t bw, void* dst);
-void pack_q5_0_vnni(int64_t n, const void* w, size_t bw, void* dst);
-void pack_iq4_nl_vnni(int64_t n, const void* w, size_t bw, void* dst);
-void gemm_packed_q8_0_q8_0_vnni(int64_t n, const void* packed, int64_t ng, const void* a,
-                                size_t ba, int64_t ny, float* y, size_t by);
 void quantize_row_q8_0_biased_vnni(const float* x, void* dst, int64_t n);
-// IQ4_XS batches on AVX-VNNI, in the Q4_K layout (packed_bytes_q4_K), with Q4_K's gemm.
-void pack_iq4_xs_vnni(int64_t n, const void* w, size_t bw, void* dst);
 
 // Attention over F32, F16 and Q8_0 KV-cache rows (contracts in kernels/attention.h).
 #define HEARTH_DECLARE_ATTN_CHUNK(t)                                                          \

@@ -3,6 +3,7 @@
 // enough independent chains to cover its latency.
 #include <immintrin.h>
 
+#include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx2/kernels_avx2.h"
 
 namespace hearth::kernels::avx2 {
@@ -26,28 +27,23 @@ uint64_t read_sum(const void* p, size_t bytes) {
 }
 
 int64_t int8_madd_loop(int64_t rounds) {
-    __m256i acc[kChains];
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_epi8(static_cast<char>(c + 1));
     const __m256i b = _mm256_set1_epi8(1);
-    for (int64_t r = 0; r < rounds; ++r)
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm256_maddubs_epi16(acc[c], b);
-    __m256i s = acc[0];
-    for (int c = 1; c < kChains; ++c) s = _mm256_or_si256(s, acc[c]);
-    // Consumed so that the loop stays; always true.
-    const int64_t kept = _mm256_testz_si256(s, s) ? 0 : 1;
-    return kept * rounds * kChains * 32;  // 32 multiply-adds per vpmaddubsw
+    return x86::chains_loop<kChains>(
+        rounds, 32,  // 32 multiply-adds per vpmaddubsw
+        [](int c) { return _mm256_set1_epi8(static_cast<char>(c + 1)); },
+        [&](__m256i acc) { return _mm256_maddubs_epi16(acc, b); },
+        [](__m256i x, __m256i y) { return _mm256_or_si256(x, y); },
+        [](__m256i s) { return !_mm256_testz_si256(s, s); });
 }
 
 int64_t f32_fma_loop(int64_t rounds) {
-    __m256 acc[kChains];
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(static_cast<float>(c));
     const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
-    for (int64_t r = 0; r < rounds; ++r)
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
-    __m256 s = acc[0];
-    for (int c = 1; c < kChains; ++c) s = _mm256_add_ps(s, acc[c]);
-    const int64_t kept = _mm256_movemask_ps(_mm256_cmp_ps(s, s, _CMP_ORD_Q)) != 0 ? 1 : 0;
-    return kept * rounds * kChains * 8;  // 8 multiply-adds per vfmadd
+    return x86::chains_loop<kChains>(
+        rounds, 8,  // 8 multiply-adds per vfmadd
+        [](int c) { return _mm256_set1_ps(static_cast<float>(c)); },
+        [&](__m256 acc) { return _mm256_fmadd_ps(acc, a, b); },
+        [](__m256 x, __m256 y) { return _mm256_add_ps(x, y); },
+        [](__m256 s) { return _mm256_movemask_ps(_mm256_cmp_ps(s, s, _CMP_ORD_Q)) != 0; });
 }
 
 }  // namespace hearth::kernels::avx2

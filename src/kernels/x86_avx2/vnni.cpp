@@ -37,22 +37,6 @@ struct VnniSteps {
 
 }  // namespace
 
-void gemm_packed_q4_K_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
-                                int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ45KLayout<false>, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
-}
-void gemm_packed_q5_K_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
-                                int64_t ny, float* y, size_t by) {
-    packed_gemm<PackedQ45KLayout<true>, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
-}
-#define HEARTH_DEFINE_PACKED_K16_VNNI(name, Block)                                                \
-    void gemm_packed_##name##_q8_K_vnni(int64_t n, const void* packed, int64_t ng, const void* a, \
-                                        size_t ba, int64_t ny, float* y, size_t by) {             \
-        packed_gemm<PackedK16Layout<Block>, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);  \
-    }
-HEARTH_DEFINE_PACKED_K16_VNNI(q6_K, BlockQ6_K)
-HEARTH_DEFINE_PACKED_K16_VNNI(q3_K, BlockQ3_K)
-HEARTH_DEFINE_PACKED_K16_VNNI(q2_K, BlockQ2_K)
 
 namespace {
 
@@ -136,8 +120,9 @@ struct PackedQ8_0 {
         for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
     }
 
-    static void gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba,
+    static void gemm(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                      int64_t ny, float* y, size_t by) {
+        const int64_t nb = n / kQK;
         for (int64_t g = 0; g < ng; ++g) {
             const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * kBlockBytes;
             for (int h = 0; h < 2; ++h) {
@@ -158,14 +143,19 @@ struct PackedQ8_0 {
     }
 };
 
-}  // namespace
+// The K-quants' (and IQ4_XS's) packed gemm, as a PackedGemmFn.
+template <typename P>
+void gemm_k(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
+            float* y, size_t by) {
+    packed_gemm<P, VnniSteps>(n / kQK_K, packed, ng, a, ba, ny, y, by);
+}
 
 // IQ4_XS packs in PackedQ45KLayout<false>, so that it takes Q4_K's gemm: each level stored as
 // its table value plus 128 (1..241, vpdpbusd's unsigned side; vpmaddubsw's int16 sums could not
 // hold them), the sub-block scales ls - 32 both as the scales and as the "mins", and dmin =
 // 128 d, which takes back off the 128 * scale * sub-block sum of the activations that the
 // bias adds.
-void pack_iq4_xs_vnni(int64_t n, const void* w, size_t bw, void* dst) {
+void pack_iq4_xs(int64_t n, const void* w, size_t bw, void* dst) {
     using L = PackedQ45KLayout<false>;
     const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
     for (int64_t i = 0; i < n / kQK_K; ++i) {
@@ -177,8 +167,10 @@ void pack_iq4_xs_vnni(int64_t n, const void* w, size_t bw, void* dst) {
         for (int h = 0; h < 2; ++h) {
             for (int s = 0; s < 8; ++s) {
                 __m256i run[8];
-                for (int r = 0; r < 8; ++r)
-                    run[r] = _mm256_xor_si256(x86::iq4nl_values(block(8 * h + r).qs + 16 * s), bias);
+                for (int r = 0; r < 8; ++r) {
+                    const __m256i v = x86::iq4nl_values(block(8 * h + r).qs + 16 * s);
+                    run[r] = _mm256_xor_si256(v, bias);
+                }
                 store_run(run, sb, s, h);
             }
         }
@@ -204,23 +196,38 @@ void pack_iq4_xs_vnni(int64_t n, const void* w, size_t bw, void* dst) {
     }
 }
 
+}  // namespace
+
 size_t packed_bytes_q8_0_vnni(int64_t n) { return PackedQ8_0::bytes(n); }
-void pack_q8_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
-    PackedQ8_0::pack<x86::Q8_0>(n, w, bw, dst);
+PackedGemmFn gemm_packed_vnni(gguf::TensorType t) {
+    using gguf::TensorType;
+    switch (t) {
+        case TensorType::Q4_K:
+        case TensorType::IQ4_XS: return gemm_k<PackedQ45KLayout<false>>;
+        case TensorType::Q5_K: return gemm_k<PackedQ45KLayout<true>>;
+        case TensorType::Q6_K: return gemm_k<PackedK16Layout<BlockQ6_K>>;
+        case TensorType::Q3_K: return gemm_k<PackedK16Layout<BlockQ3_K>>;
+        case TensorType::Q2_K: return gemm_k<PackedK16Layout<BlockQ2_K>>;
+        case TensorType::Q8_0:
+        case TensorType::Q4_0:
+        case TensorType::Q5_0:
+        case TensorType::IQ4_NL: return PackedQ8_0::gemm;
+        default: return nullptr;
+    }
 }
-void pack_q4_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
-    PackedQ8_0::pack<x86::Q4_0>(n, w, bw, dst);
+
+PackFn pack_vnni(gguf::TensorType t) {
+    using gguf::TensorType;
+    switch (t) {
+        case TensorType::IQ4_XS: return pack_iq4_xs;
+        case TensorType::Q8_0: return PackedQ8_0::pack<x86::Q8_0>;
+        case TensorType::Q4_0: return PackedQ8_0::pack<x86::Q4_0>;
+        case TensorType::Q5_0: return PackedQ8_0::pack<x86::Q5_0>;
+        case TensorType::IQ4_NL: return PackedQ8_0::pack<x86::IQ4_NL>;
+        default: return nullptr;
+    }
 }
-void pack_q5_0_vnni(int64_t n, const void* w, size_t bw, void* dst) {
-    PackedQ8_0::pack<x86::Q5_0>(n, w, bw, dst);
-}
-void pack_iq4_nl_vnni(int64_t n, const void* w, size_t bw, void* dst) {
-    PackedQ8_0::pack<x86::IQ4_NL>(n, w, bw, dst);
-}
-void gemm_packed_q8_0_q8_0_vnni(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
-                                int64_t ny, float* y, size_t by) {
-    PackedQ8_0::gemm(n / kQK, packed, ng, a, ba, ny, y, by);
-}
+
 void quantize_row_q8_0_biased_vnni(const float* x, void* dst, int64_t n) {
     quantize_row_q8_0(x, dst, n);
     auto* b = static_cast<BlockQ8_0*>(dst);
@@ -233,17 +240,13 @@ void quantize_row_q8_0_biased_vnni(const float* x, void* dst, int64_t n) {
 
 // As avx2::int8_madd_loop, with 256-bit vpdpbusd.
 int64_t int8_madd_loop_vnni(int64_t rounds) {
-    constexpr int kChains = 8;  // 12 leave GCC spilling some of the 16 registers
-    __m256i acc[kChains];
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_epi32(c);
-    const __m256i a = _mm256_set1_epi8(1), b = _mm256_set1_epi8(1);
-    for (int64_t r = 0; r < rounds; ++r)
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm256_dpbusd_avx_epi32(acc[c], a, b);
-    __m256i s = acc[0];
-    for (int c = 1; c < kChains; ++c) s = _mm256_add_epi32(s, acc[c]);
-    // Consumed so that the loop stays; always true.
-    const int64_t kept = _mm256_testz_si256(s, s) == 0 ? 1 : 0;
-    return kept * rounds * kChains * 32;  // 32 multiply-adds per vpdpbusd
+    const __m256i ones = _mm256_set1_epi8(1);
+    return x86::chains_loop<8>(  // 12 chains leave GCC spilling some of the 16 registers
+        rounds, 32,              // 32 multiply-adds per vpdpbusd
+        [](int c) { return _mm256_set1_epi32(c); },
+        [&](__m256i acc) { return _mm256_dpbusd_avx_epi32(acc, ones, ones); },
+        [](__m256i x, __m256i y) { return _mm256_add_epi32(x, y); },
+        [](__m256i s) { return !_mm256_testz_si256(s, s); });
 }
 
 }  // namespace hearth::kernels::avx2

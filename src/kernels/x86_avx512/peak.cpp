@@ -3,6 +3,7 @@
 // enough independent chains to cover its latency.
 #include <immintrin.h>
 
+#include "kernels/x86_avx2/common.h"
 #include "kernels/x86_avx512/kernels_avx512.h"
 
 namespace hearth::kernels::avx512 {
@@ -26,28 +27,23 @@ uint64_t read_sum(const void* p, size_t bytes) {
 }
 
 int64_t int8_madd_loop(int64_t rounds) {
-    __m512i acc[kChains];
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(c);
-    const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(1);
-    for (int64_t r = 0; r < rounds; ++r)
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
-    __m512i s = acc[0];
-    for (int c = 1; c < kChains; ++c) s = _mm512_add_epi32(s, acc[c]);
-    // Consumed so that the loop stays; always true.
-    const int64_t kept = _mm512_test_epi32_mask(s, s) != 0 ? 1 : 0;
-    return kept * rounds * kChains * 64;  // 64 multiply-adds per vpdpbusd
+    const __m512i ones = _mm512_set1_epi8(1);
+    return x86::chains_loop<kChains>(
+        rounds, 64,  // 64 multiply-adds per vpdpbusd
+        [](int c) { return _mm512_set1_epi32(c); },
+        [&](__m512i acc) { return _mm512_dpbusd_epi32(acc, ones, ones); },
+        [](__m512i x, __m512i y) { return _mm512_add_epi32(x, y); },
+        [](__m512i s) { return _mm512_test_epi32_mask(s, s) != 0; });
 }
 
 int64_t f32_fma_loop(int64_t rounds) {
-    __m512 acc[kChains];
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
     const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
-    for (int64_t r = 0; r < rounds; ++r)
-        for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
-    __m512 s = acc[0];
-    for (int c = 1; c < kChains; ++c) s = _mm512_add_ps(s, acc[c]);
-    const int64_t kept = _mm512_cmp_ps_mask(s, s, _CMP_ORD_Q) != 0 ? 1 : 0;
-    return kept * rounds * kChains * 16;  // 16 multiply-adds per vfmadd
+    return x86::chains_loop<kChains>(
+        rounds, 16,  // 16 multiply-adds per vfmadd
+        [](int c) { return _mm512_set1_ps(static_cast<float>(c)); },
+        [&](__m512 acc) { return _mm512_fmadd_ps(acc, a, b); },
+        [](__m512 x, __m512 y) { return _mm512_add_ps(x, y); },
+        [](__m512 s) { return _mm512_cmp_ps_mask(s, s, _CMP_ORD_Q) != 0; });
 }
 
 }  // namespace hearth::kernels::avx512
