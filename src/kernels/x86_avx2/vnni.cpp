@@ -35,11 +35,6 @@ struct VnniSteps {
     }
 };
 
-}  // namespace
-
-
-namespace {
-
 // Q8_0 batches with the rows in lanes, two halves of 8 rows per block of 16 rows:
 //   q[c][h][r][4]  levels 4c..4c+3 of row 8h + r (signed bytes), 512 bytes;
 //   off[16]        -128 * the sum of each row's levels (int32), 64 bytes;
