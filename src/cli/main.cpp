@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "kernels/dispatch.h"
 
 namespace {
 
@@ -50,7 +51,11 @@ int main(int argc, char** argv) {
         return 0;
     }
     for (const auto& c : kCommands) {
-        if (cmd == c.name) return c.run(argc - 2, argv + 2);
+        if (cmd != c.name) continue;
+        // HEARTH_ISA is checked for every command, even one that runs no kernels (inspect,
+        // tokenize): a bad value exits with status 2 instead of being ignored.
+        hearth::kernels::active_isa();
+        return c.run(argc - 2, argv + 2);
     }
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n", cmd.c_str());
     print_usage(stderr);

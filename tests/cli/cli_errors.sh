@@ -104,6 +104,11 @@ expect 2 "-o must be"            -- bench -m "$model" -o xml
 expect 2 "must be >= 0"          -- bench -m "$model" -p -5
 expect 2 "--parallel must be"     -- bench -m "$model" -np 0
 expect 1 "bad magic"             -- bench -m "$tmp/not.gguf"
+# HEARTH_ISA: an unknown level is refused by every command, one that runs no kernels too.
+export HEARTH_ISA=avx3
+expect 2 "HEARTH_ISA=avx3: expected exact, ref, avx2, avxvnni or avx512" -- inspect "$model"
+expect 2 "HEARTH_ISA=avx3: expected exact, ref, avx2, avxvnni or avx512" -- run -m "$model" -p hi -n 1
+unset HEARTH_ISA
 
 # And the good paths print what they should.
 if "$hearth" inspect "$model" | grep -q "bytes by type" && "$hearth" inspect --json "$model" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['architecture']=='qwen3' and len(d['tensors'])>0"; then
