@@ -129,7 +129,6 @@ ModelFacts model_facts(const runtime::Engine& e, model::CacheType cache_type) {
     ModelFacts f;
     const gguf::Reader& r = *e.reader;
     f.filename = r.path();
-    f.cpu = cpu_name();
     const model::Config& c = e.model->config();
     std::map<std::string, uint64_t> by_type;
     const bool tied = r.find_tensor("output.weight") == nullptr;
@@ -429,7 +428,8 @@ int cmd_bench(int argc, char** argv) {
         std::fprintf(stderr, "\n");
         if (!st.ok()) return fail(cmd, st.message());
     }
-    const ModelFacts facts = model_facts(*engine, *cache_type);
+    ModelFacts facts = model_facts(*engine, *cache_type);
+    facts.cpu = cpu;
     if (with_roof) {
         roof.isa = kernels::current_isa();
         roof.bandwidth_after = kernels::measure_read_bandwidth(*engine->pool);

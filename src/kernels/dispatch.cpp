@@ -558,7 +558,8 @@ size_t kv_row_bytes(TensorType t, int64_t n) {
 // serve AVX-512 machines: that work is small next to the matmuls.
 namespace {
 bool runs_avx2_kernels(Isa isa) {
-    return (isa == Isa::Avx2 || isa == Isa::AvxVnni || isa == Isa::Avx512) && isa_available(isa);
+    const Isa level = simd_level(isa);
+    return (level == Isa::Avx2 || level == Isa::Avx512) && isa_available(isa);
 }
 }  // namespace
 #endif

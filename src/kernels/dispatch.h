@@ -126,6 +126,10 @@ Isa active_isa();
 // active_isa().
 Isa current_isa();
 
+// The level whose code runs outside the packed matmuls (attention, DeltaNet, the element-wise
+// kernels, the float peak): AvxVnni's is AVX2's.
+inline Isa simd_level(Isa isa) { return isa == Isa::AvxVnni ? Isa::Avx2 : isa; }
+
 // Forces current_isa() while alive, for tests that compare a model against a float twin
 // (ScopedIsa exact(Isa::Exact);). Not for concurrent use with different ISAs.
 class ScopedIsa {

@@ -91,7 +91,7 @@ double measure_int8_peak(ThreadPool& pool, Isa isa) {
 
 double measure_f32_peak(ThreadPool& pool, Isa isa) {
 #if HEARTH_X86_KERNELS
-    if ((isa == Isa::Avx2 || isa == Isa::AvxVnni) && isa_available(isa))
+    if (simd_level(isa) == Isa::Avx2 && isa_available(isa))
         return best_rate(pool, avx2::f32_fma_loop);
     if (isa == Isa::Avx512 && isa_available(isa)) return best_rate(pool, avx512::f32_fma_loop);
 #endif

@@ -193,8 +193,8 @@ void attention_tiles(const float* q, const KvCache& c, float* out, int64_t T, in
     const kernels::ExpSumFn exp_sum = attn_kernels(c.type).exp_sum;
     auto* tile_fn = &attend_tile;
 #if HEARTH_X86_KERNELS
-    const kernels::Isa isa = kernels::current_isa();
-    if (isa == kernels::Isa::Avx2 || isa == kernels::Isa::AvxVnni) tile_fn = &avx2::attend_tile;
+    const kernels::Isa isa = kernels::simd_level(kernels::current_isa());
+    if (isa == kernels::Isa::Avx2) tile_fn = &avx2::attend_tile;
     if (isa == kernels::Isa::Avx512) tile_fn = &avx512::attend_tile;
 #endif
     // Rows per item: each 16-key panel of K (and of V) is read once per item and then serves

@@ -84,8 +84,8 @@ void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape&
 void recurrent(const Inputs& in, float* state, float* out, int64_t T, const Shape& s,
                ThreadPool& pool) {
 #if HEARTH_X86_KERNELS
-    const kernels::Isa isa = kernels::current_isa();
-    if (isa == kernels::Isa::Avx2 || isa == kernels::Isa::AvxVnni) return avx2::recurrent(in, state, out, T, s, pool);
+    const kernels::Isa isa = kernels::simd_level(kernels::current_isa());
+    if (isa == kernels::Isa::Avx2) return avx2::recurrent(in, state, out, T, s, pool);
     if (isa == kernels::Isa::Avx512) return avx512::recurrent(in, state, out, T, s, pool);
 #endif
     run_recurrent(in, state, out, T, s, pool);
@@ -97,7 +97,8 @@ void chunked(const Inputs& in, float* state, float* out, int64_t T, const Shape&
     const kernels::ExpSumFn exp_sum =
         kernels::attention_kernels(gguf::TensorType::F32, isa).exp_sum;
 #if HEARTH_X86_KERNELS
-    if (isa == kernels::Isa::Avx2 || isa == kernels::Isa::AvxVnni) return avx2::chunked(in, state, out, T, s, exp_sum, pool);
+    if (kernels::simd_level(isa) == kernels::Isa::Avx2)
+        return avx2::chunked(in, state, out, T, s, exp_sum, pool);
     if (isa == kernels::Isa::Avx512) return avx512::chunked(in, state, out, T, s, exp_sum, pool);
 #endif
     run_chunked(in, state, out, T, s, exp_sum, pool);

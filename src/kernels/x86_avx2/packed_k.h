@@ -1,7 +1,8 @@
 // The packed K-quant batch paths of the 256-bit kernels (dispatch.h): the layout, the gemm loop
 // and each format's super-block end, shared by the AVX2 files (vpmaddubsw) and the AVX-VNNI
 // one (vpdpbusd on 256-bit vectors). Which instruction multiplies is a Steps policy that each
-// file defines; packing stays in k_quants.cpp, since both read the same packed bytes.
+// file defines. The K-quants pack in k_quants.cpp, since both paths read the same packed
+// bytes; IQ4_XS, which only AVX-VNNI packs, does so in vnni.cpp with store_run.
 //
 // The rows are kept in lanes: kPackRows rows packed once per matmul, as two halves of 8 rows,
 // so that one multiply of a broadcast activation dword advances 8 rows by 4 levels and the
