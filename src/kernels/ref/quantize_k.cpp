@@ -11,7 +11,27 @@
 
 namespace hearth::kernels::ref {
 
-static inline int round_to_int(float v) { return static_cast<int>(std::nearbyint(v)); }
+// Four floats, one per trial of a scale search (GCC's vector extension: SSE2 on x86-64,
+// plain code elsewhere). Lanes never mix, so every trial's sums are those of a scalar loop.
+using F4 = float __attribute__((vector_size(16)));
+static inline F4 splat(float v) { return F4{v, v, v, v}; }
+
+// v clamped to [lo, hi], written as the two selects that min/max instructions do.
+template <typename T>
+static inline T clampf(T v, T lo, T hi) {
+    v = lo > v ? lo : v;
+    return hi < v ? hi : v;
+}
+
+// Rounds to nearest, ties to even (std::nearbyint in the default mode) without a libm call:
+// adding 1.5 * 2^23 leaves a float with no fraction bits. Exact for |v| <= 2^22. Rounding and
+// clamping to integer bounds commute, so this is clamp(nearbyint(v), lo, hi).
+template <typename T>
+static inline T round_clamped(T v, T lo, T hi) {
+    const T magic = lo - lo + 0x1.8p23f;
+    return (clampf(v, lo, hi) + magic) - magic;
+}
+static inline int round_to_int(float v) { return static_cast<int>(round_clamped(v, -0x1p22f, 0x1p22f)); }
 
 // F16 bits of a value at least as large in magnitude as v. Rounding a super-block scale down
 // would push the largest sub-scale past its integer range and clip it, so we round away.
@@ -21,9 +41,12 @@ static uint16_t f16_not_smaller(float v) {
     return bits;
 }
 
-// Fits x[i] ~ scale * L[i] - min with L in [0, nmax] and min >= 0, least squares. Tries grid
-// resolutions around the plain min/max one and keeps the best fit; returns scale, sets *min.
+// Fits x[i] ~ scale * L[i] - min with L in [0, nmax] and min >= 0, least squares. Tries 21
+// grid resolutions around the plain min/max one and keeps the best fit; returns scale, sets
+// *min. The trials run side by side, one per vector lane; each one's float sums are still
+// added in element order, so the result is that of trying them one by one.
 static float fit_scale_min(const float* x, int n, int nmax, uint8_t* L, float* min) {
+    constexpr int kTrials = 21, kVecs = 6;  // 24 lanes, the last 3 unused
     float lo = std::min(0.0f, *std::min_element(x, x + n));  // min >= 0 keeps offsets <= 0
     const float hi = *std::max_element(x, x + n);
     if (hi <= lo) {  // constant non-positive run: all levels 0, the min alone reproduces it
@@ -31,35 +54,56 @@ static float fit_scale_min(const float* x, int n, int nmax, uint8_t* L, float* m
         *min = -lo;
         return 0.0f;
     }
-    float best_err = INFINITY, best_scale = 0.0f, best_offset = 0.0f;
-    uint8_t trial[kQK_K];
-    for (int step = -10; step <= 10; ++step) {
-        const float iscale = (nmax + 0.1f * step) / (hi - lo);
-        float sl = 0, sl2 = 0, sx = 0, sxl = 0;
-        for (int i = 0; i < n; ++i) {
-            trial[i] =
-                static_cast<uint8_t>(std::clamp(round_to_int(iscale * (x[i] - lo)), 0, nmax));
-            sl += trial[i], sl2 += trial[i] * trial[i], sx += x[i], sxl += trial[i] * x[i];
-        }
-        // Normal equations of min over (scale, offset) of sum (scale * L + offset - x)^2.
-        const float det = n * sl2 - sl * sl;
-        if (det <= 0) continue;
-        float scale = (n * sxl - sx * sl) / det;
-        float offset = (sl2 * sx - sl * sxl) / det;
-        if (offset > 0) {  // offset must be <= 0 (stored as a non-negative min): refit with 0
-            offset = 0;
-            scale = sxl / sl2;
-        }
-        float err = 0;
-        for (int i = 0; i < n; ++i)
-            err += (scale * trial[i] + offset - x[i]) * (scale * trial[i] + offset - x[i]);
-        if (err < best_err) {
-            best_err = err, best_scale = scale, best_offset = offset;
-            std::memcpy(L, trial, n);
+    F4 iscale[kVecs];
+    for (int t = 0; t < 4 * kVecs; ++t) iscale[t / 4][t % 4] = (nmax + 0.1f * (t - 10)) / (hi - lo);
+    float sx = 0;
+    for (int i = 0; i < n; ++i) sx += x[i];
+    F4 level[32][kVecs];  // as floats: no conversions in the loops
+    F4 sl[kVecs] = {}, sl2[kVecs] = {}, sxl[kVecs] = {};
+    for (int i = 0; i < n; ++i) {
+        const F4 xi = splat(x[i]), d = splat(x[i] - lo);
+        for (int v = 0; v < kVecs; ++v) {
+            const F4 l = round_clamped(iscale[v] * d, splat(0.0f), splat(float(nmax)));
+            level[i][v] = l;
+            sl[v] += l, sl2[v] += l * l, sxl[v] += l * xi;
         }
     }
-    *min = -best_offset;
-    return best_scale;
+    // Normal equations of min over (scale, offset) of sum (scale * L + offset - x)^2.
+    float scale[4 * kVecs], offset[4 * kVecs];
+    bool fits[4 * kVecs];
+    for (int t = 0; t < 4 * kVecs; ++t) {
+        const float l1 = sl[t / 4][t % 4], l2 = sl2[t / 4][t % 4], xl = sxl[t / 4][t % 4];
+        const float det = n * l2 - l1 * l1;
+        fits[t] = det > 0;
+        scale[t] = fits[t] ? (n * xl - sx * l1) / det : 0.0f;
+        offset[t] = fits[t] ? (l2 * sx - l1 * xl) / det : 0.0f;
+        if (offset[t] > 0) {  // offset must be <= 0 (stored as a non-negative min): refit with 0
+            offset[t] = 0;
+            scale[t] = xl / l2;
+        }
+    }
+    F4 err[kVecs] = {};
+    for (int i = 0; i < n; ++i) {
+        const F4 xi = splat(x[i]);
+        for (int v = 0; v < kVecs; ++v) {
+            const F4 sc = {scale[4 * v], scale[4 * v + 1], scale[4 * v + 2], scale[4 * v + 3]};
+            const F4 of = {offset[4 * v], offset[4 * v + 1], offset[4 * v + 2], offset[4 * v + 3]};
+            const F4 e = sc * level[i][v] + of - xi;
+            err[v] += e * e;
+        }
+    }
+    int best = -1;
+    float best_err = INFINITY;
+    for (int t = 0; t < kTrials; ++t) {
+        if (fits[t] && err[t / 4][t % 4] < best_err) best = t, best_err = err[t / 4][t % 4];
+    }
+    if (best < 0) {  // no trial fits: every level is the same, and the caller re-rounds them
+        *min = 0.0f;
+        return 0.0f;
+    }
+    for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(level[i][best / 4][best % 4]);
+    *min = -offset[best];
+    return scale[best];
 }
 
 // Packs eight 6-bit scales and mins into Q4_K/Q5_K's 12 bytes (inverse of unpack_scale_min_k4).
@@ -134,31 +178,31 @@ void quantize_row_q5_K(const float* src, void* dst, int64_t n) {
     }
 }
 
-// Fits x[i] ~ scale * L[i] with L in [-32, 31], least squares over a few grid resolutions.
-// The scale is signed: the largest-magnitude element lands near -32, using the longer side.
-static float fit_scale_q6(const float* x, int n, int8_t* L) {
+// Fits x[i] ~ scale * L[i] with L in [-32, 31], least squares over 19 grid resolutions, run
+// side by side as in fit_scale_min. The scale is signed: the largest-magnitude element lands
+// near -32, using the longer side. Returns the scale only.
+static float fit_scale_q6(const float* x, int n) {
+    constexpr int kTrials = 19, kVecs = 5;  // 20 lanes, the last unused
     float amax = 0.0f, vmax = 0.0f;
     for (int i = 0; i < n; ++i) {
         if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), vmax = x[i];
     }
-    if (amax == 0.0f) {
-        std::fill(L, L + n, 0);
-        return 0.0f;
+    if (amax == 0.0f) return 0.0f;
+    F4 iscale[kVecs];
+    for (int t = 0; t < 4 * kVecs; ++t) iscale[t / 4][t % 4] = -(32.0f + 0.1f * (t - 9)) / vmax;
+    F4 sxl[kVecs] = {}, sl2[kVecs] = {};
+    for (int i = 0; i < n; ++i) {
+        const F4 xi = splat(x[i]);
+        for (int v = 0; v < kVecs; ++v) {
+            const F4 l = round_clamped(iscale[v] * xi, splat(-32.0f), splat(31.0f));
+            sxl[v] += xi * l, sl2[v] += l * l;
+        }
     }
+    // For fixed levels the best scale is sxl / sl2 and the error drops by sxl^2 / sl2.
     float best = -1.0f, best_scale = 0.0f;
-    int8_t trial[16];
-    for (int step = -9; step <= 9; ++step) {
-        const float iscale = -(32.0f + 0.1f * step) / vmax;
-        float sxl = 0, sl2 = 0;
-        for (int i = 0; i < n; ++i) {
-            trial[i] = static_cast<int8_t>(std::clamp(round_to_int(iscale * x[i]), -32, 31));
-            sxl += x[i] * trial[i], sl2 += trial[i] * trial[i];
-        }
-        // For fixed levels the best scale is sxl / sl2 and the error drops by sxl^2 / sl2.
-        if (sl2 > 0 && sxl * sxl / sl2 > best) {
-            best = sxl * sxl / sl2, best_scale = sxl / sl2;
-            std::memcpy(L, trial, n);
-        }
+    for (int t = 0; t < kTrials; ++t) {
+        const float xl = sxl[t / 4][t % 4], l2 = sl2[t / 4][t % 4];
+        if (l2 > 0 && xl * xl / l2 > best) best = xl * xl / l2, best_scale = xl / l2;
     }
     return best_scale;
 }
@@ -183,9 +227,8 @@ void quantize_row_q6_K(const float* src, void* dst, int64_t n) {
     for (int64_t i = 0; i < n / kQK_K; ++i, src += kQK_K) {
         float scales[16];
         float max_scale = 0.0f, vmax_scale = 0.0f;
-        int8_t scratch[16];
         for (int ib = 0; ib < 16; ++ib) {
-            scales[ib] = fit_scale_q6(src + 16 * ib, 16, scratch);
+            scales[ib] = fit_scale_q6(src + 16 * ib, 16);
             if (std::fabs(scales[ib]) > max_scale)
                 max_scale = std::fabs(scales[ib]), vmax_scale = scales[ib];
         }
