@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -333,33 +335,44 @@ Result<runtime::Engine> load(const Args& a, int threads) {
         std::fprintf(stderr, "hearth bench: using %s\n", path.c_str());
         return runtime::load_engine(path, threads, false, load_progress(path));
     }
-    std::fprintf(stderr, "hearth bench: building synthetic %s (%lld layers, %s, random weights) into %s ...\n",
-                 arg.c_str(), (long long)spec->n_layer, spec->quant.c_str(), path.c_str());
-    // Layer by layer on a terminal: the 35B-A3B preset takes minutes to quantize.
-    const bool tty = isatty(STDERR_FILENO) != 0;
-    auto bytes = runtime::synthetic_model_gguf(*spec, 1234, threads, [tty](int64_t done, int64_t total) {
-        if (tty) std::fprintf(stderr, "\r  layer %lld of %lld%s", (long long)done, (long long)total, done == total ? "\n" : "");
-    });
-    if (!bytes.ok()) return bytes.status();
+    auto size = runtime::synthetic_model_size(*spec);
+    if (!size.ok()) return size.status();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    if (ec) return error("cannot create " + dir + " for the synthetic model: " + ec.message() + " (XDG_CACHE_HOME sets where it goes)");
+    // Checked first: a 35B-A3B file takes ~20 GB and many minutes to build.
+    const auto space = std::filesystem::space(dir, ec);
+    if (!ec && space.available < *size)
+        return error(strfmt("the synthetic %s takes %.1f GB, and %s has %.1f GB free (XDG_CACHE_HOME sets where it goes)",
+                            arg.c_str(), *size / 1e9, dir.c_str(), space.available / 1e9));
     const std::string tmp = path + ".part";
-    if (FILE* f = ec ? nullptr : std::fopen(tmp.c_str(), "wb")) {
-        // Written through to disk before the rename and the measurement: a cache file that is
-        // whole or absent, and no gigabytes of write-back competing with the first benchmark
-        // (it once cut tg of the 35B-A3B preset from 31.6 to 7.3 t/s).
-        const bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size() &&
-                        std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-        if (std::fclose(f) == 0 && ok) std::filesystem::rename(tmp, path, ec);
-        if (!ec && ok) {
-            // Freed before loading: the loader copies the weights only if the file fits in the
-            // memory then available, and the benchmark should not run beside a spare copy.
-            std::string().swap(*bytes);
-            return runtime::load_engine(path, threads, false, load_progress(path));
-        }
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) return error("cannot write " + tmp + ": " + std::strerror(errno));
+    std::fprintf(stderr, "hearth bench: building synthetic %s (%lld layers, %s, random weights, %.2f GB) into %s ...\n",
+                 arg.c_str(), (long long)spec->n_layer, spec->quant.c_str(), *size / 1e9, path.c_str());
+    // Layer by layer on a terminal: the 35B-A3B preset takes minutes to quantize.
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    Status st = runtime::write_synthetic_model(
+        *spec, 1234, threads,
+        [&](std::span<const uint8_t> b) {
+            if (std::fwrite(b.data(), 1, b.size(), f) == b.size()) return Status();
+            return error("writing " + tmp + ": " + std::strerror(errno));
+        },
+        [tty](int64_t done, int64_t total) {
+            if (tty) std::fprintf(stderr, "\r  layer %lld of %lld%s", (long long)done, (long long)total, done == total ? "\n" : "");
+        });
+    // Written through to disk before the rename and the measurement: a cache file that is whole
+    // or absent, and no gigabytes of write-back competing with the first benchmark (it once cut
+    // tg of the 35B-A3B preset from 31.6 to 7.3 t/s).
+    if (st.ok() && (std::fflush(f) != 0 || fsync(fileno(f)) != 0)) st = error("writing " + tmp + ": " + std::strerror(errno));
+    if (std::fclose(f) != 0 && st.ok()) st = error("writing " + tmp + ": " + std::strerror(errno));
+    if (st.ok()) std::filesystem::rename(tmp, path, ec);
+    if (st.ok() && ec) st = error("cannot rename " + tmp + ": " + ec.message());
+    if (!st.ok()) {
+        std::filesystem::remove(tmp, ec);
+        return st;
     }
-    std::fprintf(stderr, "hearth bench: could not cache the model in %s; using it from memory\n", dir.c_str());
-    return runtime::load_engine_from_bytes(std::move(bytes.value()), "synthetic:" + arg, threads);
+    return runtime::load_engine(path, threads, false, load_progress(path));
 }
 
 }  // namespace

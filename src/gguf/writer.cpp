@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <type_traits>
 
 namespace hearth::gguf {
 
@@ -65,15 +64,20 @@ void Writer::add_raw(const std::string& key, ValueType type, const std::string& 
     add_kv(key, type, encoded);
 }
 
-void Writer::add_tensor(const std::string& name, TensorType type, std::vector<int64_t> ne,
-                        std::span<const uint8_t> data) {
+void Writer::add_tensor_info(const std::string& name, TensorType type, std::vector<int64_t> ne) {
     auto tr = traits(type);
     int64_t n = 1;
     for (int64_t d : ne) n *= d;
     HEARTH_CHECK(ne[0] % tr.block_size == 0);
-    HEARTH_CHECK(static_cast<int64_t>(data.size()) == n / tr.block_size * tr.block_bytes);
-    tensors_.push_back({name, type, std::move(ne),
-                        std::string(reinterpret_cast<const char*>(data.data()), data.size())});
+    const auto size = static_cast<uint64_t>(n / tr.block_size * tr.block_bytes);
+    tensors_.push_back({name, type, std::move(ne), size, {}});
+}
+
+void Writer::add_tensor(const std::string& name, TensorType type, std::vector<int64_t> ne,
+                        std::span<const uint8_t> data) {
+    add_tensor_info(name, type, std::move(ne));
+    HEARTH_CHECK(data.size() == tensors_.back().size);
+    tensors_.back().data.assign(reinterpret_cast<const char*>(data.data()), data.size());
 }
 
 void Writer::add_tensor_f32(const std::string& name, std::vector<int64_t> ne,
@@ -82,42 +86,42 @@ void Writer::add_tensor_f32(const std::string& name, std::vector<int64_t> ne,
                {reinterpret_cast<const uint8_t*>(data.data()), data.size() * sizeof(float)});
 }
 
-template <typename Self>
-std::string Writer::assemble(Self& self) {
+std::string Writer::head() const {
     std::string head;
     put_u32(head, 0x46554747);
     put_u32(head, 3);
-    put_u64(head, self.tensors_.size());
-    put_u64(head, self.n_kv_);
-    head += self.kv_bytes_;
-    const uint64_t align = self.alignment_;
+    put_u64(head, tensors_.size());
+    put_u64(head, n_kv_);
+    head += kv_bytes_;
     uint64_t offset = 0;
-    std::vector<uint64_t> offsets;
-    for (const auto& t : self.tensors_) {
+    for (const auto& t : tensors_) {
         put_string(head, t.name);
         put_u32(head, static_cast<uint32_t>(t.ne.size()));
         for (int64_t d : t.ne) put_u64(head, static_cast<uint64_t>(d));
         put_u32(head, static_cast<uint32_t>(t.type));
         put_u64(head, offset);
-        offsets.push_back(offset);
-        offset += (t.data.size() + align - 1) / align * align;
+        offset += t.size + padding(t.size);
     }
-    const size_t data_start = (head.size() + align - 1) / align * align;
-    // Sized once: growing by doubling would hold two buffers at the last copy.
-    std::string out;
-    out.reserve(data_start + offset);
-    out += head;
-    out.resize(data_start, '\0');
-    for (size_t i = 0; i < self.tensors_.size(); ++i) {
-        out.resize(data_start + offsets[i], '\0');
-        out += self.tensors_[i].data;
-        if constexpr (!std::is_const_v<Self>) std::string().swap(self.tensors_[i].data);
+    head.resize(head.size() + padding(head.size()), '\0');
+    return head;
+}
+
+uint64_t Writer::file_size() const {
+    uint64_t n = head().size();
+    for (const auto& t : tensors_) n += t.size + padding(t.size);
+    return n;
+}
+
+std::string Writer::bytes() const {
+    std::string out = head();
+    out.reserve(file_size());  // sized once: growing by doubling would hold two buffers
+    for (const auto& t : tensors_) {
+        HEARTH_CHECK(t.data.size() == t.size);
+        out += t.data;
+        out.resize(out.size() + padding(t.size), '\0');
     }
     return out;
 }
-
-std::string Writer::bytes() const& { return assemble(*this); }
-std::string Writer::bytes() && { return assemble(*this); }
 
 Status Writer::write(const std::string& path) const {
     std::string b = bytes();

@@ -1,5 +1,6 @@
-// GGUF v3 writer: collects metadata and tensors in memory, then emits the file bytes.
-// Used by tests, the built-in synthetic model and future tools; not streaming.
+// GGUF v3 writer: collects metadata and tensors in memory, then emits the file bytes. A file
+// too large for memory is streamed instead: tensors declared without their bytes, head(), then
+// each tensor's bytes and padding, written by the caller. Used by tests and synthetic models.
 #pragma once
 
 #include <cstdint>
@@ -34,10 +35,18 @@ class Writer {
     void add_tensor_f32(const std::string& name, std::vector<int64_t> ne,
                         std::span<const float> data);
 
-    // The file. From an rvalue (std::move(w).bytes()) each tensor's bytes are freed as they are
-    // laid out, so that a multi-GB model is not held twice.
-    std::string bytes() const&;
-    std::string bytes() &&;
+    // A tensor whose bytes the caller writes itself, after head(): in the order declared, each
+    // followed by padding(its size) zero bytes.
+    void add_tensor_info(const std::string& name, TensorType type, std::vector<int64_t> ne);
+
+    // The file up to the first tensor's bytes: header, metadata, tensor infos, padding.
+    std::string head() const;
+    // The zero bytes that follow `size` bytes of tensor data, up to the alignment.
+    uint64_t padding(uint64_t size) const { return (alignment_ - size % alignment_) % alignment_; }
+    uint64_t file_size() const;
+
+    // The whole file; every tensor must have been added with its bytes.
+    std::string bytes() const;
     Status write(const std::string& path) const;
 
    private:
@@ -45,11 +54,10 @@ class Writer {
         std::string name;
         TensorType type;
         std::vector<int64_t> ne;
-        std::string data;
+        uint64_t size;
+        std::string data;  // empty for add_tensor_info
     };
     void add_kv(const std::string& key, ValueType type, const std::string& value);
-    template <typename Self>
-    static std::string assemble(Self& self);
 
     uint64_t alignment_;
     uint64_t n_kv_ = 0;

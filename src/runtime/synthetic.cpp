@@ -100,10 +100,16 @@ struct Rng {
     }
 };
 
+// Run twice over the same tensors: first to declare them (the file's head needs every offset),
+// then to generate and write their bytes, with the sink set. Only one band of rows of one
+// tensor exists at a time, so a model larger than memory can be built.
 class Builder {
    public:
-    Builder(uint64_t seed, int n_threads) : rng_{seed}, pool_(n_threads) {}
-    gguf::Writer w;
+    // Declares into w without a sink; with one, uses w's alignment only.
+    Builder(gguf::Writer& w, const ByteSink* sink, uint64_t seed = 0, int n_threads = 1)
+        : w(w), rng_{seed}, pool_(n_threads), sink_(sink) {}
+    gguf::Writer& w;
+    uint64_t written = 0;
 
     Status add_matrix(const std::string& name, std::vector<int64_t> ne, gguf::TensorType type,
                       float scale, const std::vector<bool>* zero_rows = nullptr) {
@@ -115,10 +121,14 @@ class Builder {
         const auto tr = gguf::traits(type);
         if (n_in % tr.block_size != 0)
             return error(name + ": row length not a multiple of the block size");
+        if (!sink_) {
+            w.add_tensor_info(name, type, std::move(ne));
+            return Status();
+        }
         const int64_t row_bytes = n_in / tr.block_size * tr.block_bytes;
-        std::vector<uint8_t> data(static_cast<size_t>(rows * row_bytes));
         const int64_t band = std::max<int64_t>(1, (1 << 20) / n_in);
         std::vector<float> x(band * n_in);
+        std::vector<uint8_t> data(band * row_bytes);
         for (int64_t r0 = 0; r0 < rows; r0 += band) {
             const int64_t nr = std::min(band, rows - r0);
             for (int64_t r = 0; r < nr; ++r) {
@@ -130,23 +140,38 @@ class Builder {
             pool_.run([&](int ith, int nth) {
                 Range rr = split_range(nr, ith, nth);
                 kernels::quantize_row(type, x.data() + rr.begin * n_in,
-                                      data.data() + (r0 + rr.begin) * row_bytes,
+                                      data.data() + rr.begin * row_bytes,
                                       (rr.end - rr.begin) * n_in);
             });
+            HEARTH_RETURN_IF_ERROR(emit(data.data(), nr * row_bytes));
         }
-        w.add_tensor(name, type, std::move(ne), data);
-        return Status();
+        return pad(rows * row_bytes);
     }
 
-    void add_vector(const std::string& name, int64_t n, float value, float jitter = 0.0f) {
+    Status add_vector(const std::string& name, int64_t n, float value, float jitter = 0.0f) {
+        if (!sink_) {
+            w.add_tensor_info(name, gguf::TensorType::F32, {n});
+            return Status();
+        }
         std::vector<float> x(n);
         for (auto& v : x) v = value + jitter * rng_.uniform();
-        w.add_tensor_f32(name, {n}, x);
+        HEARTH_RETURN_IF_ERROR(emit(x.data(), n * sizeof(float)));
+        return pad(n * sizeof(float));
     }
 
    private:
+    Status emit(const void* p, uint64_t n) {
+        written += n;
+        return (*sink_)({static_cast<const uint8_t*>(p), n});
+    }
+    Status pad(uint64_t tensor_bytes) {
+        const std::vector<uint8_t> zeros(w.padding(tensor_bytes));
+        return emit(zeros.data(), zeros.size());
+    }
+
     Rng rng_;
     ThreadPool pool_;
+    const ByteSink* sink_;
 };
 
 }  // namespace
@@ -266,16 +291,16 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
     const int64_t E = s.n_embd, D = s.head_dim, H = s.n_head, Hkv = s.n_head_kv;
     const float in = 1.0f / std::sqrt(static_cast<float>(E));
     const auto base = tp.base, more = tp.for_layer(il, s.n_layer);
-    b.add_vector(p + "attn_norm.weight", E, 1.0f, 0.1f);
+    HEARTH_RETURN_IF_ERROR(b.add_vector(p + "attn_norm.weight", E, 1.0f, 0.1f));
     const bool hybrid = s.arch != "qwen3";
     const bool recurrent = hybrid && !mtp_block && (il + 1) % s.full_attention_interval != 0;
     if (mtp_block) {
         const float in2 = 1.0f / std::sqrt(static_cast<float>(2 * E));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "nextn.eh_proj.weight", {2 * E, E}, base, in2));
-        b.add_vector(p + "nextn.enorm.weight", E, 1.0f, 0.1f);
-        b.add_vector(p + "nextn.hnorm.weight", E, 1.0f, 0.1f);
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "nextn.enorm.weight", E, 1.0f, 0.1f));
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "nextn.hnorm.weight", E, 1.0f, 0.1f));
     }
-    b.add_vector(p + (hybrid ? "post_attention_norm.weight" : "ffn_norm.weight"), E, 1.0f, 0.1f);
+    HEARTH_RETURN_IF_ERROR(b.add_vector(p + (hybrid ? "post_attention_norm.weight" : "ffn_norm.weight"), E, 1.0f, 0.1f));
     if (recurrent) {
         const int64_t key = s.ssm_k_heads * s.ssm_state, val = s.ssm_v_heads * s.ssm_state;
         const int64_t conv = 2 * key + val, Hv = s.ssm_v_heads;
@@ -285,16 +310,16 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ssm_alpha.weight", {E, Hv}, base, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ssm_out.weight", {val, E}, base, 0.5f / std::sqrt(float(val))));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ssm_conv1d.weight", {s.ssm_conv, conv}, gguf::TensorType::F32, 0.5f));
-        b.add_vector(p + "ssm_dt.bias", Hv, 0.0f, 0.5f);
-        b.add_vector(p + "ssm_a", Hv, -1.0f, 0.5f);
-        b.add_vector(p + "ssm_norm.weight", s.ssm_state, 1.0f, 0.1f);
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "ssm_dt.bias", Hv, 0.0f, 0.5f));
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "ssm_a", Hv, -1.0f, 0.5f));
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "ssm_norm.weight", s.ssm_state, 1.0f, 0.1f));
     } else {
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "attn_q.weight", {E, (hybrid ? 2 : 1) * H * D}, base, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "attn_k.weight", {E, Hkv * D}, base, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "attn_v.weight", {E, Hkv * D}, more, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "attn_output.weight", {H * D, E}, base, 0.5f / std::sqrt(float(H * D))));
-        b.add_vector(p + "attn_q_norm.weight", D, 1.0f, 0.1f);
-        b.add_vector(p + "attn_k_norm.weight", D, 1.0f, 0.1f);
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "attn_q_norm.weight", D, 1.0f, 0.1f));
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "attn_k_norm.weight", D, 1.0f, 0.1f));
     }
     if (s.n_expert > 0) {
         const int64_t F = s.n_ff_exp, X = s.n_expert, S = s.n_ff_shexp;
@@ -302,7 +327,7 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ffn_gate_exps.weight", {E, F, X}, base, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ffn_up_exps.weight", {E, F, X}, base, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ffn_down_exps.weight", {F, E, X}, more, 0.5f / std::sqrt(float(F))));
-        b.add_vector(p + "ffn_gate_inp_shexp.weight", E, 0.0f, in);
+        HEARTH_RETURN_IF_ERROR(b.add_vector(p + "ffn_gate_inp_shexp.weight", E, 0.0f, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ffn_gate_shexp.weight", {E, S}, base, in));
         HEARTH_RETURN_IF_ERROR(b.add_matrix(p + "ffn_up_shexp.weight", {E, S}, base, in));
         return b.add_matrix(p + "ffn_down_shexp.weight", {S, E}, more, 0.5f / std::sqrt(float(S)));
@@ -312,33 +337,72 @@ Status add_layer(Builder& b, const SyntheticSpec& s, const TypePlan& tp, int64_t
     return b.add_matrix(p + "ffn_down.weight", {s.n_ff, E}, more, 0.5f / std::sqrt(float(s.n_ff)));
 }
 
-}  // namespace
-
-Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, int n_threads,
-                                         const BuildProgress& progress) {
-    if (s.arch != "qwen3" && s.arch != "qwen35" && s.arch != "qwen35moe")
-        return error("synthetic: architecture '" + s.arch + "' is not one we can build");
-    if (s.mtp && s.arch == "qwen3") return error("synthetic: MTP blocks are a qwen35* feature");
-    auto tp = plan_types(s);
-    if (!tp.ok()) return tp.status();
-    const Vocab vocab = build_vocab(s.n_vocab);
+// Every tensor, in file order, through b: declared or written.
+Status add_tensors(Builder& b, const SyntheticSpec& s, const TypePlan& tp, const Vocab& vocab,
+                   const BuildProgress& progress) {
     const int64_t V = static_cast<int64_t>(vocab.tokens.size()), E = s.n_embd;
-    Builder b(seed, n_threads);
-    add_header(b.w, s, *tp, vocab);
-    HEARTH_RETURN_IF_ERROR(b.add_matrix("token_embd.weight", {E, V}, tp->embd, 1.0f));
+    HEARTH_RETURN_IF_ERROR(b.add_matrix("token_embd.weight", {E, V}, tp.embd, 1.0f));
     if (!s.tied) {
         // The demo's head only scores whole words (see words_only_head).
         const float scale = (s.words_only_head ? 4.0f : 1.0f) / std::sqrt(static_cast<float>(E));
-        HEARTH_RETURN_IF_ERROR(b.add_matrix("output.weight", {E, V}, tp->head, scale,
+        HEARTH_RETURN_IF_ERROR(b.add_matrix("output.weight", {E, V}, tp.head, scale,
                                             s.words_only_head ? &vocab.is_word : nullptr));
     }
-    b.add_vector("output_norm.weight", E, 1.0f);
+    HEARTH_RETURN_IF_ERROR(b.add_vector("output_norm.weight", E, 1.0f));
     const int64_t n_blocks = s.n_layer + (s.mtp ? 1 : 0);
     for (int64_t il = 0; il < n_blocks; ++il) {
-        HEARTH_RETURN_IF_ERROR(add_layer(b, s, *tp, il));
+        HEARTH_RETURN_IF_ERROR(add_layer(b, s, tp, il));
         if (progress) progress(il + 1, n_blocks);
     }
-    return std::move(b.w).bytes();
+    return Status();
+}
+
+// The file's layout: its metadata and every tensor declared into w.
+Status lay_out(const SyntheticSpec& s, TypePlan& tp, Vocab& vocab, gguf::Writer& w) {
+    if (s.arch != "qwen3" && s.arch != "qwen35" && s.arch != "qwen35moe")
+        return error("synthetic: architecture '" + s.arch + "' is not one we can build");
+    if (s.mtp && s.arch == "qwen3") return error("synthetic: MTP blocks are a qwen35* feature");
+    auto types = plan_types(s);
+    if (!types.ok()) return types.status();
+    tp = *types;
+    vocab = build_vocab(s.n_vocab);
+    add_header(w, s, tp, vocab);
+    Builder declare(w, nullptr);
+    return add_tensors(declare, s, tp, vocab, {});
+}
+
+}  // namespace
+
+Result<uint64_t> synthetic_model_size(const SyntheticSpec& s) {
+    TypePlan tp;
+    Vocab vocab;
+    gguf::Writer w;
+    HEARTH_RETURN_IF_ERROR(lay_out(s, tp, vocab, w));
+    return w.file_size();
+}
+
+Status write_synthetic_model(const SyntheticSpec& s, uint64_t seed, int n_threads,
+                             const ByteSink& sink, const BuildProgress& progress) {
+    TypePlan tp;
+    Vocab vocab;
+    gguf::Writer w;
+    HEARTH_RETURN_IF_ERROR(lay_out(s, tp, vocab, w));
+    const std::string head = w.head();
+    HEARTH_RETURN_IF_ERROR(sink({reinterpret_cast<const uint8_t*>(head.data()), head.size()}));
+    Builder b(w, &sink, seed, n_threads);
+    HEARTH_RETURN_IF_ERROR(add_tensors(b, s, tp, vocab, progress));
+    HEARTH_CHECK(head.size() + b.written == w.file_size());
+    return Status();
+}
+
+Result<std::string> synthetic_model_gguf(const SyntheticSpec& s, uint64_t seed, int n_threads,
+                                         const BuildProgress& progress) {
+    std::string out;
+    HEARTH_RETURN_IF_ERROR(write_synthetic_model(s, seed, n_threads, [&](std::span<const uint8_t> b) {
+        out.append(reinterpret_cast<const char*>(b.data()), b.size());
+        return Status();
+    }, progress));
+    return out;
 }
 
 }  // namespace hearth::runtime

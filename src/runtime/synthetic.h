@@ -1,11 +1,12 @@
 // Synthetic models: real architectures (qwen3, qwen35, qwen35moe) with seeded random weights,
-// built in memory as GGUF bytes. The demo model behind `hearth run` without -m, benchmark
+// built as GGUF bytes, in memory or streamed to a file. The demo model behind `hearth run` without -m, benchmark
 // models with published shapes (`hearth bench --synthetic`), and tiny models for tests.
 // Their text is meaningless; their speed and memory traffic are those of the real shape.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,18 @@ std::vector<std::string> synthetic_preset_names();
 // Called after each layer is written: (layers done, layers in all).
 using BuildProgress = std::function<void(int64_t done, int64_t total)>;
 
-// The GGUF bytes of a synthetic model; errors for inconsistent specs or unknown types.
+// Receives a file's bytes in order; an error stops the build.
+using ByteSink = std::function<Status(std::span<const uint8_t>)>;
+
+// Writes the GGUF file of a synthetic model to sink as it is built, one band of rows at a time,
+// so a model larger than memory can be built. Errors for inconsistent specs or unknown types.
 // Quantization runs on n_threads; the bytes do not depend on it. A large model takes minutes:
 // progress, when given, hears of each layer.
+Status write_synthetic_model(const SyntheticSpec& spec, uint64_t seed, int n_threads,
+                             const ByteSink& sink, const BuildProgress& progress = {});
+// The size of that file, without building it.
+Result<uint64_t> synthetic_model_size(const SyntheticSpec& spec);
+// The same file in memory, for small models.
 Result<std::string> synthetic_model_gguf(const SyntheticSpec& spec, uint64_t seed,
                                          int n_threads = 1, const BuildProgress& progress = {});
 

@@ -125,5 +125,18 @@ if "$hearth" run -n 8 --seed 3 >"$tmp/a" 2>"$tmp/err" && "$hearth" run -n 8 --se
    && cmp -s "$tmp/a" "$tmp/b" && grep -q "tokens/s" "$tmp/err" && grep -q "synthetic" "$tmp/err"; then
   pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: built-in model run (same seed, same text; speed printed)"; fi
 
+# bench --synthetic builds its model once into XDG_CACHE_HOME, whole (no .part left), then reuses it.
+cache=$tmp/cache; built=$cache/hearth/synthetic/demo-q8_0-L1-s1234-v2.gguf
+if XDG_CACHE_HOME=$cache "$hearth" bench --synthetic demo --layers 1 -p 4 -n 2 -r 1 >"$tmp/out" 2>"$tmp/err" \
+   && grep -q "building synthetic" "$tmp/err" && [ -s "$built" ] && [ -z "$(ls "$cache/hearth/synthetic" | grep -v '\.gguf$')" ] \
+   && "$hearth" inspect "$built" >/dev/null \
+   && XDG_CACHE_HOME=$cache "$hearth" bench --synthetic demo --layers 1 -p 4 -n 0 -r 1 2>&1 >/dev/null | grep -qF "using $built"; then
+  pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: bench --synthetic cache (built whole once, then reused)"; sed 's/^/    /' "$tmp/err"; fi
+# A cache folder that cannot be made: exit 1 naming it, before any work.
+touch "$tmp/plain"
+export XDG_CACHE_HOME=$tmp/plain
+expect 1 "cannot create $tmp/plain/hearth/synthetic" -- bench --synthetic demo --layers 1 -p 4 -n 0 -r 1
+unset XDG_CACHE_HOME
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -32,8 +32,9 @@ std::string header(uint32_t version, uint64_t n_tensors, uint64_t n_kv) {
     return s;
 }
 
-// moved: the writer's rvalue form, which frees each tensor's bytes as it lays them out.
-std::string small_file(bool moved = false) {
+// streamed: the tensors declared without bytes, then written after head() with their padding,
+// as a file too large for memory is.
+std::string small_file(bool streamed = false) {
     Writer w;
     w.add_string("general.architecture", "llama");
     w.add_u32("llama.block_count", 2);
@@ -41,16 +42,28 @@ std::string small_file(bool moved = false) {
     w.add_bool("flag", true);
     w.add_strings("tokenizer.ggml.tokens", {"a", "b", "c"});
     w.add_i32s("ints", {1, -2, 3});
-    std::vector<float> data(64, 0.5f), data2(32, 1.5f);
-    w.add_tensor_f32("t0", {16, 4}, data);
-    w.add_tensor_f32("t1", {32}, data2);
-    return moved ? std::move(w).bytes() : w.bytes();
+    std::vector<float> data(64, 0.5f), data2(31, 1.5f);  // t1: 124 bytes, not a multiple of 32
+    if (!streamed) {
+        w.add_tensor_f32("t0", {16, 4}, data);
+        w.add_tensor_f32("t1", {31}, data2);
+        return w.bytes();
+    }
+    w.add_tensor_info("t0", TensorType::F32, {16, 4});
+    w.add_tensor_info("t1", TensorType::F32, {31});
+    std::string out = w.head();
+    for (const auto& d : {data, data2}) {
+        out.append(reinterpret_cast<const char*>(d.data()), d.size() * sizeof(float));
+        out.append(w.padding(d.size() * sizeof(float)), '\0');
+    }
+    EXPECT_EQ(out.size(), w.file_size());
+    return out;
 }
 
 TEST(GgufReader, RoundTripsWriterOutput) {
-    for (bool moved : {false, true}) {
-        SCOPED_TRACE(moved ? "std::move(w).bytes()" : "w.bytes()");
-        auto r = parse(small_file(moved));
+    EXPECT_EQ(small_file(false), small_file(true));
+    for (bool streamed : {false, true}) {
+        SCOPED_TRACE(streamed ? "streamed" : "w.bytes()");
+        auto r = parse(small_file(streamed));
         ASSERT_TRUE(r.ok()) << r.message();
         EXPECT_EQ(r->version(), 3u);
         EXPECT_EQ(*r->get_string("general.architecture"), "llama");
@@ -70,7 +83,7 @@ TEST(GgufReader, RoundTripsWriterOutput) {
         EXPECT_EQ(t0->ne[1], 4);
         EXPECT_EQ(t0->n_bytes, 256u);
         EXPECT_EQ(reinterpret_cast<const float*>(t0->data)[5], 0.5f);
-        EXPECT_EQ(reinterpret_cast<const float*>(r->find_tensor("t1")->data)[31], 1.5f);
+        EXPECT_EQ(reinterpret_cast<const float*>(r->find_tensor("t1")->data)[30], 1.5f);
         EXPECT_EQ(reinterpret_cast<uintptr_t>(t0->data) % 32, 0u);
     }
 }
@@ -130,7 +143,10 @@ TEST(GgufReader, RejectsEveryTruncation) {
         auto t = parse(full.substr(0, cut));
         EXPECT_FALSE(t.ok()) << "cut at " << cut;
     }
-    expect_error(full.substr(0, full.size() - 1), "runs past the end");
+    const TensorInfo* last = r->find_tensor("t1");
+    ASSERT_NE(last, nullptr);
+    const size_t end = r->data_offset() + last->offset + last->n_bytes;  // padding follows
+    expect_error(full.substr(0, end - 1), "runs past the end");
 }
 
 TEST(GgufReader, RejectsAbsurdCounts) {

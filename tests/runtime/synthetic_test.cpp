@@ -1,7 +1,10 @@
 // Synthetic models: the build reports each layer, the bytes do not depend on whether anyone
-// listens, and the file records llama-quantize's file type for its scheme.
+// listens, the streamed file has the announced size and stops at a write error, and the file
+// records llama-quantize's file type for its scheme.
 #include <gtest/gtest.h>
 
+#include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -25,6 +28,35 @@ TEST(Synthetic, ReportsEachLayerAndBuildsTheSameBytes) {
     auto quiet = synthetic_model_gguf(spec, 7, 1);
     ASSERT_TRUE(quiet.ok());
     EXPECT_TRUE(*heard == *quiet);
+}
+
+TEST(Synthetic, StreamsTheFileItsSizeAnnounces) {
+    SyntheticSpec spec = tiny_spec("qwen35moe", 2);
+    auto size = synthetic_model_size(spec);
+    ASSERT_TRUE(size.ok()) << size.message();
+    std::string streamed;
+    size_t pieces = 0;
+    Status st = write_synthetic_model(spec, 7, 2, [&](std::span<const uint8_t> b) {
+        streamed.append(reinterpret_cast<const char*>(b.data()), b.size());
+        ++pieces;
+        return Status();
+    });
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(streamed.size(), *size);
+    EXPECT_GT(pieces, 2u);  // the head, then the tensors one by one
+    auto e = load_engine_from_bytes(std::move(streamed), "tiny", 1);  // every tensor in bounds
+    ASSERT_TRUE(e.ok()) << e.message();
+}
+
+TEST(Synthetic, StopsAtTheFirstWriteError) {
+    SyntheticSpec spec = tiny_spec("qwen3", 3);
+    int calls = 0;
+    Status st = write_synthetic_model(spec, 7, 1, [&](std::span<const uint8_t>) {
+        return ++calls == 4 ? error("disk full") : Status();
+    });
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.message(), "disk full");
+    EXPECT_EQ(calls, 4);
 }
 
 TEST(Synthetic, RecordsTheFileTypeOfItsScheme) {
