@@ -120,32 +120,52 @@ void packed_run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const
     for (int t = 0; t < NY; ++t) _mm256_storeu_ps(y + t * by, acc[t]);
 }
 
-// P's gemm: each half of each group (packed_run) against the tokens in runs of up to S::kRun,
-// whose sums and partial sums fill the 16 registers with the weights and the broadcast.
-template <typename P, typename S>
-void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
-                 float* y, size_t by) {
-    constexpr int kRun = S::kRun;
-    static_assert(kRun >= 1 && kRun <= 6);
+// R::run<NY> for the nt (<= NY) tokens of a run: one call site per NY, so each is inlined.
+template <typename R, int NY = R::kRun>
+inline void run_tokens(int nt, int64_t nb, const uint8_t* p, int h, const typename R::ABlock* const* ay,
+                       float* y, size_t by) {
+    if constexpr (NY > 1) {
+        if (nt < NY) return run_tokens<R, NY - 1>(nt, nb, p, h, ay, y, by);
+    }
+    R::template run<NY>(nb, p, h, ay, y, by);
+}
+
+// A packed gemm's loop: each half of each group against the tokens in runs of up to R::kRun.
+// R gives ABlock (the activations' block), kBlockBytes, kRun (sized so that a run's sums and
+// the broadcasts fill the 16 registers) and run<NY> for a run of NY tokens.
+template <typename R>
+void packed_halves(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
+                   float* y, size_t by) {
+    constexpr int kRun = R::kRun;
     for (int64_t g = 0; g < ng; ++g) {
-        const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * P::kBlockBytes;
+        const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * R::kBlockBytes;
         for (int h = 0; h < 2; ++h) {
             for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
-                const BlockQ8_K* ay[kRun];
+                const typename R::ABlock* ay[kRun];
                 const int nt = static_cast<int>(ny - t0 < kRun ? ny - t0 : kRun);
-                for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_K>(a, ba, t0 + t);
-                float* yt = y + t0 * by + g * kPackRows + kHalfRows * h;
-                switch (nt) {
-                    case 1: packed_run<P, S, 1>(nb, p, h, ay, yt, by); break;
-                    case 2: packed_run<P, S, 2>(nb, p, h, ay, yt, by); break;
-                    case 3: packed_run<P, S, 3>(nb, p, h, ay, yt, by); break;
-                    case 4: packed_run<P, S, 4>(nb, p, h, ay, yt, by); break;
-                    case 5: packed_run<P, S, std::min(5, kRun)>(nb, p, h, ay, yt, by); break;
-                    default: packed_run<P, S, kRun>(nb, p, h, ay, yt, by); break;
-                }
+                for (int t = 0; t < nt; ++t) ay[t] = x86::row<typename R::ABlock>(a, ba, t0 + t);
+                run_tokens<R>(nt, nb, p, h, ay, y + t0 * by + g * kPackRows + kHalfRows * h, by);
             }
         }
     }
+}
+
+// The K-quant layout P's gemm, with S's steps.
+template <typename P, typename S>
+struct PackedKRuns {
+    using ABlock = BlockQ8_K;
+    static constexpr size_t kBlockBytes = P::kBlockBytes;
+    static constexpr int kRun = S::kRun;
+    template <int NY>
+    static void run(int64_t nb, const uint8_t* packed, int h, const BlockQ8_K* const* ay, float* y,
+                    size_t by) {
+        packed_run<P, S, NY>(nb, packed, h, ay, y, by);
+    }
+};
+template <typename P, typename S>
+void packed_gemm(int64_t nb, const void* packed, int64_t ng, const void* a, size_t ba, int64_t ny,
+                 float* y, size_t by) {
+    packed_halves<PackedKRuns<P, S>>(nb, packed, ng, a, ba, ny, y, by);
 }
 
 // Q4_K and Q5_K packed; after the levels (run j = sub-block j):

@@ -42,6 +42,7 @@ struct VnniSteps {
 // vpdpbusd needs one unsigned side: the activations come with their levels plus 128
 // (quantize_row_q8_0_biased_vnni), and off undoes the 128 * sum of the weights that adds.
 struct PackedQ8_0 {
+    using ABlock = BlockQ8_0;
     static constexpr size_t kLevelBytes = 8 * kPackRows * 4;
     static constexpr size_t kBlockBytes = kLevelBytes + 2 * kPackRows * 4;
     static constexpr int kRun = 4;  // tokens per pass: 2 sums each, 8 in flight (VnniSteps)
@@ -117,24 +118,7 @@ struct PackedQ8_0 {
 
     static void gemm(int64_t n, const void* packed, int64_t ng, const void* a, size_t ba,
                      int64_t ny, float* y, size_t by) {
-        const int64_t nb = n / kQK;
-        for (int64_t g = 0; g < ng; ++g) {
-            const uint8_t* p = static_cast<const uint8_t*>(packed) + g * nb * kBlockBytes;
-            for (int h = 0; h < 2; ++h) {
-                for (int64_t t0 = 0; t0 < ny; t0 += kRun) {
-                    const BlockQ8_0* ay[kRun];
-                    const int nt = static_cast<int>(std::min<int64_t>(ny - t0, kRun));
-                    for (int t = 0; t < nt; ++t) ay[t] = x86::row<BlockQ8_0>(a, ba, t0 + t);
-                    float* yt = y + t0 * by + g * kPackRows + kHalfRows * h;
-                    switch (nt) {
-                        case 1: run<1>(nb, p, h, ay, yt, by); break;
-                        case 2: run<2>(nb, p, h, ay, yt, by); break;
-                        case 3: run<3>(nb, p, h, ay, yt, by); break;
-                        default: run<4>(nb, p, h, ay, yt, by); break;
-                    }
-                }
-            }
-        }
+        packed_halves<PackedQ8_0>(n / kQK, packed, ng, a, ba, ny, y, by);
     }
 };
 
