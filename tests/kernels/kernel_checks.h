@@ -28,9 +28,12 @@ inline bool host_has_avx2() {
 
 // gemm (for 1..8 tokens) and vec_dot of weight type t against the ref kernels on the same
 // quantized activations: rows of n elements (several block lengths), weights from
-// random_weights.h.
+// random_weights.h. The default lengths are 1, 4, 6, 7 and 129 super-blocks: the one-token
+// K-quant kernels take super-blocks in groups of 4 and then 1 to 3, and rows past 128 on
+// the general path.
 inline void expect_matches_ref(gguf::TensorType t, GemmFn gemm, VecDotFn vec_dot,
-                               std::initializer_list<int64_t> sizes = {256, 1024, 33024}) {
+                               std::initializer_list<int64_t> sizes = {256, 1024, 1536, 1792,
+                                                                       33024}) {
     const MatmulKernels* ref = matmul_kernels(t, Isa::Ref);
     ASSERT_NE(ref, nullptr);
     for (int64_t n : sizes) {
