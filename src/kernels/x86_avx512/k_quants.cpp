@@ -158,10 +158,10 @@ template <typename Block, bool kHigh>
 struct GemmQ45K {
     // sumi[t] = the sub-block-scaled int32 dot products of super-block i with token t's
     // activations (scales and mins in sm as scales_mins_k4 gives them); mins not applied.
-    template <int NY, int kLane = 0>
+    template <int NY>
     static void block_sums(const Block& x, __m128i sm, const BlockQ8_K* const* ay, int64_t i,
                            __m512i* sumi) {
-        block_sums<NY, kLane>(x, _mm512_castsi128_si512(sm), ay, i, sumi);
+        block_sums<NY, 0>(x, _mm512_castsi128_si512(sm), ay, i, sumi);
     }
 
     // The same with the block's scales in 128-bit lane kLane of smv.
