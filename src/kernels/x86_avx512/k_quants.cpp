@@ -135,6 +135,22 @@ alignas(64) constexpr auto kScalePick = [] {
     return t;
 }();
 
+// The grouped kernel's mins: int16 lane 8k + s gets min s of the block in 128-bit lane k of
+// the unpacked scales (as a low byte; the mask zeroes the high ones).
+alignas(64) constexpr auto kMinPick = [] {
+    std::array<int16_t, 32> v{};
+    for (int l = 0; l < 32; ++l) v[l] = static_cast<int16_t>(16 * (l / 8) + 8 + l % 8);
+    return v;
+}();
+
+// The grouped kernel's dmin lanes: lanes 4k..4k+3 (block k's min sums) take lane 2k + 1 of
+// the converted (d, dmin) pairs.
+alignas(64) constexpr auto kDminPick = [] {
+    std::array<int32_t, 16> v{};
+    for (int l = 0; l < 16; ++l) v[l] = 2 * (l / 4) + 1;
+    return v;
+}();
+
 // One token's activation row, per call, as the grouped one-token kernels read it: each
 // super-block's d twice, and its 8 sums of 32 elements; zero from nb up to a multiple of 4.
 struct SubBlockSums {
@@ -237,18 +253,8 @@ struct GemmQ45K {
         const __m512 dd = _mm512_castps256_ps512(
             _mm256_mul_ps(_mm256_cvtph_ps(dbits), _mm256_load_ps(as.d2 + 2 * i)));
         // The mins: int16 lane 8k + s = min s of block k, times the activation's sub-block sums.
-        alignas(64) static constexpr auto kMinPick = [] {
-            std::array<int16_t, 32> v{};
-            for (int l = 0; l < 32; ++l) v[l] = static_cast<int16_t>(16 * (l / 8) + 8 + l % 8);
-            return v;
-        }();
         const __m512i mins = _mm512_maskz_permutexvar_epi8(kLowBytes, _mm512_load_si512(kMinPick.data()), sm);
         const __m512i corr = _mm512_madd_epi16(mins, _mm512_load_si512(as.b + 8 * i));
-        alignas(64) static constexpr auto kDminPick = [] {
-            std::array<int32_t, 16> v{};
-            for (int l = 0; l < 16; ++l) v[l] = 2 * (l / 4) + 1;
-            return v;
-        }();
         acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(corr),
                                _mm512_permutexvar_ps(_mm512_load_si512(kDminPick.data()), dd), acc);
         const BlockQ8_K* const a1[1] = {ay};
